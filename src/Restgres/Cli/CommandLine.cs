@@ -1,0 +1,90 @@
+using System.Collections;
+using System.Reflection;
+using Restgres.Config;
+using Restgres.Http;
+
+namespace Restgres.Cli;
+
+/// <summary>
+/// The command-line verbs. <c>restgres [CONFIG_FILE]</c> behaves like <c>postgrest [CONFIG_FILE]</c> so that tools which
+/// start PostgREST can start us unchanged; <c>serve</c> is the same, spelled out; <c>dev</c> starts a private cluster.
+/// </summary>
+public static class CommandLine
+{
+    public static string Version =>
+        typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    public const string Usage = """
+        Usage: restgres [COMMAND] [OPTIONS]
+
+        Restgres serves a PostgreSQL database as a REST API, compatible with PostgREST v16.
+
+        Commands:
+          restgres [CONFIG_FILE]        Serve the API (same as 'serve'); PostgREST-style config file and PGRST_* env vars
+          restgres serve [CONFIG_FILE]  Serve the API
+          restgres dev [--data-dir DIR] [--port PORT]
+                                        Start a private PostgreSQL cluster (in ./.restgres by default), load the demo
+                                        app and serve it on http://127.0.0.1:3000
+          restgres --example            Print an example config file with every option
+          restgres --help               Show this help
+          restgres --version            Show the version
+
+        Configuration: every PostgREST option name is accepted, in the config file (key = value) or as an environment
+        variable (PGRST_ + upper-cased name with '-' turned into '_'); the environment overrides the file.
+        See docs/configuration.md.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length > 0)
+        {
+            switch (args[0])
+            {
+                case "-h" or "--help" or "help":
+                    Console.WriteLine(Usage);
+                    return 0;
+                case "-v" or "--version" or "version":
+                    Console.WriteLine($"restgres {Version} (PostgREST 16 compatible)");
+                    return 0;
+                case "--example" or "example":
+                    Console.WriteLine(ConfigExample.Text);
+                    return 0;
+                case "serve":
+                    return await ServeAsync(args[1..]);
+                case "dev":
+                    return await Dev.DevCommand.RunAsync(args[1..]);
+            }
+        }
+        return await ServeAsync(args);
+    }
+
+    private static async Task<int> ServeAsync(string[] args)
+    {
+        if (args.Length > 1 || (args.Length == 1 && args[0].StartsWith('-')))
+        {
+            await Console.Error.WriteLineAsync($"restgres: unexpected argument '{args[^1]}'. See 'restgres --help'.");
+            return 1;
+        }
+        AppConfig config;
+        try
+        {
+            config = LoadConfig(args.Length == 1 ? args[0] : null);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
+        return await ApiServer.RunAsync(config, CancellationToken.None);
+    }
+
+    /// <summary>Loads the configuration from a file and the process environment, logging unimplemented options.</summary>
+    public static AppConfig LoadConfig(string? path)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        return ConfigLoader.Load(path, env, line => Console.Error.WriteLine(line));
+    }
+}

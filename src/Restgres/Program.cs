@@ -1,0 +1,3 @@
+using Restgres.Cli;
+
+return await CommandLine.RunAsync(args);
