@@ -1,3 +1,14 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using Restgres.Config;
 
 namespace Restgres.Http;
@@ -5,26 +16,161 @@ namespace Restgres.Http;
 /// <summary>The HTTP server: Kestrel with one terminal request delegate (no MVC), as the guide asks.</summary>
 public sealed class ApiServer : IAsyncDisposable
 {
-    private ApiServer(Uri baseAddress) => BaseAddress = baseAddress;
+    private readonly WebApplication _app;
+    private readonly AppState _state;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _listener;
+
+    private ApiServer(WebApplication app, AppState state, Uri baseAddress)
+    {
+        _app = app;
+        _state = state;
+        BaseAddress = baseAddress;
+    }
 
     /// <summary>The address the server listens on (with the real port when port 0 was asked for).</summary>
     public Uri BaseAddress { get; }
 
+    public AppState State => _state;
+
     /// <summary>Binds, loads the schema cache and starts serving.</summary>
-    public static Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct)
+    public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null)
     {
-        _ = config;
-        _ = ct;
-        throw new NotImplementedException();
+        log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
+        var state = new AppState(config, log);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
+            k.Limits.MaxRequestLineSize = 64 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 64 * 1024 + 32 * 1024;
+            foreach (var ep in Endpoints(config.ServerHost, config.ServerPort))
+                k.Listen(ep);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        var app = builder.Build();
+        var handler = new RequestHandler(state);
+        var prefixes = config.ServerPathPrefixes;
+        app.Run(ctx =>
+        {
+            foreach (var p in prefixes)
+            {
+                var path = ctx.Request.Path.Value ?? "";
+                if (path == p || path.StartsWith(p + "/", StringComparison.Ordinal))
+                {
+                    ctx.Items["restgres.prefix"] = p;
+                    break;
+                }
+            }
+            if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, config))
+                return Task.CompletedTask;
+            return handler.HandleAsync(ctx);
+        });
+
+        await state.ReloadSchemaCacheAsync(ct);
+        await app.StartAsync(ct);
+        var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        var server = new ApiServer(app, state, uri);
+        server._listener = server.ListenAsync(server._stop.Token);
+        log($"Listening on {uri}");
+        return server;
+    }
+
+    private static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
+    {
+        "*" or "*4" or "!4" => [new IPEndPoint(IPAddress.Any, port)],
+        "*6" or "!6" => [new IPEndPoint(IPAddress.IPv6Any, port)],
+        "localhost" => [new IPEndPoint(IPAddress.Loopback, port)],
+        _ => [new IPEndPoint(IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0], port)],
+    };
+
+    /// <summary>
+    /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache; a lost connection is
+    /// retried with backoff, and the cache is reloaded when the database is back (PostgREST docs: schema_cache.rst).
+    /// </summary>
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        var config = _state.Config;
+        if (!config.DbChannelEnabled) return;
+        var delay = TimeSpan.FromSeconds(1);
+        var first = true;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = new NpgsqlConnection(_state.ListenerConnectionString);
+                await conn.OpenAsync(ct);
+                conn.Notification += (_, e) =>
+                {
+                    if (e.Payload is "" or "reload schema") _state.RequestReload(ct);
+                };
+                await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
+                    await cmd.ExecuteNonQueryAsync(ct);
+                if (!first || _state.SchemaCache is null) _state.RequestReload(ct);
+                first = false;
+                delay = TimeSpan.FromSeconds(1);
+                while (!ct.IsCancellationRequested)
+                    await conn.WaitAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+                first = false;
+                _state.Log($"Listener connection lost: {e.Message}; retrying in {delay.TotalSeconds:0}s");
+                try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
+                delay = TimeSpan.FromSeconds(Math.Min(32, delay.TotalSeconds * 2));
+            }
+        }
     }
 
     /// <summary>Serves until SIGINT/SIGTERM, then shuts down gracefully. Returns the process exit code.</summary>
-    public static Task<int> RunAsync(AppConfig config, CancellationToken ct)
+    public static async Task<int> RunAsync(AppConfig config, CancellationToken ct)
     {
-        _ = config;
-        _ = ct;
-        return Task.FromResult(1);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
+        ApiServer server;
+        try
+        {
+            server = await StartAsync(config, cts.Token, Console.Error.WriteLine);
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"restgres: cannot listen on {config.ServerHost}:{config.ServerPort}: {e.Message}");
+            return 1;
+        }
+        await using (server)
+        {
+            // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.RequestReload(cts.Token); });
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        return 0;
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _app.StopAsync();
+        if (_listener is not null)
+        {
+            try { await _listener; } catch (OperationCanceledException) { }
+        }
+        await _app.DisposeAsync();
+        await _state.DisposeAsync();
+        _stop.Dispose();
+    }
 }

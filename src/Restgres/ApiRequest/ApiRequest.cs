@@ -1,0 +1,179 @@
+using System.Collections.Immutable;
+using Restgres.Config;
+using Restgres.Errors;
+using Restgres.SchemaCache;
+
+namespace Restgres.ApiRequest;
+
+public enum Mutation { Create, Update, SingleUpsert, Delete }
+
+public enum InvokeMethod { Inv, Read, ReadHead }
+
+/// <summary>What the request asks for (PostgREST's Action).</summary>
+public abstract record ApiAction;
+public sealed record RelationRead(QualifiedIdentifier Target, bool HeadersOnly) : ApiAction;
+public sealed record RelationMut(QualifiedIdentifier Target, Mutation Mutation) : ApiAction;
+public sealed record RoutineCall(QualifiedIdentifier Target, InvokeMethod Method) : ApiAction;
+public sealed record SchemaRead(string Schema, bool HeadersOnly) : ApiAction;
+public sealed record RelationInfo(QualifiedIdentifier Target) : ApiAction;
+public sealed record RoutineInfo(QualifiedIdentifier Target) : ApiAction;
+public sealed record SchemaInfo : ApiAction;
+
+/// <summary>The HTTP request reduced to what the pipeline needs; built by the HTTP layer, no ASP.NET types.</summary>
+public sealed record RawRequest(
+    string Method,
+    string RawPath,
+    ImmutableArray<string> PathSegments,
+    string RawQuery,
+    ImmutableArray<KeyValuePair<string, string>> Headers,
+    ReadOnlyMemory<byte> Body)
+{
+    public string? Header(string name)
+    {
+        foreach (var (k, v) in Headers)
+            if (string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) return v;
+        return null;
+    }
+
+    public IEnumerable<string> HeaderValues(string name) =>
+        Headers.Where(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value);
+}
+
+/// <summary>
+/// The user's intent, parsed from the HTTP request (PostgREST's ApiRequest, built by userApiRequest): action, schema
+/// (from Accept-Profile / Content-Profile), query parameters, ranges, preferences and media types. Pure.
+/// </summary>
+public sealed record ApiRequest
+{
+    public required ApiAction Action { get; init; }
+    public required NonnegRange TopLevelRange { get; init; }
+    public required ImmutableDictionary<string, NonnegRange> Ranges { get; init; }
+    public required Preferences Preferences { get; init; }
+    public required QueryParams QueryParams { get; init; }
+    /// <summary>Request headers with lower-cased names, without Cookie (for the request.headers GUC).</summary>
+    public required ImmutableArray<KeyValuePair<string, string>> Headers { get; init; }
+    public required ImmutableArray<KeyValuePair<string, string>> Cookies { get; init; }
+    public required string Path { get; init; }
+    public required string Method { get; init; }
+    public required string Schema { get; init; }
+    public required bool NegotiatedByProfile { get; init; }
+    public required IReadOnlyList<MediaType> AcceptMediaTypes { get; init; }
+    public required MediaType ContentMediaType { get; init; }
+    public required ReadOnlyMemory<byte> Body { get; init; }
+
+    public static ApiRequest FromRaw(AppConfig config, RawRequest req, Preferences prefs)
+    {
+        var resource = GetResource(config, req.PathSegments);
+        var (schema, negotiated) = GetSchema(config, req);
+        var action = GetAction(resource, schema, req.Method);
+        var isRpcRead = action is RoutineCall { Method: InvokeMethod.Read or InvokeMethod.ReadHead };
+        var qp = QueryParams.Parse(isRpcRead, req.RawQuery);
+        var (top, ranges) = GetRanges(req, qp);
+        var contentType = req.Header("Content-Type");
+        return new ApiRequest
+        {
+            Action = action,
+            TopLevelRange = top,
+            Ranges = ranges,
+            Preferences = prefs,
+            QueryParams = qp,
+            Headers = [.. req.Headers
+                .Where(h => !string.Equals(h.Key, "cookie", StringComparison.OrdinalIgnoreCase))
+                .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value))],
+            Cookies = ParseCookies(req.Header("Cookie")),
+            Path = req.RawPath,
+            Method = req.Method,
+            Schema = schema,
+            NegotiatedByProfile = negotiated,
+            AcceptMediaTypes = MediaType.ParseAccept(req.Header("Accept")),
+            ContentMediaType = contentType is null ? MediaType.Json : MediaType.Decode(contentType),
+            Body = req.Body,
+        };
+    }
+
+    private abstract record Resource;
+    private sealed record ResRelation(string Name) : Resource;
+    private sealed record ResRoutine(string Name) : Resource;
+    private sealed record ResSchema : Resource;
+
+    private static Resource GetResource(AppConfig config, ImmutableArray<string> segments)
+    {
+        switch (segments.Length)
+        {
+            case 0:
+                if (config.OpenApiMode == OpenApiMode.Disabled) throw Pgrst.OpenApiDisabled();
+                return config.DbRootSpec is { } root ? new ResRoutine(root.Name) : new ResSchema();
+            case 1:
+                return new ResRelation(segments[0]);
+            case 2 when segments[0] == "rpc":
+                return new ResRoutine(segments[1]);
+            default:
+                throw Pgrst.InvalidResourcePath();
+        }
+    }
+
+    private static ApiAction GetAction(Resource resource, string schema, string method)
+    {
+        QualifiedIdentifier Qi(string n) => new(schema, n);
+        return (resource, method) switch
+        {
+            (ResRoutine r, "HEAD") => new RoutineCall(Qi(r.Name), InvokeMethod.ReadHead),
+            (ResRoutine r, "GET") => new RoutineCall(Qi(r.Name), InvokeMethod.Read),
+            (ResRoutine r, "POST") => new RoutineCall(Qi(r.Name), InvokeMethod.Inv),
+            (ResRoutine r, "OPTIONS") => new RoutineInfo(Qi(r.Name)),
+            (ResRoutine, _) => throw Pgrst.InvalidRpcMethod(method),
+            (ResRelation r, "HEAD") => new RelationRead(Qi(r.Name), true),
+            (ResRelation r, "GET") => new RelationRead(Qi(r.Name), false),
+            (ResRelation r, "POST") => new RelationMut(Qi(r.Name), Mutation.Create),
+            (ResRelation r, "PUT") => new RelationMut(Qi(r.Name), Mutation.SingleUpsert),
+            (ResRelation r, "PATCH") => new RelationMut(Qi(r.Name), Mutation.Update),
+            (ResRelation r, "DELETE") => new RelationMut(Qi(r.Name), Mutation.Delete),
+            (ResRelation r, "OPTIONS") => new RelationInfo(Qi(r.Name)),
+            (ResSchema, "HEAD") => new SchemaRead(schema, true),
+            (ResSchema, "GET") => new SchemaRead(schema, false),
+            (ResSchema, "OPTIONS") => new SchemaInfo(),
+            _ => throw Pgrst.UnsupportedMethod(method),
+        };
+    }
+
+    /// <summary>Accept-Profile for reads, Content-Profile for writes (PostgREST docs: references/api/schemas.rst).</summary>
+    private static (string Schema, bool Negotiated) GetSchema(AppConfig config, RawRequest req)
+    {
+        var profile = req.Method is "DELETE" or "PATCH" or "POST" or "PUT" ? req.Header("Content-Profile") : req.Header("Accept-Profile");
+        if (profile is not null)
+        {
+            if (!config.DbSchemas.Contains(profile)) throw Pgrst.UnacceptableSchema(profile, config.DbSchemas);
+            return (profile, true);
+        }
+        return (config.DbSchemas[0], config.DbSchemas.Length != 1);
+    }
+
+    private static (NonnegRange Top, ImmutableDictionary<string, NonnegRange> Ranges) GetRanges(RawRequest req, QueryParams qp)
+    {
+        // RFC 9110: the Range header is ignored for methods other than GET.
+        var headerRange = req.Method == "GET" ? NonnegRange.ParseHeader(req.Header("Range")) : NonnegRange.All;
+        var limitRange = qp.Ranges.TryGetValue("limit", out var l) ? l : NonnegRange.All;
+        var headerAndLimit = headerRange.Intersect(limitRange);
+        var ranges = qp.Ranges.SetItem("limit", NonnegRange.ConvertToLimitZero(limitRange, headerAndLimit));
+        var top = ranges["limit"];
+        if (top.IsEmpty && !limitRange.HasLimitZero)
+            throw headerRange.IsEmpty ? Pgrst.InvalidRangeLowerGtUpper() : Pgrst.InvalidRangeNegativeLimit();
+        if (req.Method == "PUT" && !top.IsAll) throw Pgrst.PutLimitNotAllowed();
+        return (top, ranges);
+    }
+
+    /// <summary>Cookie header → name/value pairs (wai's parseCookies: split on ';', trim, split on first '=').</summary>
+    private static ImmutableArray<KeyValuePair<string, string>> ParseCookies(string? header)
+    {
+        if (header is null) return [];
+        var list = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        foreach (var part in header.Split(';'))
+        {
+            var p = part.Trim();
+            if (p.Length == 0) continue;
+            var eq = p.IndexOf('=', StringComparison.Ordinal);
+            list.Add(eq < 0 ? new(p, "") : new(p[..eq], p[(eq + 1)..]));
+        }
+        return list.ToImmutable();
+    }
+}

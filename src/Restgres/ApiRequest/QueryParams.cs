@@ -1,0 +1,235 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using Restgres.Errors;
+
+namespace Restgres.ApiRequest;
+
+/// <summary>
+/// The parsed query string (PostgREST's QueryParams): select tree, filters (split root / embedded), order, logic trees,
+/// limit/offset ranges per embed path, columns, on_conflict, RPC arguments and the canonical form used for
+/// Content-Location.
+/// </summary>
+public sealed record QueryParams
+{
+    public required string Canonical { get; init; }
+    /// <summary>Arguments of a GET/HEAD RPC call: parameters whose value is not an operator expression.</summary>
+    public required ImmutableArray<KeyValuePair<string, string>> RpcParams { get; init; }
+    /// <summary>Ranges from limit/offset, keyed by embed path joined with dots plus ".limit" (root: "limit").</summary>
+    public required ImmutableDictionary<string, NonnegRange> Ranges { get; init; }
+    public required ImmutableArray<(ImmutableArray<string> Path, ImmutableArray<OrderTerm> Terms)> Order { get; init; }
+    public required ImmutableArray<(ImmutableArray<string> Path, LogicTree Tree)> Logic { get; init; }
+    public required ImmutableArray<string>? Columns { get; init; }
+    public required ImmutableArray<SelectItem> Select { get; init; }
+    public required ImmutableArray<(ImmutableArray<string> Path, Filter Filter)> Filters { get; init; }
+    public required ImmutableArray<string>? OnConflict { get; init; }
+
+    public IEnumerable<Filter> FiltersRoot => Filters.Where(f => f.Path.IsEmpty).Select(f => f.Filter);
+
+    private static readonly string[] Reserved = ["select", "columns", "on_conflict"];
+    private static readonly string[] ReservedEmbeddable = ["order", "limit", "offset", "and", "or"];
+
+    /// <summary>Parses a raw (still percent-encoded) query string, PostgREST's <c>QueryParams.parse</c>.</summary>
+    /// <param name="isRpcRead">GET/HEAD on /rpc: values without an operator become function arguments.</param>
+    public static QueryParams Parse(bool isRpcRead, string rawQuery)
+    {
+        var qParams = SplitQuery(rawQuery);
+        var nonEmpty = qParams.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string>(p.Key, p.Value!)).ToList();
+
+        string? Lookup(string key)
+        {
+            foreach (var p in qParams)
+                if (p.Key == key) return p.Value;
+            return null;
+        }
+
+        static string LastWord(string key)
+        {
+            var i = key.LastIndexOf('.');
+            return i < 0 ? key : key[(i + 1)..];
+        }
+
+        // order, logic, columns, select, filters, on_conflict — in PostgREST's order so the first error reported matches.
+        var order = ImmutableArray.CreateBuilder<(ImmutableArray<string>, ImmutableArray<OrderTerm>)>();
+        foreach (var (k, v) in nonEmpty.Where(p => LastWord(p.Key) == "order"))
+        {
+            var path = ParseOrThrow(Grammar.TreePath, k, $"failed to parse tree path ({k})").Path;
+            var terms = ParseOrThrow(Grammar.Order, v, $"failed to parse order ({v})");
+            order.Add((path, [.. terms]));
+        }
+
+        var logic = ImmutableArray.CreateBuilder<(ImmutableArray<string>, LogicTree)>();
+        foreach (var (k, v) in nonEmpty.Where(p => LastWord(p.Key) is "and" or "or"))
+        {
+            var (path, op) = ParseOrThrow(Grammar.LogicPath, k, $"failed to parse logic path ({k})");
+            var tree = ParseOrThrow(Grammar.LogicTree, op + v, $"failed to parse logic tree ({v})");
+            logic.Add((path, tree));
+        }
+
+        var columnsText = Lookup("columns");
+        ImmutableArray<string>? columns = columnsText is null
+            ? null
+            : [.. ParseOrThrow(Grammar.Columns, columnsText, $"failed to parse columns parameter ({columnsText})")];
+
+        var selectText = Lookup("select") ?? "*";
+        var select = ParseOrThrow(Grammar.FieldForest, selectText, $"failed to parse select parameter ({selectText})");
+
+        var filters = ImmutableArray.CreateBuilder<(ImmutableArray<string>, Filter)>();
+        var rpcParams = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        foreach (var (k, v) in nonEmpty)
+        {
+            if (Reserved.Contains(k) || ReservedEmbeddable.Contains(LastWord(k))) continue;
+            var (path, field) = ParseOrThrow(Grammar.TreePath, k, $"failed to parse tree path ({k})");
+            if (!Parsec.Run(Grammar.FilterExpr, v, $"failed to parse filter ({v})", out var expr, out var err))
+            {
+                if (isRpcRead)
+                {
+                    rpcParams.Add(new(field.Name, v));
+                    continue;
+                }
+                throw Pgrst.QueryParam(err.Message, err.Details);
+            }
+            filters.Add((path, new Filter(field, expr with { RawValue = v })));
+        }
+
+        var onConflictText = Lookup("on_conflict");
+        ImmutableArray<string>? onConflict = onConflictText is null
+            ? null
+            : [.. ParseOrThrow(Grammar.Columns, onConflictText, $"failed to parse on_conflict parameter ({onConflictText})")];
+
+        return new QueryParams
+        {
+            Canonical = Canonicalize(qParams),
+            RpcParams = rpcParams.ToImmutable(),
+            Ranges = ParseRanges(nonEmpty, LastWord),
+            Order = order.ToImmutable(),
+            Logic = logic.ToImmutable(),
+            Columns = columns,
+            Select = [.. select],
+            Filters = filters.ToImmutable(),
+            OnConflict = onConflict,
+        };
+    }
+
+    private static T ParseOrThrow<T>(Parsec.P<T> parser, string input, string sourceName)
+    {
+        if (Parsec.Run(parser, input, sourceName, out var value, out var err)) return value;
+        throw Pgrst.QueryParam(err.Message, err.Details);
+    }
+
+    /// <summary>
+    /// limit/offset per key; an offset key is renamed to the matching ".limit" key so both combine (QueryParams.hs).
+    /// Unparsable numbers mean "no restriction", as Haskell's readMaybe does there.
+    /// </summary>
+    private static ImmutableDictionary<string, NonnegRange> ParseRanges(List<KeyValuePair<string, string>> nonEmpty, Func<string, string> lastWord)
+    {
+        var limits = new Dictionary<string, NonnegRange>(StringComparer.Ordinal);
+        var offsets = new Dictionary<string, NonnegRange>(StringComparer.Ordinal);
+        foreach (var (k, v) in nonEmpty)
+        {
+            var lw = lastWord(k);
+            if (lw == "limit")
+                limits[k] = NonnegRange.All.Restrict(ReadInteger(v));
+            else if (lw == "offset")
+            {
+                var key = k[..^"offset".Length] + "limit";
+                offsets[key] = ReadInteger(v) is { } o ? NonnegRange.Geq(o) : NonnegRange.All;
+            }
+        }
+        var result = ImmutableDictionary.CreateBuilder<string, NonnegRange>(StringComparer.Ordinal);
+        foreach (var (k, l) in limits)
+        {
+            if (offsets.TryGetValue(k, out var o))
+            {
+                var lim = l.Limit ?? 0;
+                result[k] = new NonnegRange(o.Offset, o.Offset + lim - 1);
+            }
+            else result[k] = l;
+        }
+        foreach (var (k, o) in offsets)
+            if (!limits.ContainsKey(k)) result[k] = o;
+        return result.ToImmutable();
+    }
+
+    private static long? ReadInteger(string s) =>
+        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
+
+    /// <summary>
+    /// http-types' parseQueryReplacePlus: split on <c>&amp;</c> and <c>;</c>, <c>+</c> is a space, percent-decoding;
+    /// a key without <c>=</c> has no value. Invalid UTF-8 is a client error (PGRST100).
+    /// </summary>
+    public static List<KeyValuePair<string, string?>> SplitQuery(string rawQuery)
+    {
+        var q = rawQuery.StartsWith('?') ? rawQuery[1..] : rawQuery;
+        var list = new List<KeyValuePair<string, string?>>();
+        if (q.Length == 0) return list;
+        foreach (var part in q.Split('&', ';'))
+        {
+            if (part.Length == 0) continue;
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            var key = eq < 0 ? part : part[..eq];
+            string? val = eq < 0 ? null : part[(eq + 1)..];
+            list.Add(new(Decode(key), val is null ? null : Decode(val)));
+        }
+        return list;
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    public static string Decode(string s)
+    {
+        if (s.AsSpan().IndexOfAny('%', '+') < 0) return s;
+        var bytes = new List<byte>(s.Length);
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c == '+') bytes.Add((byte)' ');
+            else if (c == '%' && i + 2 < s.Length && IsHex(s[i + 1]) && IsHex(s[i + 2]))
+            {
+                bytes.Add((byte)Convert.ToInt32(s.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else if (c < 0x80) bytes.Add((byte)c);
+            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+        }
+        try
+        {
+            return StrictUtf8.GetString([.. bytes]);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Pgrst.QueryParam("Invalid UTF-8 in the query string", $"Could not decode '{s}' as UTF-8");
+        }
+    }
+
+    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+
+    /// <summary>PostgREST's canonical query string: sorted by key, url-encoded, repeated keys joined by commas.</summary>
+    private static string Canonicalize(List<KeyValuePair<string, string?>> qParams)
+    {
+        var sorted = qParams.Select((p, i) => (p.Key, Val: p.Value ?? "", i)).OrderBy(p => p.Key, StringComparer.Ordinal).ThenBy(p => p.i).ToList();
+        var sb = new StringBuilder();
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (k, _, _) in sorted)
+        {
+            if (!done.Add(k)) continue;
+            if (sb.Length > 0) sb.Append('&');
+            sb.Append(UrlEncode(k)).Append('=');
+            sb.Append(string.Join(",", sorted.Where(p => p.Key == k).Select(p => UrlEncode(p.Val))));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>HTTP's urlEncode: keeps ASCII alphanumerics and <c>-_.~</c>, percent-encodes every other UTF-8 byte.</summary>
+    public static string UrlEncode(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var b in Encoding.UTF8.GetBytes(s))
+        {
+            var c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~') sb.Append(c);
+            else sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text;
+using Restgres.Config;
+
+namespace Restgres.Errors;
+
+/// <summary>
+/// One error response in PostgREST's shape: <c>{"code","details","hint","message"}</c> with its HTTP status and extra
+/// headers. The catalogue of PGRST codes lives in <see cref="Pgrst"/>; database errors are mapped by
+/// <see cref="PgErrorMapper"/>. Details and hints are raw JSON values (usually strings, sometimes arrays).
+/// </summary>
+public sealed class ApiError : Exception
+{
+    public ApiError(int status, string code, string message, string? detailsJson = null, string? hintJson = null,
+        IReadOnlyList<KeyValuePair<string, string>>? headers = null)
+        : base(message)
+    {
+        Status = status;
+        Code = code;
+        DetailsJson = detailsJson;
+        HintJson = hintJson;
+        Headers = headers ?? [];
+    }
+
+    public int Status { get; }
+    public string Code { get; }
+    /// <summary>The <c>details</c> value as JSON text, or null for JSON null.</summary>
+    public string? DetailsJson { get; }
+    /// <summary>The <c>hint</c> value as JSON text, or null for JSON null.</summary>
+    public string? HintJson { get; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+
+    /// <summary>The body, with keys in aeson's (sorted) order so Content-Length matches PostgREST's.</summary>
+    public string ToJson(ErrorVerbosity verbosity)
+    {
+        var sb = new StringBuilder(128);
+        sb.Append("{\"code\":");
+        JsonText.WriteString(sb, Code);
+        if (verbosity == ErrorVerbosity.Verbose)
+        {
+            sb.Append(",\"details\":").Append(DetailsJson ?? "null");
+            sb.Append(",\"hint\":").Append(HintJson ?? "null");
+        }
+        sb.Append(",\"message\":");
+        JsonText.WriteString(sb, Message);
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    public static string? Str(string? s) => s is null ? null : JsonText.Quote(s);
+}

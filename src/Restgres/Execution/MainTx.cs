@@ -1,0 +1,166 @@
+using System.Buffers;
+using System.Data;
+using System.Text.Json;
+using Npgsql;
+using Restgres.Errors;
+using Restgres.Sql;
+
+namespace Restgres.Execution;
+
+/// <summary>The one row every main statement returns (PostgREST's ResultSet), with the body as UTF-8 bytes.</summary>
+public sealed class ResultSet
+{
+    public long? TableTotal { get; set; }
+    public long QueryTotal { get; set; }
+    public string? GucHeaders { get; set; }
+    public string? GucStatus { get; set; }
+    public byte[] Body { get; set; } = [];
+    public int BodyLength { get; set; }
+    public long? PlannedTotal { get; set; }
+}
+
+/// <summary>Everything one transaction needs besides the main statement: the settings prelude and the pre-request.</summary>
+public sealed record TxSettings(
+    bool ReadOnly,
+    string Role,
+    Statement Prelude,
+    Statement? PreRequest,
+    bool Rollback);
+
+/// <summary>
+/// Runs one request's transaction on a pooled connection in a single round trip where possible: BEGIN, the
+/// set_config prelude, the pre-request function, the main statement (and the planner count), and COMMIT or ROLLBACK,
+/// sent as one Npgsql batch (PostgREST sends the same statements one after the other).
+/// </summary>
+public static class MainTx
+{
+    public static async Task<ResultSet> RunReadAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain, bool anonymous, CancellationToken ct)
+    {
+        await using var conn = await OpenAsync(ds, ct);
+        await using var batch = new NpgsqlBatch(conn);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.ReadOnly
+            ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
+            : "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"));
+        Add(batch, tx.Prelude);
+        if (tx.PreRequest is { } pre) Add(batch, pre);
+        Add(batch, main);
+        if (explain is not null) Add(batch, explain);
+        // A read-only transaction changes nothing, so its end can be sent up front: commit, or rollback when asked.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+
+        var result = new ResultSet();
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
+            // Skip the prelude and pre-request results (Npgsql skips statements without a result set, like BEGIN).
+            while (!IsMainResult(reader))
+                if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("main statement returned no result");
+            if (await reader.ReadAsync(ct))
+                await ReadStandardRowAsync(reader, result, ct);
+            if (explain is not null)
+            {
+                await reader.NextResultAsync(ct);
+                if (await reader.ReadAsync(ct))
+                    result.PlannedTotal = PlanRows(reader.GetString(0));
+            }
+            while (await reader.NextResultAsync(ct)) { }
+        }
+        catch (PostgresException e)
+        {
+            await RollbackQuietlyAsync(conn);
+            throw PgErrorMapper.Map(e, !anonymous);
+        }
+        return result;
+    }
+
+    private static bool IsMainResult(NpgsqlDataReader reader) =>
+        reader.FieldCount == 5 && reader.GetName(0) == "total_result_set";
+
+    private static async Task ReadStandardRowAsync(NpgsqlDataReader reader, ResultSet result, CancellationToken ct)
+    {
+        result.TableTotal = await reader.IsDBNullAsync(0, ct) ? null : reader.GetInt64(0);
+        result.QueryTotal = reader.GetInt64(1);
+        result.GucHeaders = await reader.IsDBNullAsync(2, ct) ? null : reader.GetString(2);
+        result.GucStatus = await reader.IsDBNullAsync(3, ct) ? null : reader.GetString(3);
+        if (!await reader.IsDBNullAsync(4, ct))
+        {
+            await using var stream = await reader.GetStreamAsync(4, ct);
+            var buf = ArrayPool<byte>.Shared.Rent(stream.CanSeek ? (int)Math.Max(16, stream.Length) : 4096);
+            var len = 0;
+            while (true)
+            {
+                if (len == buf.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(buf.Length * 2);
+                    Buffer.BlockCopy(buf, 0, bigger, 0, len);
+                    ArrayPool<byte>.Shared.Return(buf);
+                    buf = bigger;
+                }
+                var n = await stream.ReadAsync(buf.AsMemory(len), ct);
+                if (n == 0) break;
+                len += n;
+            }
+            result.Body = buf;
+            result.BodyLength = len;
+        }
+    }
+
+    /// <summary>Returns a pooled body buffer once the response is written.</summary>
+    public static void Release(ResultSet rs)
+    {
+        if (rs.Body.Length > 0) ArrayPool<byte>.Shared.Return(rs.Body);
+        rs.Body = [];
+    }
+
+    private static long? PlanRows(string explainJson)
+    {
+        using var doc = JsonDocument.Parse(explainJson);
+        var plan = doc.RootElement[0].GetProperty("Plan");
+        return plan.TryGetProperty("Plan Rows", out var rows) ? rows.GetInt64() : null;
+    }
+
+    private static void Add(NpgsqlBatch batch, Statement st)
+    {
+        var cmd = new NpgsqlBatchCommand(st.Sql);
+        foreach (var p in st.Params)
+            cmd.Parameters.Add(new NpgsqlParameter { Value = p.Value ?? DBNull.Value, NpgsqlDbType = p.Type });
+        batch.BatchCommands.Add(cmd);
+    }
+
+    /// <summary>Opens a pooled connection, mapping pool exhaustion and connection failures to PGRST003 / PGRST000.</summary>
+    public static async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource ds, CancellationToken ct)
+    {
+        try
+        {
+            return await ds.OpenConnectionAsync(ct);
+        }
+        catch (NpgsqlException e) when (e.InnerException is TimeoutException || e.Message.Contains("timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Pgrst.PoolTimeout();
+        }
+        catch (NpgsqlException e)
+        {
+            throw Pgrst.DbConnection(e.InnerException?.Message ?? e.Message);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw Pgrst.DbConnection(e.Message);
+        }
+    }
+
+    private static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
+    {
+        try
+        {
+            if (conn.State == ConnectionState.Open)
+            {
+                await using var cmd = new NpgsqlCommand("ROLLBACK", conn);
+                await cmd.ExecuteNonQueryAsync();
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The connection is broken; the pool discards it.
+        }
+    }
+}

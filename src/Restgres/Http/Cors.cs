@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Http;
+using Restgres.Config;
+
+namespace Restgres.Http;
+
+/// <summary>
+/// CORS as PostgREST configures wai-cors (Cors.hs): only when the request has an Origin; any origin unless
+/// server-cors-allowed-origins lists some (then credentials are allowed and unknown origins get no CORS headers).
+/// </summary>
+public static class Cors
+{
+    public const string ExposedHeaders =
+        "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit";
+
+    public static bool IsPreflight(HttpRequest req) =>
+        HttpMethods.IsOptions(req.Method) && req.Headers.ContainsKey("Origin") && req.Headers.ContainsKey("Access-Control-Request-Method");
+
+    /// <summary>The answer to a preflight request, or false when the origin is not allowed (then the app answers).</summary>
+    public static bool TryPreflight(HttpContext ctx, AppConfig config)
+    {
+        var origin = ctx.Request.Headers.Origin.ToString();
+        if (!OriginAllowed(config, origin, out var allowOrigin)) return false;
+        var h = ctx.Response.Headers;
+        h["Access-Control-Allow-Origin"] = allowOrigin;
+        if (config.ServerCorsAllowedOrigins.Length > 0) h["Access-Control-Allow-Credentials"] = "true";
+        h["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD";
+        var requested = ctx.Request.Headers["Access-Control-Request-Headers"].ToString()
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        h["Access-Control-Allow-Headers"] = string.Join(", ", new[] { "Authorization" }.Concat(requested).Concat(["Accept", "Accept-Language", "Content-Language"]));
+        h["Access-Control-Max-Age"] = "86400";
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentLength = 0;
+        return true;
+    }
+
+    /// <summary>Adds the simple-request CORS headers to a normal response.</summary>
+    public static void Apply(HttpContext ctx, AppConfig config)
+    {
+        if (!ctx.Request.Headers.TryGetValue("Origin", out var originValues)) return;
+        if (!OriginAllowed(config, originValues.ToString(), out var allowOrigin)) return;
+        var h = ctx.Response.Headers;
+        h["Access-Control-Allow-Origin"] = allowOrigin;
+        if (config.ServerCorsAllowedOrigins.Length > 0) h["Access-Control-Allow-Credentials"] = "true";
+        h["Access-Control-Expose-Headers"] = ExposedHeaders;
+    }
+
+    private static bool OriginAllowed(AppConfig config, string origin, out string allowOrigin)
+    {
+        if (config.ServerCorsAllowedOrigins.Length == 0)
+        {
+            allowOrigin = "*";
+            return true;
+        }
+        allowOrigin = origin;
+        return config.ServerCorsAllowedOrigins.Contains(origin);
+    }
+}

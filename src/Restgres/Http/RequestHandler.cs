@@ -1,0 +1,188 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Restgres.ApiRequest;
+using Restgres.Config;
+using Restgres.Errors;
+using Restgres.Execution;
+using Restgres.Plan;
+using Restgres.Response;
+using Restgres.SchemaCache;
+using Restgres.Sql;
+
+namespace Restgres.Http;
+
+/// <summary>
+/// The terminal request delegate: HTTP → ApiRequest → Plan → SQL → execution → response, with PostgREST's CORS,
+/// trace header, Server-Timing and error handling around it. Client mistakes always end as PGRST-shaped 4xx errors.
+/// </summary>
+public sealed class RequestHandler(AppState state)
+{
+    private const int MaxBodyBytes = 100 * 1024 * 1024;
+
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        var config = state.Config;
+        PgrstResponse resp;
+        var timings = config.ServerTimingEnabled ? new double[5] : null;
+        try
+        {
+            resp = await ProcessAsync(ctx, config, timings);
+        }
+        catch (ApiError e)
+        {
+            resp = PgrstResponse.FromError(e, config.ClientErrorVerbosity);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            resp = PgrstResponse.FromError(new ApiError(413, "PGRST102", "Request body too large"), config.ClientErrorVerbosity);
+        }
+        await WriteAsync(ctx, config, resp, timings);
+    }
+
+    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, AppConfig config, double[]? timings)
+    {
+        var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
+        var raw = await ReadRawAsync(ctx);
+        var t0 = Stopwatch.GetTimestamp();
+        var prefs = Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride);
+        var req = ApiRequest.ApiRequest.FromRaw(config, raw, prefs);
+        var t1 = Stopwatch.GetTimestamp();
+        if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+
+        switch (req.Action)
+        {
+            case RelationRead read:
+            {
+                var plan = Planner.WrappedRead(config, cache, req, read.Target, read.HeadersOnly);
+                var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
+                var t2 = Stopwatch.GetTimestamp();
+                if (timings is not null) timings[2] = Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+                var (tx, anonymous) = TxSettingsFor(config, req, readOnly: true);
+                var rs = await MainTx.RunReadAsync(state.DataSource, tx, main, explain, anonymous, ctx.RequestAborted);
+                var t3 = Stopwatch.GetTimestamp();
+                if (timings is not null) timings[3] = Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+                if (plan.Media.Kind == MediaKind.SingularJson && rs.QueryTotal != 1)
+                {
+                    MainTx.Release(rs);
+                    throw Pgrst.Singularity(rs.QueryTotal);
+                }
+                var resp = Responses.Read(config, req, plan, rs);
+                if (timings is not null) timings[4] = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
+                return resp;
+            }
+            case RelationInfo info:
+            {
+                var table = Planner.FindTable(cache, info.Target);
+                var hasPk = table.PrimaryKey.Count > 0;
+                var allow = new StringBuilder("OPTIONS,GET,HEAD");
+                if (table.Insertable) allow.Append(",POST");
+                if (table.Insertable && table.Updatable && hasPk) allow.Append(",PUT");
+                if (table.Updatable) allow.Append(",PATCH");
+                if (table.Deletable) allow.Append(",DELETE");
+                return Responses.Info(allow.ToString());
+            }
+            case SchemaInfo:
+                return Responses.Info("OPTIONS,GET,HEAD");
+            default:
+                throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build");
+        }
+    }
+
+    /// <summary>The settings prelude (PostgREST's txVarQuery): search_path, role, claims, request.* and app settings.</summary>
+    private static (TxSettings Tx, bool Anonymous) TxSettingsFor(AppConfig config, ApiRequest.ApiRequest req, bool readOnly)
+    {
+        var role = config.DbAnonRole ?? throw Pgrst.JwtTokenRequired();
+        var sb = new SqlBuilder();
+        sb.Append("select set_config('search_path', ").Param(string.Join(", ", new[] { req.Schema }.Concat(config.DbExtraSearchPath).Select(SqlText.QuoteIdent))).Append(", true)");
+        sb.Append(", set_config('role', ").Param(role).Append(", true)");
+        sb.Append(", set_config('request.jwt.claims', ").Param("{\"role\":" + JsonText.Quote(role) + "}").Append(", true)");
+        sb.Append(", set_config('request.method', ").Param(req.Method).Append(", true)");
+        sb.Append(", set_config('request.path', ").Param(req.Path).Append(", true)");
+        sb.Append(", set_config('request.headers', ").Param(JsonText.Object(LastWins(req.Headers))).Append(", true)");
+        sb.Append(", set_config('request.cookies', ").Param(JsonText.Object(LastWins(req.Cookies))).Append(", true)");
+        if (req.Preferences.Timezone is { } tz) sb.Append(", set_config('timezone', ").Param(tz).Append(", true)");
+        foreach (var (k, v) in config.AppSettings)
+            sb.Append(", set_config(").Param(k).Append(", ").Param(v).Append(", true)");
+        var prelude = new Statement(sb.ToString(), sb.Params);
+        Statement? pre = config.DbPreRequest is { } p ? new Statement("select " + SqlText.QuoteQualified(p.Schema, p.Name) + "()", []) : null;
+        var rollback = req.Preferences.Transaction switch
+        {
+            PreferTransaction.Rollback => true,
+            PreferTransaction.Commit => false,
+            _ => config.TxRollbackAll,
+        };
+        return (new TxSettings(readOnly, role, prelude, pre, rollback), true);
+    }
+
+    /// <summary>aeson's HM.fromList keeps the last value of a repeated key.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> LastWins(ImmutableArray<KeyValuePair<string, string>> pairs)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in pairs) d[k] = v;
+        return d;
+    }
+
+    private static async Task<RawRequest> ReadRawAsync(HttpContext ctx)
+    {
+        var http = ctx.Request;
+        var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.PathBase + http.Path + http.QueryString).ToString();
+        var q = target.IndexOf('?', StringComparison.Ordinal);
+        var rawPath = q >= 0 ? target[..q] : target;
+        var rawQuery = q >= 0 ? target[(q + 1)..] : "";
+        var prefix = ctx.Items.TryGetValue("restgres.prefix", out var pfx) ? (string)pfx! : "";
+        if (prefix.Length > 0 && rawPath.StartsWith(prefix, StringComparison.Ordinal)) rawPath = rawPath[prefix.Length..];
+        var segments = rawPath.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToImmutableArray();
+        // wai's pathInfo drops a trailing empty segment but keeps inner ones; "/" alone is the root.
+        var headers = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        foreach (var h in http.Headers)
+            foreach (var v in h.Value)
+                headers.Add(new(h.Key, v ?? ""));
+
+        ReadOnlyMemory<byte> body = ReadOnlyMemory<byte>.Empty;
+        if (http.ContentLength is > 0 || http.Headers.TransferEncoding.Count > 0)
+        {
+            using var ms = new MemoryStream();
+            await http.Body.CopyToAsync(ms, ctx.RequestAborted);
+            if (ms.Length > MaxBodyBytes) throw new ApiError(413, "PGRST102", "Request body too large");
+            body = ms.ToArray();
+        }
+        return new RawRequest(http.Method, rawPath, segments, rawQuery, headers.ToImmutable(), body);
+    }
+
+    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, double[]? timings)
+    {
+        var http = ctx.Response;
+        try
+        {
+            http.StatusCode = resp.Status;
+            var hasVary = false;
+            foreach (var (k, v) in resp.Headers)
+            {
+                if (string.Equals(k, "Vary", StringComparison.OrdinalIgnoreCase)) hasVary = true;
+                http.Headers.Append(k, v);
+            }
+            if (!hasVary) http.Headers.Vary = "Accept, Prefer, Range";
+            if (timings is not null)
+                http.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture,
+                    $"jwt;dur={timings[0]:0.0}, parse;dur={timings[1]:0.0}, plan;dur={timings[2]:0.0}, transaction;dur={timings[3]:0.0}, response;dur={timings[4]:0.0}");
+            if (config.ServerTraceHeader is { } trace)
+                http.Headers[trace] = ctx.Request.Headers[trace].ToString();
+            Cors.Apply(ctx, config);
+            if (!resp.SuppressContentLength) http.ContentLength = resp.Body.Length;
+            if (resp.Body.Length > 0 && !HttpMethods.IsHead(ctx.Request.Method))
+                await http.Body.WriteAsync(resp.Body, ctx.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            if (resp.Owner is { } owner) MainTx.Release(owner);
+        }
+    }
+}

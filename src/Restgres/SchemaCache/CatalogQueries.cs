@@ -1,0 +1,196 @@
+namespace Restgres.SchemaCache;
+
+/// <summary>
+/// The catalog queries behind the schema cache: one per kind of object (never one per table), each returning a
+/// single JSON document so decoding is one parse. They run with an empty search_path so that every regtype/regclass
+/// renders schema-qualified. Semantics follow PostgREST's SchemaCache.hs (which columns are nullable, how domain
+/// types and identity defaults are reported, which relations are insertable, ...).
+/// </summary>
+internal static class CatalogQueries
+{
+    /// <summary>Resolves a domain (possibly nested) to its base type. $1 = exposed schemas.</summary>
+    private const string BaseTypesCte = """
+        base_types AS (
+          WITH RECURSIVE rec AS (
+            SELECT oid, typbasetype, typnamespace AS base_namespace, coalesce(nullif(typbasetype, 0), oid) AS base_type
+            FROM pg_type
+            UNION
+            SELECT r.oid, b.typbasetype, b.typnamespace, coalesce(nullif(b.typbasetype, 0), b.oid)
+            FROM rec r JOIN pg_type b ON r.typbasetype = b.oid
+          )
+          SELECT oid, base_namespace, base_type FROM rec WHERE typbasetype = 0
+        )
+        """;
+
+    public const string Tables = "WITH " + BaseTypesCte + """
+        ,
+        cols AS (
+          SELECT
+            a.attrelid AS relid,
+            json_agg(json_build_object(
+              'name', a.attname,
+              'description', d.description,
+              'nullable', NOT (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)),
+              'data_type', CASE
+                  WHEN t.typtype = 'd' THEN
+                    CASE WHEN bt.base_namespace = 'pg_catalog'::regnamespace THEN format_type(bt.base_type, NULL)
+                         ELSE format_type(a.atttypid, a.atttypmod) END
+                  ELSE
+                    CASE WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN format_type(a.atttypid, NULL)
+                         ELSE format_type(a.atttypid, a.atttypmod) END
+                END,
+              'nominal_type', format_type(a.atttypid, a.atttypmod),
+              'max_length', information_schema._pg_char_max_length(
+                  information_schema._pg_truetypid(a.*, t.*), information_schema._pg_truetypmod(a.*, t.*)),
+              'default', CASE
+                  WHEN t.typbasetype <> 0 AND ad.adbin IS NULL THEN pg_get_expr(t.typdefaultbin, 0)
+                  WHEN a.attidentity = 'd' THEN format('nextval(%L)', seq.objid::regclass)
+                  WHEN a.attgenerated = 's' THEN NULL
+                  ELSE pg_get_expr(ad.adbin, ad.adrelid)
+                END,
+              'enum', coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.base_type), '[]'),
+              'base_type', format_type(bt.base_type, NULL),
+              'generated', a.attgenerated = 's' OR a.attidentity = 'a'
+            ) ORDER BY a.attnum) AS columns
+          FROM pg_attribute a
+          JOIN pg_class c ON c.oid = a.attrelid
+          JOIN pg_type t ON t.oid = a.atttypid
+          LEFT JOIN base_types bt ON bt.oid = t.oid
+          LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+          LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = 'pg_class'::regclass
+          LEFT JOIN pg_depend seq ON seq.refobjid = a.attrelid AND seq.refobjsubid = a.attnum AND seq.deptype = 'i'
+          WHERE a.attnum > 0 AND NOT a.attisdropped
+            AND c.relkind IN ('r', 'v', 'f', 'm', 'p')
+            AND c.relnamespace = ANY ($1::regnamespace[])
+          GROUP BY a.attrelid
+        ),
+        pks AS (
+          SELECT con.conrelid AS relid, json_agg(a.attname ORDER BY a.attname) AS pk
+          FROM pg_constraint con
+          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)
+          WHERE con.contype = 'p'
+          GROUP BY con.conrelid
+        )
+        SELECT coalesce(json_agg(json_build_object(
+          'schema', n.nspname,
+          'name', c.relname,
+          'description', d.description,
+          'is_view', c.relkind IN ('v', 'm'),
+          'insertable', c.relkind IN ('r', 'p') OR (c.relkind IN ('v', 'f') AND (pg_relation_is_updatable(c.oid::regclass, true) & 8) = 8),
+          'updatable', c.relkind IN ('r', 'p') OR (c.relkind IN ('v', 'f') AND (pg_relation_is_updatable(c.oid::regclass, true) & 4) = 4),
+          'deletable', c.relkind IN ('r', 'p') OR (c.relkind IN ('v', 'f') AND (pg_relation_is_updatable(c.oid::regclass, true) & 16) = 16),
+          'pk', coalesce(pks.pk, '[]'),
+          'columns', coalesce(cols.columns, '[]')
+        )), '[]')::text
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_description d ON d.objoid = c.oid AND d.objsubid = 0 AND d.classoid = 'pg_class'::regclass
+        LEFT JOIN pks ON pks.relid = c.oid
+        LEFT JOIN cols ON cols.relid = c.oid
+        WHERE c.relkind IN ('v', 'r', 'm', 'f', 'p')
+          AND c.relnamespace = ANY ($1::regnamespace[])
+          AND NOT c.relispartition
+        """;
+
+    /// <summary>
+    /// Many-to-one relationships from foreign keys, flagged one-to-one when the FK columns are also a primary or
+    /// unique key. Covers every schema (embedding may reach tables in other schemas through exposed ones).
+    /// </summary>
+    public const string ForeignKeys = """
+        WITH pks_uniques AS (
+          SELECT conrelid, array_agg(k ORDER BY k) AS cols
+          FROM pg_constraint, unnest(conkey) k
+          WHERE contype IN ('p', 'u')
+          GROUP BY oid, conrelid
+        )
+        SELECT coalesce(json_agg(json_build_object(
+          'schema', ns1.nspname, 'table', tab.relname, 'table_is_view', false,
+          'fschema', ns2.nspname, 'ftable', other.relname,
+          'constraint', con.conname,
+          'columns', (SELECT json_agg(json_build_array(a1.attname, a2.attname) ORDER BY k.ord)
+                      FROM unnest(con.conkey, con.confkey) WITH ORDINALITY k(col, fcol, ord)
+                      JOIN pg_attribute a1 ON a1.attrelid = con.conrelid AND a1.attnum = k.col
+                      JOIN pg_attribute a2 ON a2.attrelid = con.confrelid AND a2.attnum = k.fcol),
+          'one_to_one', EXISTS (SELECT 1 FROM pks_uniques pu
+                                WHERE pu.conrelid = con.conrelid
+                                  AND pu.cols = (SELECT array_agg(x ORDER BY x) FROM unnest(con.conkey) x))
+        )), '[]')::text
+        FROM pg_constraint con
+        JOIN pg_class tab ON tab.oid = con.conrelid
+        JOIN pg_namespace ns1 ON ns1.oid = tab.relnamespace
+        JOIN pg_class other ON other.oid = con.confrelid
+        JOIN pg_namespace ns2 ON ns2.oid = other.relnamespace
+        WHERE con.contype = 'f' AND con.conparentid = 0
+        """;
+
+    /// <summary>Functions in the exposed schemas that the API can call (no trigger functions, no procedures).</summary>
+    public const string Routines = "WITH " + BaseTypesCte + """
+        ,
+        args AS (
+          SELECT
+            p.oid,
+            json_agg(json_build_array(
+              coalesce(x.name, ''),
+              x.type::regtype::text,
+              CASE x.type
+                WHEN 'bit'::regtype THEN 'bit varying'
+                WHEN 'bit[]'::regtype THEN 'bit varying[]'
+                WHEN 'character'::regtype THEN 'character varying'
+                WHEN 'character[]'::regtype THEN 'character varying[]'
+                ELSE x.type::regtype::text
+              END,
+              x.idx <= (p.pronargs - p.pronargdefaults),
+              coalesce(x.mode = 'v', false)
+            ) ORDER BY x.idx) AS args,
+            CASE count(*) - count(x.name)
+              WHEN 0 THEN true
+              WHEN 1 THEN (array_agg(x.type))[1] IN ('bytea'::regtype, 'json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'xml'::regtype)
+              ELSE false
+            END AS callable
+          FROM pg_proc p,
+               unnest(p.proargnames, p.proargtypes, p.proargmodes) WITH ORDINALITY AS x (name, type, mode, idx)
+          WHERE x.type IS NOT NULL
+            AND p.pronamespace = ANY ($1::regnamespace[])
+          GROUP BY p.oid
+        )
+        SELECT coalesce(json_agg(json_build_object(
+          'schema', pn.nspname,
+          'name', p.proname,
+          'description', d.description,
+          'args', coalesce(a.args, '[]'),
+          'ret_schema', tn.nspname,
+          'ret_name', coalesce(comp.relname, t.typname),
+          'setof', p.proretset,
+          'composite', t.typtype = 'c' OR coalesce(p.proargmodes::text[] && '{t,b,o}', false),
+          'composite_alias', bt.oid <> bt.base_type,
+          'volatility', p.provolatile,
+          'variadic', p.provariadic > 0,
+          'settings', (SELECT json_agg(json_build_array(substr(s, 1, strpos(s, '=') - 1), substr(s, strpos(s, '=') + 1)))
+                       FROM unnest(p.proconfig) s)
+        )), '[]')::text
+        FROM pg_proc p
+        LEFT JOIN args a ON a.oid = p.oid
+        JOIN pg_namespace pn ON pn.oid = p.pronamespace
+        JOIN base_types bt ON bt.oid = p.prorettype
+        JOIN pg_type t ON t.oid = bt.base_type
+        JOIN pg_namespace tn ON tn.oid = t.typnamespace
+        LEFT JOIN pg_class comp ON comp.oid = t.typrelid
+        LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
+        WHERE t.oid <> 'trigger'::regtype AND coalesce(a.callable, true)
+          AND p.prokind = 'f'
+          AND p.pronamespace = ANY ($1::regnamespace[])
+        """;
+
+    /// <summary>Data representations: implicit-free casts between a domain and json/text backed by a SQL function.</summary>
+    public const string DataRepresentations = """
+        SELECT coalesce(json_agg(json_build_array(
+          c.castsource::regtype::text, c.casttarget::regtype::text, c.castfunc::regproc::text)), '[]')::text
+        FROM pg_catalog.pg_cast c
+        JOIN pg_catalog.pg_type src_t ON c.castsource::oid = src_t.oid
+        JOIN pg_catalog.pg_type dst_t ON c.casttarget::oid = dst_t.oid
+        WHERE c.castcontext = 'i' AND c.castmethod = 'f'
+          AND has_function_privilege(c.castfunc, 'execute')
+          AND ((src_t.typtype = 'd' AND c.casttarget IN ('json'::regtype::oid, 'text'::regtype::oid))
+            OR (dst_t.typtype = 'd' AND c.castsource IN ('json'::regtype::oid, 'text'::regtype::oid)))
+        """;
+}

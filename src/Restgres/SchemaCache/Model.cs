@@ -1,0 +1,99 @@
+using System.Collections.Frozen;
+
+namespace Restgres.SchemaCache;
+
+/// <summary>A schema-qualified database object name (PostgREST's QualifiedIdentifier). Schema may be empty.</summary>
+public readonly record struct QualifiedIdentifier(string Schema, string Name)
+{
+    public override string ToString() => Schema.Length == 0 ? Name : Schema + "." + Name;
+}
+
+/// <summary>A column as PostgREST's schema cache describes it.</summary>
+/// <param name="DataType">The type as used for casts and JSON parsing (domains over built-ins report the base type).</param>
+/// <param name="NominalType">The declared type, e.g. a domain name; data representations key on it.</param>
+/// <param name="BaseType">The ultimate base type name (e.g. <c>tsvector</c> for a domain over tsvector).</param>
+public sealed record Column(
+    string Name,
+    string? Description,
+    bool Nullable,
+    string DataType,
+    string NominalType,
+    int? MaxLength,
+    string? Default,
+    IReadOnlyList<string> EnumValues,
+    string BaseType,
+    bool IsGenerated);
+
+/// <summary>A table, view, materialized view, foreign table or partitioned table.</summary>
+public sealed class Table
+{
+    public required string Schema { get; init; }
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    public bool IsView { get; init; }
+    public bool Insertable { get; init; }
+    public bool Updatable { get; init; }
+    public bool Deletable { get; init; }
+    /// <summary>Primary-key columns (sorted by name, like PostgREST); for views, traced from base tables.</summary>
+    public required IReadOnlyList<string> PrimaryKey { get; init; }
+    public required IReadOnlyList<Column> Columns { get; init; }
+    public required FrozenDictionary<string, Column> ColumnsByName { get; init; }
+
+    public QualifiedIdentifier Identifier => new(Schema, Name);
+}
+
+/// <summary>How two relations relate (PostgREST's Cardinality).</summary>
+public enum Cardinality { ManyToOne, OneToMany, OneToOne, ManyToMany }
+
+/// <summary>A foreign-key relationship (or one derived through views / a junction table) between two relations.</summary>
+public sealed record Relationship(
+    QualifiedIdentifier Table,
+    QualifiedIdentifier ForeignTable,
+    bool IsSelf,
+    Cardinality Cardinality,
+    string Constraint,
+    IReadOnlyList<(string Column, string ForeignColumn)> Columns,
+    Junction? Junction,
+    bool TableIsView,
+    bool ForeignTableIsView);
+
+/// <summary>The junction table of a many-to-many relationship.</summary>
+public sealed record Junction(
+    QualifiedIdentifier Table,
+    string Constraint1,
+    string Constraint2,
+    IReadOnlyList<(string Column, string JunctionColumn)> SourceColumns,
+    IReadOnlyList<(string Column, string JunctionColumn)> TargetColumns);
+
+/// <summary>A routine parameter.</summary>
+public sealed record RoutineParam(string Name, string Type, string TypeMaxLength, bool Required, bool Variadic);
+
+/// <summary>Function volatility.</summary>
+public enum Volatility { Immutable, Stable, Volatile }
+
+/// <summary>A function exposed under /rpc (PostgREST's Routine).</summary>
+public sealed class Routine
+{
+    public required string Schema { get; init; }
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    public required IReadOnlyList<RoutineParam> Params { get; init; }
+    /// <summary>Return type's schema and name (the table name for composite returns).</summary>
+    public required QualifiedIdentifier ReturnType { get; init; }
+    public bool ReturnsSet { get; init; }
+    public bool ReturnsComposite { get; init; }
+    public bool ReturnsCompositeAlias { get; init; }
+    public bool ReturnsVoid => ReturnType is { Schema: "pg_catalog", Name: "void" };
+    public Volatility Volatility { get; init; }
+    public bool HasVariadic { get; init; }
+    public string? IsolationLevel { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = [];
+
+    public bool ReturnsScalar => !ReturnsSet && !ReturnsComposite;
+    public bool ReturnsSetOfScalar => ReturnsSet && !ReturnsComposite;
+    public bool ReturnsSingleComposite => !ReturnsSet && ReturnsComposite;
+    public bool ReturnsSingle => !ReturnsSet;
+}
+
+/// <summary>A data representation: a cast function between a domain and json/text (PostgREST's DataRepresentation).</summary>
+public sealed record DataRepresentation(string SourceType, string TargetType, string Function);

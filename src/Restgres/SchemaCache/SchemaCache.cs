@@ -1,0 +1,31 @@
+using System.Collections.Frozen;
+
+namespace Restgres.SchemaCache;
+
+/// <summary>
+/// An immutable snapshot of what the API exposes (PostgREST's SchemaCache). Built by <see cref="SchemaCacheLoader"/>
+/// and swapped atomically on reload, so a request always sees one whole cache.
+/// </summary>
+public sealed class SchemaCache
+{
+    public required FrozenDictionary<QualifiedIdentifier, Table> Tables { get; init; }
+    /// <summary>Relationships keyed by (table, schema of the foreign table), as PostgREST indexes them.</summary>
+    public required FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Relationship>> Relationships { get; init; }
+    public required FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> Routines { get; init; }
+    /// <summary>Data representations keyed by (source type, target type).</summary>
+    public required FrozenDictionary<(string Source, string Target), DataRepresentation> Representations { get; init; }
+
+    public static SchemaCache Empty { get; } = new()
+    {
+        Tables = FrozenDictionary<QualifiedIdentifier, Table>.Empty,
+        Relationships = FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Relationship>>.Empty,
+        Routines = FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>>.Empty,
+        Representations = FrozenDictionary<(string, string), DataRepresentation>.Empty,
+    };
+
+    public Table? FindTable(string schema, string name) =>
+        Tables.TryGetValue(new QualifiedIdentifier(schema, name), out var t) ? t : null;
+
+    public string Summary =>
+        $"{Tables.Count} relations, {Relationships.Values.Sum(r => r.Count)} relationships, {Routines.Values.Sum(r => r.Count)} functions";
+}

@@ -1,0 +1,147 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Restgres.SchemaCache;
+
+/// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
+public static class SchemaCacheLoader
+{
+    public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        await using (var cmd = new NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
+            await cmd.ExecuteNonQueryAsync(ct);
+
+        // Schemas are passed as quoted identifiers and cast to regnamespace, so a missing schema fails loudly.
+        var schemaParam = schemas.Select(Sql.SqlText.QuoteIdent).ToArray();
+        var tablesJson = await ScalarAsync(conn, tx, CatalogQueries.Tables, schemaParam, ct);
+        var fksJson = await ScalarAsync(conn, tx, CatalogQueries.ForeignKeys, null, ct);
+        var routinesJson = await ScalarAsync(conn, tx, CatalogQueries.Routines, schemaParam, ct);
+        var repsJson = await ScalarAsync(conn, tx, CatalogQueries.DataRepresentations, null, ct);
+        await tx.CommitAsync(ct);
+
+        var tables = ParseTables(tablesJson);
+        var exposed = schemas.ToHashSet(StringComparer.Ordinal);
+        var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, exposed);
+        return new SchemaCache
+        {
+            Tables = tables.ToFrozenDictionary(t => t.Identifier),
+            Relationships = rels,
+            Routines = ParseRoutines(routinesJson),
+            Representations = ParseRepresentations(repsJson),
+        };
+    }
+
+    private static async Task<string> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        if (schemas is not null)
+            cmd.Parameters.Add(new NpgsqlParameter { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        return (string)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static List<Table> ParseTables(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var list = new List<Table>();
+        foreach (var t in doc.RootElement.EnumerateArray())
+        {
+            var cols = new List<Column>();
+            foreach (var c in t.GetProperty("columns").EnumerateArray())
+            {
+                cols.Add(new Column(
+                    Name: c.GetProperty("name").GetString()!,
+                    Description: OptString(c, "description"),
+                    Nullable: c.GetProperty("nullable").GetBoolean(),
+                    DataType: c.GetProperty("data_type").GetString()!,
+                    NominalType: c.GetProperty("nominal_type").GetString()!,
+                    MaxLength: c.GetProperty("max_length").ValueKind == JsonValueKind.Number ? c.GetProperty("max_length").GetInt32() : null,
+                    Default: OptString(c, "default"),
+                    EnumValues: [.. c.GetProperty("enum").EnumerateArray().Select(e => e.GetString()!)],
+                    BaseType: OptString(c, "base_type") ?? c.GetProperty("data_type").GetString()!,
+                    IsGenerated: c.GetProperty("generated").GetBoolean()));
+            }
+            list.Add(new Table
+            {
+                Schema = t.GetProperty("schema").GetString()!,
+                Name = t.GetProperty("name").GetString()!,
+                Description = OptString(t, "description"),
+                IsView = t.GetProperty("is_view").GetBoolean(),
+                Insertable = t.GetProperty("insertable").GetBoolean(),
+                Updatable = t.GetProperty("updatable").GetBoolean(),
+                Deletable = t.GetProperty("deletable").GetBoolean(),
+                PrimaryKey = [.. t.GetProperty("pk").EnumerateArray().Select(e => e.GetString()!)],
+                Columns = cols,
+                ColumnsByName = cols.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal),
+            });
+        }
+        return list;
+    }
+
+    internal sealed record ForeignKey(
+        QualifiedIdentifier Table, QualifiedIdentifier ForeignTable, string Constraint,
+        IReadOnlyList<(string, string)> Columns, bool OneToOne);
+
+    private static List<ForeignKey> ParseForeignKeys(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var list = new List<ForeignKey>();
+        foreach (var f in doc.RootElement.EnumerateArray())
+        {
+            list.Add(new ForeignKey(
+                new QualifiedIdentifier(f.GetProperty("schema").GetString()!, f.GetProperty("table").GetString()!),
+                new QualifiedIdentifier(f.GetProperty("fschema").GetString()!, f.GetProperty("ftable").GetString()!),
+                f.GetProperty("constraint").GetString()!,
+                [.. f.GetProperty("columns").EnumerateArray().Select(p => (p[0].GetString()!, p[1].GetString()!))],
+                f.GetProperty("one_to_one").GetBoolean()));
+        }
+        return list;
+    }
+
+    private static FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> ParseRoutines(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var map = new Dictionary<QualifiedIdentifier, List<Routine>>();
+        foreach (var r in doc.RootElement.EnumerateArray())
+        {
+            var routine = new Routine
+            {
+                Schema = r.GetProperty("schema").GetString()!,
+                Name = r.GetProperty("name").GetString()!,
+                Description = OptString(r, "description"),
+                Params = [.. r.GetProperty("args").EnumerateArray().Select(a => new RoutineParam(
+                    a[0].GetString()!, a[1].GetString()!, a[2].GetString()!, a[3].GetBoolean(), a[4].GetBoolean()))],
+                ReturnType = new QualifiedIdentifier(r.GetProperty("ret_schema").GetString()!, r.GetProperty("ret_name").GetString()!),
+                ReturnsSet = r.GetProperty("setof").GetBoolean(),
+                ReturnsComposite = r.GetProperty("composite").GetBoolean(),
+                ReturnsCompositeAlias = r.GetProperty("composite_alias").GetBoolean(),
+                Volatility = r.GetProperty("volatility").GetString() switch { "i" => Volatility.Immutable, "s" => Volatility.Stable, _ => Volatility.Volatile },
+                HasVariadic = r.GetProperty("variadic").GetBoolean(),
+                Settings = r.GetProperty("settings").ValueKind == JsonValueKind.Array
+                    ? [.. r.GetProperty("settings").EnumerateArray().Select(s => new KeyValuePair<string, string>(s[0].GetString()!, s[1].GetString()!))]
+                    : [],
+            };
+            var key = new QualifiedIdentifier(routine.Schema, routine.Name);
+            if (!map.TryGetValue(key, out var l)) map[key] = l = [];
+            l.Add(routine);
+        }
+        return map.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<Routine>)kv.Value);
+    }
+
+    private static FrozenDictionary<(string, string), DataRepresentation> ParseRepresentations(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var map = new Dictionary<(string, string), DataRepresentation>();
+        foreach (var r in doc.RootElement.EnumerateArray())
+        {
+            var rep = new DataRepresentation(r[0].GetString()!, r[1].GetString()!, r[2].GetString()!);
+            map[(rep.SourceType, rep.TargetType)] = rep;
+        }
+        return map.ToFrozenDictionary();
+    }
+
+    private static string? OptString(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

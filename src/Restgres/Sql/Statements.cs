@@ -1,0 +1,83 @@
+using Restgres.ApiRequest;
+using Restgres.Plan;
+
+namespace Restgres.Sql;
+
+/// <summary>A statement ready to run: SQL text and its parameters.</summary>
+public sealed record Statement(string Sql, IReadOnlyList<SqlParam> Params);
+
+/// <summary>
+/// The main statements (PostgREST's Query/Statements.hs): the user's query in a CTE, aggregated by PostgreSQL into one
+/// row holding the finished body, the counts and the response.headers / response.status GUCs. The body column is last
+/// so it can be streamed with sequential access.
+/// </summary>
+public static class Statements
+{
+    public const string SourceCte = "pgrst_source";
+
+    public static Statement MainRead(WrappedReadPlan wrp, Preferences prefs, long? maxRows, NonnegRange topRange, out Statement? explain)
+    {
+        var sb = new SqlBuilder();
+        sb.Append("WITH ").Append(SourceCte).Append(" AS ( ");
+        QueryBuilder.ReadPlanToQuery(sb, wrp.Plan);
+        sb.Append(" )");
+
+        string countResult;
+        if (prefs.ShouldCount)
+        {
+            if (maxRows is not null || !topRange.IsAll)
+            {
+                sb.Append(", pgrst_source_count AS (");
+                QueryBuilder.ReadPlanToCountQuery(sb, wrp.Plan);
+                // count=estimated counts exactly only up to max-rows + 1, then trusts the planner (PostgREST docs).
+                if (prefs.Count == PreferCount.Estimated && maxRows is { } m)
+                    sb.Append(" LIMIT ").Append((m + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                sb.Append(')');
+                countResult = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)";
+            }
+            else countResult = "pg_catalog.count(_postgrest_t)";
+        }
+        else countResult = "null::bigint";
+
+        sb.Append(" SELECT ").Append(countResult).Append(" AS total_result_set, ")
+          .Append("pg_catalog.count(_postgrest_t) AS page_total, ")
+          .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+          .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+          .Append(BodyAggregate(wrp.Handler)).Append(" AS body")
+          .Append(" FROM ( SELECT * FROM ").Append(SourceCte).Append(" ) _postgrest_t");
+
+        explain = null;
+        if (prefs.ShouldExplainCount)
+        {
+            var eb = new SqlBuilder();
+            eb.Append("EXPLAIN (FORMAT JSON) ");
+            QueryBuilder.ReadPlanToCountQuery(eb, wrp.Plan);
+            explain = new Statement(eb.ToString(), eb.Params);
+        }
+        return new Statement(sb.ToString(), sb.Params);
+    }
+
+    /// <summary>handlerF: how the rows become the response body (always text, for streaming).</summary>
+    public static string BodyAggregate(MediaHandler handler) => handler switch
+    {
+        MediaHandler.Json => "coalesce(json_agg(_postgrest_t), '[]')::text",
+        MediaHandler.JsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text",
+        MediaHandler.SingleJson => "coalesce(json_agg(_postgrest_t)->0, 'null')::text",
+        MediaHandler.SingleJsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')::text",
+        MediaHandler.Csv => CsvBody,
+        MediaHandler.GeoJson => "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))::text",
+        _ => "''::text",
+    };
+
+    /// <summary>asCsvF: a header row from the first row's keys, then each row's composite text without its parentheses.</summary>
+    private const string CsvBody =
+        "(SELECT coalesce(string_agg(a.k, ','), '')" +
+        "  FROM (" +
+        "    SELECT json_object_keys(r)::text as k" +
+        "    FROM ( " +
+        "      SELECT row_to_json(hh) as r from " + SourceCte + " as hh limit 1" +
+        "    ) s" +
+        "  ) a" +
+        ") || '\n' || " +
+        "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')";
+}
