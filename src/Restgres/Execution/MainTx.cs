@@ -25,7 +25,8 @@ public sealed record TxSettings(
     string Role,
     Statement Prelude,
     Statement? PreRequest,
-    bool Rollback);
+    bool Rollback,
+    bool Anonymous);
 
 /// <summary>
 /// Runs one request's transaction on a pooled connection in a single round trip where possible: BEGIN, the
@@ -34,7 +35,13 @@ public sealed record TxSettings(
 /// </summary>
 public static class MainTx
 {
-    public static async Task<ResultSet> RunReadAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain, bool anonymous, CancellationToken ct)
+    /// <summary>
+    /// Runs the transaction. <paramref name="check"/> sees the main result before the transaction ends and may
+    /// return an error (PGRST116, PGRST124, PGRST115, ...), which rolls the transaction back. Read-only transactions
+    /// without a check end in the same round trip.
+    /// </summary>
+    public static async Task<ResultSet> RunAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain,
+        Func<ResultSet, ApiError?>? check, CancellationToken ct)
     {
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
@@ -45,30 +52,48 @@ public static class MainTx
         if (tx.PreRequest is { } pre) Add(batch, pre);
         Add(batch, main);
         if (explain is not null) Add(batch, explain);
-        // A read-only transaction changes nothing, so its end can be sent up front: commit, or rollback when asked.
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        // A read-only transaction changes nothing, so its end can go in the same round trip even when a check fails.
+        var endInBatch = tx.ReadOnly;
+        if (endInBatch) batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
 
         var result = new ResultSet();
         try
         {
-            await using var reader = await batch.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
-            // Skip the prelude and pre-request results (Npgsql skips statements without a result set, like BEGIN).
-            while (!IsMainResult(reader))
-                if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("main statement returned no result");
-            if (await reader.ReadAsync(ct))
-                await ReadStandardRowAsync(reader, result, ct);
-            if (explain is not null)
+            await using (var reader = await batch.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct))
             {
-                await reader.NextResultAsync(ct);
+                // Skip the prelude and pre-request results (Npgsql skips statements without a result set, like BEGIN).
+                while (!IsMainResult(reader))
+                    if (!await reader.NextResultAsync(ct)) throw new InvalidOperationException("main statement returned no result");
                 if (await reader.ReadAsync(ct))
-                    result.PlannedTotal = PlanRows(reader.GetString(0));
+                    await ReadStandardRowAsync(reader, result, ct);
+                if (explain is not null)
+                {
+                    await reader.NextResultAsync(ct);
+                    if (await reader.ReadAsync(ct))
+                        result.PlannedTotal = PlanRows(reader.GetString(0));
+                }
+                while (await reader.NextResultAsync(ct)) { }
             }
-            while (await reader.NextResultAsync(ct)) { }
+            var error = check?.Invoke(result);
+            if (!endInBatch)
+            {
+                // Rolled back transactions still check deferred constraints first, as PostgREST does.
+                var end = error is not null || tx.Rollback ? "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK" : "COMMIT";
+                if (error is not null) end = "ROLLBACK";
+                await using var cmd = new NpgsqlCommand(end, conn);
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            if (error is not null)
+            {
+                Release(result);
+                throw error;
+            }
         }
         catch (PostgresException e)
         {
+            Release(result);
             await RollbackQuietlyAsync(conn);
-            throw PgErrorMapper.Map(e, !anonymous);
+            throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
         return result;
     }

@@ -20,6 +20,7 @@ public sealed class AppState : IAsyncDisposable
     {
         Config = config;
         Log = log;
+        Authenticator = new Auth.Authenticator(config);
         var csb = DbUri.Parse(config.DbUri);
         csb.MaxPoolSize = Math.Max(1, config.DbPool);
         csb.MinPoolSize = 0;
@@ -32,11 +33,14 @@ public sealed class AppState : IAsyncDisposable
         csb.AutoPrepareMinUsages = 2;
         if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
         csb.Enlist = false;
+        // PostgREST returns PostgreSQL's error details verbatim.
+        csb.IncludeErrorDetail = true;
         DataSource = new NpgsqlDataSourceBuilder(csb.ConnectionString).Build();
         ListenerConnectionString = new NpgsqlConnectionStringBuilder(csb.ConnectionString) { Pooling = false, KeepAlive = 30 }.ConnectionString;
     }
 
     public AppConfig Config { get; }
+    public Auth.Authenticator Authenticator { get; }
     public Action<string> Log { get; }
     public NpgsqlDataSource DataSource { get; }
     public string ListenerConnectionString { get; }

@@ -46,84 +46,39 @@ public sealed class RequestHandler(AppState state)
     private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, AppConfig config, double[]? timings)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
-        var raw = await ReadRawAsync(ctx);
         var t0 = Stopwatch.GetTimestamp();
+        var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization.ToString() : null);
+        var tAuth = Stopwatch.GetTimestamp();
+        if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
+        var raw = await ReadRawAsync(ctx);
+        var t1 = Stopwatch.GetTimestamp();
         var prefs = Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride);
         var req = ApiRequest.ApiRequest.FromRaw(config, raw, prefs);
-        var t1 = Stopwatch.GetTimestamp();
-        if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+        if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
+        var rc = new RequestContext(state, config, cache, req, auth, timings, ctx.RequestAborted);
 
-        switch (req.Action)
+        return req.Action switch
         {
-            case RelationRead read:
-            {
-                var plan = Planner.WrappedRead(config, cache, req, read.Target, read.HeadersOnly);
-                var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
-                var t2 = Stopwatch.GetTimestamp();
-                if (timings is not null) timings[2] = Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
-                var (tx, anonymous) = TxSettingsFor(config, req, readOnly: true);
-                var rs = await MainTx.RunReadAsync(state.DataSource, tx, main, explain, anonymous, ctx.RequestAborted);
-                var t3 = Stopwatch.GetTimestamp();
-                if (timings is not null) timings[3] = Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
-                if (plan.Media.Kind == MediaKind.SingularJson && rs.QueryTotal != 1)
-                {
-                    MainTx.Release(rs);
-                    throw Pgrst.Singularity(rs.QueryTotal);
-                }
-                var resp = Responses.Read(config, req, plan, rs);
-                if (timings is not null) timings[4] = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
-                return resp;
-            }
-            case RelationInfo info:
-            {
-                var table = Planner.FindTable(cache, info.Target);
-                var hasPk = table.PrimaryKey.Count > 0;
-                var allow = new StringBuilder("OPTIONS,GET,HEAD");
-                if (table.Insertable) allow.Append(",POST");
-                if (table.Insertable && table.Updatable && hasPk) allow.Append(",PUT");
-                if (table.Updatable) allow.Append(",PATCH");
-                if (table.Deletable) allow.Append(",DELETE");
-                return Responses.Info(allow.ToString());
-            }
-            case SchemaInfo:
-                return Responses.Info("OPTIONS,GET,HEAD");
-            default:
-                throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build");
-        }
-    }
-
-    /// <summary>The settings prelude (PostgREST's txVarQuery): search_path, role, claims, request.* and app settings.</summary>
-    private static (TxSettings Tx, bool Anonymous) TxSettingsFor(AppConfig config, ApiRequest.ApiRequest req, bool readOnly)
-    {
-        var role = config.DbAnonRole ?? throw Pgrst.JwtTokenRequired();
-        var sb = new SqlBuilder();
-        sb.Append("select set_config('search_path', ").Param(string.Join(", ", new[] { req.Schema }.Concat(config.DbExtraSearchPath).Select(SqlText.QuoteIdent))).Append(", true)");
-        sb.Append(", set_config('role', ").Param(role).Append(", true)");
-        sb.Append(", set_config('request.jwt.claims', ").Param("{\"role\":" + JsonText.Quote(role) + "}").Append(", true)");
-        sb.Append(", set_config('request.method', ").Param(req.Method).Append(", true)");
-        sb.Append(", set_config('request.path', ").Param(req.Path).Append(", true)");
-        sb.Append(", set_config('request.headers', ").Param(JsonText.Object(LastWins(req.Headers))).Append(", true)");
-        sb.Append(", set_config('request.cookies', ").Param(JsonText.Object(LastWins(req.Cookies))).Append(", true)");
-        if (req.Preferences.Timezone is { } tz) sb.Append(", set_config('timezone', ").Param(tz).Append(", true)");
-        foreach (var (k, v) in config.AppSettings)
-            sb.Append(", set_config(").Param(k).Append(", ").Param(v).Append(", true)");
-        var prelude = new Statement(sb.ToString(), sb.Params);
-        Statement? pre = config.DbPreRequest is { } p ? new Statement("select " + SqlText.QuoteQualified(p.Schema, p.Name) + "()", []) : null;
-        var rollback = req.Preferences.Transaction switch
-        {
-            PreferTransaction.Rollback => true,
-            PreferTransaction.Commit => false,
-            _ => config.TxRollbackAll,
+            RelationRead read => await ReadAction.RunAsync(rc, read),
+            RelationInfo info => RelationInfoResponse(cache, info),
+            RelationMut mut => await MutateAction.RunAsync(rc, mut),
+            RoutineCall call => await CallAction.RunAsync(rc, call),
+            RoutineInfo info => CallAction.Info(rc, info),
+            SchemaInfo => Responses.Info("OPTIONS,GET,HEAD"),
+            _ => throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build"),
         };
-        return (new TxSettings(readOnly, role, prelude, pre, rollback), true);
     }
 
-    /// <summary>aeson's HM.fromList keeps the last value of a repeated key.</summary>
-    private static IEnumerable<KeyValuePair<string, string>> LastWins(ImmutableArray<KeyValuePair<string, string>> pairs)
+    private static PgrstResponse RelationInfoResponse(SchemaCache.SchemaCache cache, RelationInfo info)
     {
-        var d = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in pairs) d[k] = v;
-        return d;
+        var table = Planner.FindTable(cache, info.Target);
+        var hasPk = table.PrimaryKey.Count > 0;
+        var allow = new StringBuilder("OPTIONS,GET,HEAD");
+        if (table.Insertable) allow.Append(",POST");
+        if (table.Insertable && table.Updatable && hasPk) allow.Append(",PUT");
+        if (table.Updatable) allow.Append(",PATCH");
+        if (table.Deletable) allow.Append(",DELETE");
+        return Responses.Info(allow.ToString());
     }
 
     private static async Task<RawRequest> ReadRawAsync(HttpContext ctx)

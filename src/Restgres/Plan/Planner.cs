@@ -190,7 +190,8 @@ public static class Planner
     private static CoercibleField ResolveTypeOrUnknown(Ctx ctx, Field field, string? tsLang, bool tsv)
     {
         var col = ctx.Table?.ColumnsByName.GetValueOrDefault(field.Name);
-        var cf = col is null ? CoercibleField.Unknown(field.Name, []) with { ToTsVector = tsv, ToTsVectorLang = tsLang } : FromColumn(col, tsLang, tsv);
+        // An unknown field (e.g. a computed field) never gets to_tsvector: PostgREST only passes it for known columns.
+        var cf = col is null ? CoercibleField.Unknown(field.Name, []) : FromColumn(col, tsLang, tsv);
         if (cf.IrType is "json" or "jsonb") return cf with { JsonPath = field.JsonPath, ToJson = false };
         if (cf.BaseType == "tsvector") return cf with { JsonPath = field.JsonPath, ToJson = true, ToTsVector = false, ToTsVectorLang = null };
         return cf with { JsonPath = field.JsonPath, ToJson = true };

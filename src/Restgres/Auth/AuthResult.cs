@@ -1,0 +1,8 @@
+namespace Restgres.Auth;
+
+/// <summary>
+/// Who the request runs as (PostgREST's AuthResult): the database role and the JWT claims as JSON with the role
+/// inserted, as PostgREST sets them into <c>request.jwt.claims</c>.
+/// </summary>
+/// <param name="IsAnonymous">True when the role is db-anon-role because no token was sent (42501 → 401, else 403).</param>
+public sealed record AuthResult(string Role, string ClaimsJson, bool IsAnonymous);

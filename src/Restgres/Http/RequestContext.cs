@@ -1,0 +1,24 @@
+using System.Diagnostics;
+using Restgres.Auth;
+using Restgres.Config;
+
+namespace Restgres.Http;
+
+/// <summary>Everything an action needs for one request. Timings (when Server-Timing is on) are jwt, parse, plan, transaction, response.</summary>
+public sealed record RequestContext(
+    AppState State,
+    AppConfig Config,
+    SchemaCache.SchemaCache Cache,
+    ApiRequest.ApiRequest Request,
+    AuthResult Auth,
+    double[]? Timings,
+    CancellationToken Aborted)
+{
+    /// <summary>Records the time since <paramref name="since"/> into slot <paramref name="slot"/> and returns now.</summary>
+    public long Mark(int slot, long since)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (Timings is not null) Timings[slot] = Stopwatch.GetElapsedTime(since, now).TotalMilliseconds;
+        return now;
+    }
+}
