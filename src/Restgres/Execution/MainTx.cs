@@ -17,6 +17,10 @@ public sealed class ResultSet
     public byte[] Body { get; set; } = [];
     public int BodyLength { get; set; }
     public long? PlannedTotal { get; set; }
+    /// <summary>Location bindings like <c>id=eq.1</c> (inserts with return=headers-only).</summary>
+    public string[] Location { get; set; } = [];
+    /// <summary>Rows inserted by an upsert (pgrst.inserted), deciding 201 vs 200.</summary>
+    public long? Inserted { get; set; }
 }
 
 /// <summary>Everything one transaction needs besides the main statement: the settings prelude and the pre-request.</summary>
@@ -99,17 +103,34 @@ public static class MainTx
     }
 
     private static bool IsMainResult(NpgsqlDataReader reader) =>
-        reader.FieldCount == 5 && reader.GetName(0) == "total_result_set";
+        reader.FieldCount >= 5 && reader.GetName(0) == "total_result_set";
 
+    /// <summary>
+    /// Reads the standard row: total_result_set, page_total, response_headers, response_status, optionally
+    /// location (text[]) and response_inserted (bigint), and the body last (streamed: sequential access).
+    /// </summary>
     private static async Task ReadStandardRowAsync(NpgsqlDataReader reader, ResultSet result, CancellationToken ct)
     {
         result.TableTotal = await reader.IsDBNullAsync(0, ct) ? null : reader.GetInt64(0);
         result.QueryTotal = reader.GetInt64(1);
         result.GucHeaders = await reader.IsDBNullAsync(2, ct) ? null : reader.GetString(2);
         result.GucStatus = await reader.IsDBNullAsync(3, ct) ? null : reader.GetString(3);
-        if (!await reader.IsDBNullAsync(4, ct))
+        var bodyOrdinal = reader.FieldCount - 1;
+        for (var i = 4; i < bodyOrdinal; i++)
         {
-            await using var stream = await reader.GetStreamAsync(4, ct);
+            switch (reader.GetName(i))
+            {
+                case "location":
+                    result.Location = await reader.IsDBNullAsync(i, ct) ? [] : reader.GetFieldValue<string[]>(i);
+                    break;
+                case "response_inserted":
+                    result.Inserted = await reader.IsDBNullAsync(i, ct) ? null : reader.GetInt64(i);
+                    break;
+            }
+        }
+        if (!await reader.IsDBNullAsync(bodyOrdinal, ct))
+        {
+            await using var stream = await reader.GetStreamAsync(bodyOrdinal, ct);
             var buf = ArrayPool<byte>.Shared.Rent(stream.CanSeek ? (int)Math.Max(16, stream.Length) : 4096);
             var len = 0;
             while (true)
