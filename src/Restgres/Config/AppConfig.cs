@@ -49,7 +49,13 @@ public sealed record AppConfig
     public string DbUri { get; init; } = "postgresql://";
     public string? JwtAud { get; init; }
     public string JwtRoleClaimKey { get; init; } = "$.role";
+    /// <summary><see cref="JwtRoleClaimKey"/> parsed (JSON Path, or the deprecated JSPath); evaluate it on the claims.</summary>
+    public RoleClaimPath JwtRoleClaimPath { get; init; } = RoleClaimPath.Default;
+    /// <summary>The secret text as configured (after reading an <c>@file</c>); null when unset.</summary>
     public string? JwtSecret { get; init; }
+    /// <summary>The key bytes: <see cref="JwtSecret"/> in UTF-8, or base64-decoded when <c>jwt-secret-is-base64</c>.
+    /// Empty when there is no secret. May hold a JSON Web Key (set) rather than a shared secret.</summary>
+    public ImmutableArray<byte> JwtSecretBytes { get; init; } = [];
     public bool JwtSecretIsBase64 { get; init; }
     public int JwtCacheMaxEntries { get; init; } = 1000;
     public LogLevel LogLevel { get; init; } = LogLevel.Error;
@@ -71,6 +77,12 @@ public sealed record AppConfig
     public int? AdminServerPort { get; init; }
     public string? AdminServerUnixSocket { get; init; }
     public int AdminServerUnixSocketMode { get; init; } = 432;
+    /// <summary>PostgREST's test hook <c>internal-schema-cache-query-sleep-before-queries</c>: milliseconds to
+    /// <c>pg_sleep</c> in the schema cache transaction before its catalog queries.</summary>
+    public int? InternalSchemaCacheQuerySleepBeforeQueries { get; init; }
+    /// <summary>PostgREST's test hook <c>internal-schema-cache-query-sleep</c>: milliseconds to <c>pg_sleep</c>
+    /// after the catalog queries.</summary>
+    public int? InternalSchemaCacheQuerySleep { get; init; }
 
     // Beyond PostgREST.
     /// <summary><c>log-format</c>: <c>text</c> (PostgREST's) or <c>json</c>, one structured line per request.</summary>
