@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Run every test: installs what is missing, builds (Release), runs the .NET test projects, then the PostgREST
+# conformance suite when ../shared/conformance exists. Exits non-zero if the build fails, any .NET test fails,
+# or conformance falls below tests/conformance/floor.
+#
+# Usage: ./test.sh [--no-unit] [--no-conformance]
+# Results: test-results/unit/*.trx, test-results/conformance/ (gitignored).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+run_unit=1
+run_conformance=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-unit) run_unit=0 ;;
+    --no-conformance) run_conformance=0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) die "unknown argument '$arg' (see ./test.sh --help)" ;;
+  esac
+done
+
+started=$SECONDS
+stage() { log "== $* (t+$((SECONDS - started))s)"; }
+failures=()
+
+stage "dependencies"
+scripts/ensure-deps.sh core
+
+stage "build"
+dotnet restore Restgres.slnx --nologo -v quiet || die "dotnet restore failed"
+dotnet build Restgres.slnx -c Release --no-restore --nologo -v quiet \
+  || die "dotnet build failed (see the compiler output above)"
+
+unit_passed=0
+unit_failed=0
+if [ "$run_unit" = 1 ]; then
+  stage "dotnet test"
+  rm -rf test-results/unit
+  if ! dotnet test Restgres.slnx -c Release --no-build --nologo -v quiet \
+      --logger "trx" --logger "console;verbosity=minimal" --results-directory test-results/unit; then
+    failures+=("dotnet test")
+  fi
+  # Count from the TRX files rather than scraping console text, which changes between SDKs.
+  read -r unit_passed unit_failed < <(python3 - test-results/unit <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = 0
+for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    for el in ET.parse(f).getroot().iter():
+        if el.tag.endswith("}Counters") or el.tag == "Counters":
+            passed += int(el.get("passed", 0))
+            failed += int(el.get("failed", 0)) + int(el.get("error", 0)) + int(el.get("timeout", 0)) + int(el.get("aborted", 0))
+print(passed, failed)
+PY
+  )
+  log "unit: $unit_passed passed, $unit_failed failed"
+fi
+
+conf_passed=0
+conf_failed=0
+conformance_dir="${CONFORMANCE_DIR:-../shared/conformance}"
+if [ "$run_conformance" = 0 ]; then
+  log "conformance: skipped (--no-conformance)"
+elif [ -d "$conformance_dir" ]; then
+  stage "publish"
+  scripts/publish.sh
+  stage "conformance"
+  if ! CONFORMANCE_DIR="$conformance_dir" tests/conformance/run.sh --no-publish; then
+    failures+=("conformance")
+  fi
+  if [ -f test-results/conformance/results.json ]; then
+    read -r conf_passed conf_failed < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["passed"], r["failed"])' test-results/conformance/results.json)
+  fi
+else
+  log "conformance: skipped ($conformance_dir not found; CI clones shared/ beside the repo)"
+fi
+
+stage "done"
+echo
+echo "unit: $unit_passed passed, $unit_failed failed"
+echo "conformance: $conf_passed passed, $conf_failed failed"
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
+else
+  echo "OK (took $((SECONDS - started))s)"
+fi
+# Last line in the plain 'N passed, M failed' form that CI reads.
+echo "total: $((unit_passed + conf_passed)) passed, $((unit_failed + conf_failed)) failed"
+[ ${#failures[@]} -eq 0 ]
