@@ -1,0 +1,85 @@
+using Npgsql;
+using Restgres.Dev;
+using Xunit;
+
+namespace Restgres.Tests.Infrastructure;
+
+/// <summary>
+/// Tests that need PostgreSQL join this collection (<c>[Collection("pg")]</c>) and take <see cref="PgClusterFixture"/>
+/// in their constructor: one throw-away cluster serves the whole run, and each test class makes its own databases.
+/// </summary>
+[CollectionDefinition("pg")]
+public sealed class PgCollection : ICollectionFixture<PgClusterFixture>;
+
+/// <summary>
+/// One temporary, ephemeral cluster (fsync off, random loopback port, deleted at the end). Databases are cheap to
+/// create, so isolate tests by database; roles are cluster-wide, so fixtures must create them idempotently
+/// (<c>do $$ ... if not exists (select from pg_roles ...) $$</c>).
+/// </summary>
+public sealed class PgClusterFixture : IAsyncLifetime
+{
+    private PostgresCluster? cluster;
+
+    public PostgresCluster Cluster => cluster ?? throw new InvalidOperationException("the cluster is not started yet");
+
+    public async Task InitializeAsync() => cluster = await PostgresCluster.CreateTemporaryAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (cluster is not null)
+            await cluster.DisposeAsync();
+    }
+
+    /// <summary>A fresh database with <paramref name="sql"/> run in it (through psql, stopping at the first error).</summary>
+    public async Task<TestDatabase> CreateDatabaseAsync(string sql, string? name = null)
+    {
+        var db = await CreateEmptyDatabaseAsync(name);
+        await Cluster.ExecuteSqlAsync(sql, db.Name);
+        return db;
+    }
+
+    /// <summary>A fresh database with the SQL files run in it in order (relative <c>\i</c> works from each file).</summary>
+    public async Task<TestDatabase> CreateDatabaseFromFilesAsync(params string[] paths)
+    {
+        var db = await CreateEmptyDatabaseAsync(null);
+        foreach (var path in paths)
+            await Cluster.ExecuteSqlFileAsync(path, db.Name);
+        return db;
+    }
+
+    private async Task<TestDatabase> CreateEmptyDatabaseAsync(string? name)
+    {
+        name ??= "t_" + Guid.NewGuid().ToString("N")[..16];
+        await Cluster.ExecuteSqlAsync($"create database \"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
+        return new TestDatabase(Cluster, name);
+    }
+}
+
+/// <summary>A database in the shared cluster.</summary>
+public sealed record TestDatabase(PostgresCluster Cluster, string Name)
+{
+    /// <summary>Npgsql connection string as the superuser.</summary>
+    public string ConnectionString => Cluster.ConnectionStringFor(Name);
+
+    /// <summary>Npgsql connection string for another user (trust auth: any password or none).</summary>
+    public string ConnectionStringFor(string user, string? password = null) => Cluster.ConnectionStringFor(Name, user, password);
+
+    /// <summary>A <c>postgresql://</c> URI for <c>AppConfig.DbUri</c>.</summary>
+    public string Uri(string user = PostgresCluster.SuperUser, string? password = null) => Cluster.ConnectionUri(Name, user, password);
+
+    public Task ExecuteSqlAsync(string sql) => Cluster.ExecuteSqlAsync(sql, Name);
+
+    /// <summary>Runs a query as the superuser and returns the first column of the first row.</summary>
+    public async Task<object?> ScalarAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var value = await cmd.ExecuteScalarAsync();
+        return value is DBNull ? null : value;
+    }
+
+    /// <summary>Drops the database; WITH (FORCE) ends sessions still connected (a test server's pool).</summary>
+    public async Task DropAsync() =>
+        await Cluster.ExecuteSqlAsync($"drop database if exists \"{Name.Replace("\"", "\"\"", StringComparison.Ordinal)}\" with (force)");
+}
