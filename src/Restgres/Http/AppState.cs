@@ -54,7 +54,7 @@ public sealed class AppState : IAsyncDisposable
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
             await using var conn = await DataSource.OpenConnectionAsync(ct);
-            var cache = await SchemaCacheLoader.LoadAsync(conn, Config.DbSchemas, ct);
+            var cache = await SchemaCacheLoader.LoadAsync(conn, Config.DbSchemas, Config.DbExtraSearchPath, ct);
             _schemaCache = cache;
             Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
             return true;
@@ -64,6 +64,13 @@ public sealed class AppState : IAsyncDisposable
             Log($"Schema cache load failed: {e.Message}");
             return false;
         }
+#pragma warning disable CA1031 // A reload that fails for any reason must keep the old cache, never take the server down.
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log($"Schema cache load failed ({e.GetType().Name}): {e.Message}");
+            return false;
+        }
+#pragma warning restore CA1031
         finally
         {
             _reloadLock.Release();

@@ -33,6 +33,22 @@ public sealed record CoercibleLogicStmt(CoercibleFilter Filter) : CoercibleLogic
 
 public sealed record CoercibleOrderTerm(string? Relation, CoercibleField Field, OrderDirection? Direction, OrderNulls? Nulls);
 
+/// <summary>A join condition <c>left.col = right.col</c> between an embedded resource and its parent.</summary>
+public sealed record JoinCondition(QualifiedIdentifier Left, string LeftColumn, QualifiedIdentifier Right, string RightColumn);
+
+public enum SpreadKind { None, ToOne, ToMany }
+
+/// <summary>A column surfaced by a spread embed into its parent (PostgREST's SpreadSelectField).</summary>
+public sealed record SpreadSelectField(string Name, AggregateFunction? Aggregate, string? AggregateCast, string? Alias);
+
+/// <summary>How an embedded child appears in its parent's select list (PostgREST's RelSelectField).</summary>
+public abstract record RelSelectField(string AggAlias);
+public sealed record JsonEmbed(string SelName, string AggAlias, bool ToOne, bool EmptyEmbed) : RelSelectField(AggAlias);
+public sealed record SpreadEmbed(ImmutableArray<SpreadSelectField> Fields, string AggAlias) : RelSelectField(AggAlias);
+
+/// <summary>A filter on an embed itself (<c>rel=is.null</c> / <c>rel=not.is.null</c>): the embed's alias IS [NOT] DISTINCT FROM NULL.</summary>
+public sealed record CoercibleNullEmbedFilter(bool Not, string AggAlias) : CoercibleLogicTree;
+
 /// <summary>One node of the read plan tree (PostgREST's ReadPlan); children are embedded resources.</summary>
 public sealed record ReadPlan
 {
@@ -43,6 +59,24 @@ public sealed record ReadPlan
     public ImmutableArray<CoercibleOrderTerm> Order { get; init; } = [];
     public NonnegRange Range { get; init; } = NonnegRange.All;
     public required string RelName { get; init; }
+    public Relationship? RelToParent { get; init; }
+    /// <summary>For a computed relationship: the parent's name the function is called with.</summary>
+    public QualifiedIdentifier? RelTableAlias { get; init; }
+    public ImmutableArray<JoinCondition> RelJoinConds { get; init; } = [];
+    public string? RelAlias { get; init; }
+    public string RelAggAlias { get; init; } = "";
+    public string? RelHint { get; init; }
+    public JoinType? RelJoinType { get; init; }
+    public SpreadKind RelSpread { get; init; }
+    /// <summary>For to-many spreads: extra selects (relation alias or null, field) used to order inside json_agg.</summary>
+    public ImmutableArray<(string? Relation, CoercibleSelectField Field)> SpreadExtraSelects { get; init; } = [];
+    public ImmutableArray<CoercibleOrderTerm> SpreadOrder { get; init; } = [];
+    public ImmutableArray<RelSelectField> RelSelect { get; init; } = [];
     public int Depth { get; init; }
     public ImmutableArray<ReadPlan> Children { get; init; } = [];
+
+    /// <summary>The name columns are qualified with: the alias when there is one, else the relation.</summary>
+    public QualifiedIdentifier Qi => RelToParent is { Cardinality: Cardinality.Computed } rel
+        ? new QualifiedIdentifier("", FromAlias ?? rel.Function!.Value.Name)
+        : FromAlias is null ? From : new QualifiedIdentifier("", FromAlias);
 }

@@ -193,4 +193,71 @@ internal static class CatalogQueries
           AND ((src_t.typtype = 'd' AND c.casttarget IN ('json'::regtype::oid, 'text'::regtype::oid))
             OR (dst_t.typtype = 'd' AND c.castsource IN ('json'::regtype::oid, 'text'::regtype::oid)))
         """;
+
+    /// <summary>
+    /// Views (in the exposed schemas and the extra search path) with their rewrite rule as pg_node_tree text, parsed in
+    /// C# by <see cref="ViewKeyDependencies"/> to trace view columns to base-table columns. $1 = exposed, $2 = extra.
+    /// </summary>
+    public const string Views = """
+        SELECT coalesce(json_agg(json_build_object(
+          'oid', c.oid::bigint,
+          'schema', n.nspname,
+          'name', c.relname,
+          'exposed', c.relnamespace = ANY ($1::regnamespace[]),
+          'def', r.ev_action::text,
+          'cols', (SELECT json_object_agg(a.attnum, a.attname) FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+        )), '[]')::text
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_rewrite r ON r.ev_class = c.oid
+        WHERE c.relkind IN ('v', 'm')
+          AND c.relnamespace = ANY ($1::regnamespace[] || $2::regnamespace[])
+        """;
+
+    /// <summary>Primary and foreign keys with column names, for view key dependencies.</summary>
+    public const string KeyConstraints = """
+        SELECT coalesce(json_agg(json_build_object(
+          'rel', con.conrelid::bigint,
+          'schema', n.nspname,
+          'table', c.relname,
+          'name', con.conname,
+          'type', con.contype,
+          'cols', (SELECT json_agg(json_build_array(k.col, a.attname) ORDER BY k.ord)
+                   FROM unnest(con.conkey) WITH ORDINALITY k(col, ord)
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.col),
+          'frel', con.confrelid::bigint,
+          'fschema', fn.nspname,
+          'ftable', fc.relname,
+          'fcols', (SELECT json_agg(json_build_array(k.col, a.attname) ORDER BY k.ord)
+                    FROM unnest(con.confkey) WITH ORDINALITY k(col, ord)
+                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.col)
+        )), '[]')::text
+        FROM pg_constraint con
+        JOIN pg_class c ON c.oid = con.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+        LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+        WHERE con.contype IN ('p', 'f')
+        """;
+
+    /// <summary>Computed relationships: <c>f(parent_row) returns [setof] child_row</c>; to-one unless setof with rows &lt;&gt; 1.</summary>
+    public const string ComputedRelationships = """
+        WITH rels AS (SELECT reltype FROM pg_class WHERE relkind IN ('v', 'r', 'm', 'f', 'p'))
+        SELECT coalesce(json_agg(json_build_object(
+          'fschema', pn.nspname, 'fname', p.proname,
+          'schema', an.nspname, 'table', at.typname,
+          'tschema', rn.nspname, 'ttable', rt.typname,
+          'to_one', NOT p.proretset OR p.prorows = 1
+        )), '[]')::text
+        FROM pg_proc p
+        JOIN pg_namespace pn ON pn.oid = p.pronamespace
+        JOIN pg_type at ON at.oid = p.proargtypes[0]
+        JOIN pg_namespace an ON an.oid = at.typnamespace
+        JOIN pg_type rt ON rt.oid = p.prorettype
+        JOIN pg_namespace rn ON rn.oid = rt.typnamespace
+        WHERE p.pronargs = 1
+          AND p.proargtypes[0] IN (SELECT reltype FROM rels)
+          AND p.prorettype IN (SELECT reltype FROM rels)
+        """;
 }

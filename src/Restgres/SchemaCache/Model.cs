@@ -42,10 +42,14 @@ public sealed class Table
     public QualifiedIdentifier Identifier => new(Schema, Name);
 }
 
-/// <summary>How two relations relate (PostgREST's Cardinality).</summary>
-public enum Cardinality { ManyToOne, OneToMany, OneToOne, ManyToMany }
+/// <summary>How two relations relate (PostgREST's Cardinality); Computed is a function-defined relationship.</summary>
+public enum Cardinality { ManyToOne, OneToMany, OneToOne, ManyToMany, Computed }
 
-/// <summary>A foreign-key relationship (or one derived through views / a junction table) between two relations.</summary>
+/// <summary>
+/// A relationship from <see cref="Table"/> to <see cref="ForeignTable"/>: from a foreign key (or derived through views
+/// or a junction table), or computed by a function <c>f(table) returns [setof] foreign_table</c>.
+/// <see cref="Columns"/> pairs are (column of Table, column of ForeignTable).
+/// </summary>
 public sealed record Relationship(
     QualifiedIdentifier Table,
     QualifiedIdentifier ForeignTable,
@@ -55,7 +59,18 @@ public sealed record Relationship(
     IReadOnlyList<(string Column, string ForeignColumn)> Columns,
     Junction? Junction,
     bool TableIsView,
-    bool ForeignTableIsView);
+    bool ForeignTableIsView,
+    QualifiedIdentifier? Function = null,
+    bool ComputedToOne = false,
+    bool O2OIsParent = false)
+{
+    public bool IsToOne => Cardinality switch
+    {
+        Cardinality.ManyToOne or Cardinality.OneToOne => true,
+        Cardinality.Computed => ComputedToOne,
+        _ => false,
+    };
+}
 
 /// <summary>The junction table of a many-to-many relationship.</summary>
 public sealed record Junction(

@@ -8,7 +8,7 @@ namespace Restgres.SchemaCache;
 /// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
 public static class SchemaCacheLoader
 {
-    public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, CancellationToken ct)
+    public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, IReadOnlyList<string> extraSearchPath, CancellationToken ct)
     {
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         await using (var cmd = new NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
@@ -20,25 +20,31 @@ public static class SchemaCacheLoader
         var fksJson = await ScalarAsync(conn, tx, CatalogQueries.ForeignKeys, null, ct);
         var routinesJson = await ScalarAsync(conn, tx, CatalogQueries.Routines, schemaParam, ct);
         var repsJson = await ScalarAsync(conn, tx, CatalogQueries.DataRepresentations, null, ct);
+        var viewsJson = await ScalarAsync(conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
+        var keysJson = await ScalarAsync(conn, tx, CatalogQueries.KeyConstraints, null, ct);
+        var computedJson = await ScalarAsync(conn, tx, CatalogQueries.ComputedRelationships, null, ct);
         await tx.CommitAsync(ct);
 
-        var tables = ParseTables(tablesJson);
+        var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
+        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
-        var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, exposed);
+        var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
         return new SchemaCache
         {
-            Tables = tables.ToFrozenDictionary(t => t.Identifier),
+            Tables = tables.ToFrozenDictionary(),
             Relationships = rels,
             Routines = ParseRoutines(routinesJson),
             Representations = ParseRepresentations(repsJson),
         };
     }
 
-    private static async Task<string> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct)
+    private static async Task<string> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
     {
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
         if (schemas is not null)
             cmd.Parameters.Add(new NpgsqlParameter { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        if (second is not null)
+            cmd.Parameters.Add(new NpgsqlParameter { Value = second, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         return (string)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
@@ -96,6 +102,37 @@ public static class SchemaCacheLoader
                 f.GetProperty("constraint").GetString()!,
                 [.. f.GetProperty("columns").EnumerateArray().Select(p => (p[0].GetString()!, p[1].GetString()!))],
                 f.GetProperty("one_to_one").GetBoolean()));
+        }
+        return list;
+    }
+
+    /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key.</summary>
+    private static IEnumerable<Table> AddViewPrimaryKeys(List<Table> tables, List<ViewKeyDependency> deps)
+    {
+        var pkDeps = deps.Where(d => d.Type == KeyDep.Pk).ToLookup(d => d.View);
+        foreach (var t in tables)
+        {
+            if (!t.IsView) { yield return t; continue; }
+            var pk = pkDeps[t.Identifier].SelectMany(d => d.Columns.Where(c => c.ViewColumns.Count > 0).Select(c => c.ViewColumns[0])).ToList();
+            yield return new Table
+            {
+                Schema = t.Schema, Name = t.Name, Description = t.Description, IsView = true, Insertable = t.Insertable,
+                Updatable = t.Updatable, Deletable = t.Deletable, PrimaryKey = pk, Columns = t.Columns, ColumnsByName = t.ColumnsByName,
+            };
+        }
+    }
+
+    private static List<Relationship> ParseComputed(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var list = new List<Relationship>();
+        foreach (var c in doc.RootElement.EnumerateArray())
+        {
+            var table = new QualifiedIdentifier(c.GetProperty("schema").GetString()!, c.GetProperty("table").GetString()!);
+            var ftable = new QualifiedIdentifier(c.GetProperty("tschema").GetString()!, c.GetProperty("ttable").GetString()!);
+            var fn = new QualifiedIdentifier(c.GetProperty("fschema").GetString()!, c.GetProperty("fname").GetString()!);
+            list.Add(new Relationship(table, ftable, table == ftable, Cardinality.Computed, "", [], null, false, false,
+                Function: fn, ComputedToOne: c.GetProperty("to_one").GetBoolean()));
         }
         return list;
     }

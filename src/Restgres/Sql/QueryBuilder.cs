@@ -11,58 +11,238 @@ namespace Restgres.Sql;
 /// </summary>
 public static class QueryBuilder
 {
-    /// <summary>The inner SELECT of a read plan node.</summary>
+    /// <summary>The SELECT of a read plan node, with its embeds as lateral joins (readPlanToQuery).</summary>
     public static void ReadPlanToQuery(SqlBuilder sb, ReadPlan plan)
     {
-        var qi = plan.FromAlias is null ? plan.From : new QualifiedIdentifier("", plan.FromAlias);
+        var qi = plan.Qi;
         sb.Append("SELECT ");
-        if (plan.Select.IsEmpty)
+        var first = true;
+        void Sep()
+        {
+            if (!first) sb.Append(", ");
+            first = false;
+        }
+        if (plan.Select.IsEmpty && plan.Children.IsEmpty)
+        {
+            Sep();
             sb.Append(FromQi(qi)).Append(".*");
-        else
-            for (var i = 0; i < plan.Select.Length; i++)
+        }
+        foreach (var s in plan.Select)
+        {
+            Sep();
+            SelectItem(sb, qi, s);
+        }
+        foreach (var (rel, field) in plan.SpreadExtraSelects)
+        {
+            Sep();
+            SelectItem(sb, rel is null ? qi : new QualifiedIdentifier("", rel), field);
+        }
+        foreach (var rs in plan.RelSelect)
+        {
+            switch (rs)
             {
-                if (i > 0) sb.Append(", ");
-                SelectItem(sb, qi, plan.Select[i]);
+                case JsonEmbed { EmptyEmbed: true }:
+                    break;
+                case JsonEmbed { ToOne: true } je:
+                    Sep();
+                    sb.Append("row_to_json(").Ident(je.AggAlias).Append(".*)::jsonb AS ").Ident(je.SelName);
+                    break;
+                case JsonEmbed je:
+                    Sep();
+                    sb.Append("COALESCE( ").Ident(je.AggAlias).Append('.').Ident(je.AggAlias).Append(", '[]') AS ").Ident(je.SelName);
+                    break;
+                case SpreadEmbed se:
+                    foreach (var f in se.Fields)
+                    {
+                        Sep();
+                        SpreadSelectItem(sb, se.AggAlias, f);
+                    }
+                    break;
             }
-        sb.Append(" FROM ").Append(FromQi(plan.From));
-        if (plan.FromAlias is not null) sb.Append(" AS ").Ident(plan.FromAlias);
-        WhereClause(sb, qi, plan);
+        }
+        if (first) sb.Append(' ');
+        FromClause(sb, plan);
+        foreach (var child in plan.Children)
+            Join(sb, plan, child);
+        var conds = plan.Where.Length + plan.RelJoinConds.Length;
+        if (conds > 0)
+        {
+            sb.Append(" WHERE ");
+            var firstCond = true;
+            foreach (var w in plan.Where)
+            {
+                if (!firstCond) sb.Append(" AND ");
+                firstCond = false;
+                LogicTree(sb, qi, w);
+            }
+            foreach (var jc in plan.RelJoinConds)
+            {
+                if (!firstCond) sb.Append(" AND ");
+                firstCond = false;
+                JoinCond(sb, jc);
+            }
+        }
         GroupBy(sb, qi, plan);
         OrderBy(sb, qi, plan.Order);
         LimitOffset(sb, plan.Range);
     }
 
-    /// <summary>readPlanToCountQuery: <c>SELECT 1 FROM ... WHERE ...</c> for exact/estimated counts.</summary>
-    public static void ReadPlanToCountQuery(SqlBuilder sb, ReadPlan plan)
+    private static void FromClause(SqlBuilder sb, ReadPlan plan)
     {
-        var qi = plan.FromAlias is null ? plan.From : new QualifiedIdentifier("", plan.FromAlias);
-        sb.Append("SELECT 1 FROM ").Append(FromQi(plan.From));
+        sb.Append(" FROM ");
+        if (plan.RelToParent is { Cardinality: Cardinality.Computed } rel)
+        {
+            // Computed relationship: the function called with the parent row, cast to the parent's table type.
+            sb.Append(FromQi(rel.Function!.Value)).Append('(').Ident(plan.RelTableAlias!.Value.Name).Append("::").Append(FromQi(rel.Table)).Append(')');
+        }
+        else sb.Append(FromQi(plan.From));
         if (plan.FromAlias is not null) sb.Append(" AS ").Ident(plan.FromAlias);
-        WhereClause(sb, qi, plan);
+        if (plan.RelToParent is { Junction: { } j }) sb.Append(", ").Append(FromQi(j.Table));
     }
 
-    private static void WhereClause(SqlBuilder sb, QualifiedIdentifier qi, ReadPlan plan)
+    private static void JoinCond(SqlBuilder sb, JoinCondition jc)
     {
-        if (plan.Where.IsEmpty) return;
-        sb.Append(" WHERE ");
-        for (var i = 0; i < plan.Where.Length; i++)
+        sb.Append(FromQi(jc.Left)).Append('.').Ident(jc.LeftColumn).Append(" = ").Append(FromQi(jc.Right)).Append('.').Ident(jc.RightColumn);
+    }
+
+    /// <summary>getJoin: to-one embeds join the row, to-many embeds join json_agg of the rows; !inner drops parents without matches.</summary>
+    private static void Join(SqlBuilder sb, ReadPlan parent, ReadPlan child)
+    {
+        var rs = parent.RelSelect.FirstOrDefault(r => r.AggAlias == child.RelAggAlias);
+        if (rs is null) return;
+        var agg = SqlText.QuoteIdent(child.RelAggAlias);
+        var inner = child.RelJoinType == JoinType.Inner;
+        sb.Append(inner ? " INNER JOIN LATERAL ( " : " LEFT JOIN LATERAL ( ");
+        var toMany = rs switch
         {
-            if (i > 0) sb.Append(" AND ");
-            LogicTree(sb, qi, plan.Where[i]);
+            JsonEmbed je => !je.ToOne,
+            SpreadEmbed => child.RelSpread == SpreadKind.ToMany,
+            _ => false,
+        };
+        if (!toMany)
+        {
+            ReadPlanToQuery(sb, child);
+            sb.Append(" ) AS ").Append(agg).Append(" ON TRUE");
+            return;
+        }
+        sb.Append("SELECT json_agg(").Append(agg).Append(")::jsonb AS ").Append(agg);
+        if (rs is SpreadEmbed se)
+        {
+            foreach (var f in se.Fields)
+            {
+                sb.Append(", COALESCE(json_agg(").Append(agg).Append('.');
+                if (f.Name == "*") sb.Append('*'); else sb.Ident(f.Name);
+                sb.Append(' ');
+                OrderBy(sb, new QualifiedIdentifier("", child.RelAggAlias), child.SpreadOrder);
+                sb.Append("),'[]')::jsonb AS ").Ident(f.Alias ?? f.Name);
+            }
+        }
+        sb.Append(" FROM (");
+        ReadPlanToQuery(sb, child);
+        sb.Append(" ) AS ").Append(agg).Append(" ) AS ").Append(agg).Append(" ON ").Append(inner ? agg + " IS NOT NULL" : "TRUE");
+    }
+
+    private static void SpreadSelectItem(SqlBuilder sb, string aggAlias, SpreadSelectField f)
+    {
+        if (f.Aggregate is { } a)
+        {
+            if (f.AggregateCast is not null) sb.Append("CAST( ");
+            sb.Append(a.ToString().ToUpperInvariant()).Append('(');
+        }
+        sb.Ident(aggAlias).Append('.');
+        if (f.Name == "*") sb.Append('*'); else sb.Ident(f.Name);
+        if (f.Aggregate is not null)
+        {
+            sb.Append(')');
+            if (f.AggregateCast is { } c) sb.Append(" AS ").Append(c).Append(" )");
+        }
+        if (f.Alias is { } alias) sb.Append(" AS ").Ident(alias);
+    }
+
+    /// <summary>readPlanToCountQuery: <c>SELECT 1 FROM ... WHERE ...</c>; !inner embeds become EXISTS conditions.</summary>
+    public static void ReadPlanToCountQuery(SqlBuilder sb, ReadPlan plan)
+    {
+        var qi = plan.Qi;
+        sb.Append("SELECT 1");
+        FromClause(sb, plan);
+        var innerChildren = plan.Children.Where(c => c.RelJoinType == JoinType.Inner).ToList();
+        if (plan.Where.IsEmpty && plan.RelJoinConds.IsEmpty && innerChildren.Count == 0) return;
+        sb.Append(" WHERE ");
+        var firstCond = true;
+        void And()
+        {
+            if (!firstCond) sb.Append(" AND ");
+            firstCond = false;
+        }
+        foreach (var w in plan.Where)
+        {
+            And();
+            CountLogicTree(sb, qi, plan, w);
+        }
+        foreach (var jc in plan.RelJoinConds)
+        {
+            And();
+            JoinCond(sb, jc);
+        }
+        foreach (var c in innerChildren)
+        {
+            And();
+            sb.Append("EXISTS (");
+            ReadPlanToCountQuery(sb, c);
+            sb.Append(" )");
         }
     }
 
+    private static void CountLogicTree(SqlBuilder sb, QualifiedIdentifier qi, ReadPlan plan, CoercibleLogicTree tree)
+    {
+        switch (tree)
+        {
+            case CoercibleNullEmbedFilter ne:
+                var child = plan.Children.FirstOrDefault(c => c.RelAggAlias == ne.AggAlias);
+                if (child is null) return;
+                if (!ne.Not) sb.Append("NOT ");
+                sb.Append("EXISTS (");
+                ReadPlanToCountQuery(sb, child);
+                sb.Append(')');
+                break;
+            case CoercibleLogicExpr e:
+                if (e.Not) sb.Append("NOT");
+                sb.Append(" (");
+                for (var i = 0; i < e.Children.Length; i++)
+                {
+                    if (i > 0) sb.Append(e.IsAnd ? " AND " : " OR ");
+                    CountLogicTree(sb, qi, plan, e.Children[i]);
+                }
+                sb.Append(')');
+                break;
+            default:
+                LogicTree(sb, qi, tree);
+                break;
+        }
+    }
+
+    /// <summary>groupF: with aggregates, group by every other selected column and embed.</summary>
     private static void GroupBy(SqlBuilder sb, QualifiedIdentifier qi, ReadPlan plan)
     {
-        if (!plan.Select.Any(s => s.Aggregate is not null)) return;
-        var terms = plan.Select.Where(s => s.Aggregate is null).ToList();
+        var anyAgg = plan.Select.Any(s => s.Aggregate is not null)
+            || plan.RelSelect.Any(r => r is SpreadEmbed se && se.Fields.Any(f => f.Aggregate is not null));
+        if (!anyAgg) return;
+        var terms = new List<Action>();
+        foreach (var s in plan.Select.Where(s => s.Aggregate is null))
+            terms.Add(s.Alias is { } alias ? () => sb.Ident(alias) : () => Field(sb, qi, s.Field));
+        foreach (var r in plan.RelSelect)
+        {
+            if (r is JsonEmbed je) terms.Add(() => sb.Ident(je.SelName));
+            else if (r is SpreadEmbed se)
+                foreach (var f in se.Fields.Where(f => f.Aggregate is null))
+                    terms.Add(() => sb.Ident(se.AggAlias).Append('.').Ident(f.Alias ?? f.Name));
+        }
         if (terms.Count == 0) return;
         sb.Append(" GROUP BY ");
         for (var i = 0; i < terms.Count; i++)
         {
             if (i > 0) sb.Append(", ");
-            if (terms[i].Alias is { } alias) sb.Ident(alias);
-            else Field(sb, qi, terms[i].Field);
+            terms[i]();
         }
     }
 
@@ -163,6 +343,9 @@ public static class QueryBuilder
         {
             case CoercibleLogicStmt s:
                 Filter(sb, qi, s.Filter);
+                break;
+            case CoercibleNullEmbedFilter ne:
+                sb.Ident(ne.AggAlias).Append(ne.Not ? " IS DISTINCT FROM NULL" : " IS NOT DISTINCT FROM NULL");
                 break;
             case CoercibleLogicExpr e:
                 if (e.Not) sb.Append("NOT");
