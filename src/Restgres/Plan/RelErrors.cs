@@ -14,10 +14,10 @@ public static class RelErrors
         string? suggestion = null;
         var parentRels = cache.Relationships.TryGetValue(new QualifiedIdentifier(schema, parent), out var pr)
             ? pr.Where(r => r.ForeignTable.Schema == schema).ToList() : null;
-        if (parentRels is { Count: > 0 })
+        if (parentRels is not null)
         {
             // Do not suggest when the child exists among the relations (then the hint is the problem).
-            var children = parentRels.Select(r => r.Cardinality == Cardinality.Computed ? r.Function!.Value.Name : r.ForeignTable.Name).Distinct().ToList();
+            var children = parentRels.Select(r => r.ForeignTable.Name).Distinct().ToList();
             if (!children.Contains(child))
             {
                 var best = Fuzzy.Best(child, children, 0.33);

@@ -38,7 +38,9 @@ public static class Responses
         var tableTotal = prefs.Count switch
         {
             PreferCount.Planned => rs.PlannedTotal,
-            PreferCount.Estimated => rs.TableTotal > config.DbMaxRows && rs.PlannedTotal is { } pt ? Math.Max(rs.TableTotal!.Value, pt) : rs.TableTotal,
+            // Haskell orders Nothing below every Just: without db-max-rows the planner estimate always competes.
+            PreferCount.Estimated => (config.DbMaxRows is null || rs.TableTotal > config.DbMaxRows) && rs.TableTotal is { } tt && rs.PlannedTotal is { } pt
+                ? Math.Max(tt, pt) : rs.TableTotal,
             _ => rs.TableTotal,
         };
         var (status, contentRange) = RangeStatusHeader(req.TopLevelRange, rs.QueryTotal, tableTotal);

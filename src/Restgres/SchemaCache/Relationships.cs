@@ -27,11 +27,13 @@ internal static class Relationships
         // Computed relationships override detected ones keyed by (table, name).
         var computedKeys = computed.Select(c => (c.Table, c.Function!.Value)).ToHashSet();
         var all = rels.Where(r => !computedKeys.Contains((r.Table, r.ForeignTable))).Concat(computed)
-            .Where(r => exposedSchemas.Contains(r.Table.Schema) && exposedSchemas.Contains(r.ForeignTable.Schema)
-                        && (r.Junction is null || exposedSchemas.Contains(r.Junction.Table.Schema)))
+            .Where(r => exposedSchemas.Contains(r.Table.Schema))
             .ToList();
         all.Sort(RelationshipOrder.Instance);
-        return all.GroupBy(r => r.Table).ToFrozenDictionary(g => g.Key, g => (IReadOnlyList<Relationship>)[.. g]);
+        // A table keeps its (possibly now empty) entry after internal relationships are removed, as PostgREST's
+        // removeInternal does; "Perhaps you meant" hints depend on whether the entry exists.
+        return all.GroupBy(r => r.Table).ToFrozenDictionary(g => g.Key, g => (IReadOnlyList<Relationship>)[.. g.Where(r =>
+            exposedSchemas.Contains(r.ForeignTable.Schema) && (r.Junction is null || exposedSchemas.Contains(r.Junction.Table.Schema)))]);
     }
 
     private static List<Relationship> AddViewRels(IReadOnlyList<ViewKeyDependency> keyDeps, List<Relationship> rels)
