@@ -1,0 +1,240 @@
+using System.Collections.Immutable;
+using Restgres.ApiRequest;
+using Restgres.Config;
+using Restgres.Errors;
+using Restgres.SchemaCache;
+
+namespace Restgres.Plan;
+
+/// <summary>
+/// A column written from the body, typed from the schema cache (PostgREST's CoercibleField as used by mutations):
+/// <see cref="IrType"/> types the <c>json_to_recordset</c> column list; <see cref="Transform"/> is a json → type
+/// data representation applied to the parsed value; <see cref="Default"/> feeds <c>Prefer: missing=default</c>.
+/// </summary>
+public sealed record MutateField(string Name, string IrType, string? Transform, string? Default);
+
+/// <summary>The write of a mutation (PostgREST's MutatePlan: Insert / Update / Delete).</summary>
+public abstract record MutatePlan
+{
+    public required QualifiedIdentifier Target { get; init; }
+    /// <summary>Columns for RETURNING; empty means <c>RETURNING 1</c> (the rows are only counted).</summary>
+    public required ImmutableArray<string> Returning { get; init; }
+    /// <summary>Filters of PATCH/DELETE; for an insert, PUT's primary-key conditions on the body.</summary>
+    public ImmutableArray<CoercibleLogicTree> Where { get; init; } = [];
+}
+
+public sealed record InsertPlan : MutatePlan
+{
+    public required ImmutableArray<MutateField> Columns { get; init; }
+    public required Payload? Body { get; init; }
+    /// <summary>ON CONFLICT (columns) DO NOTHING / DO UPDATE, from Prefer: resolution (or PUT).</summary>
+    public (PreferResolution Resolution, ImmutableArray<string> Columns)? OnConflict { get; init; }
+    /// <summary>Primary-key columns for the Location header (empty for PUT, as in PostgREST).</summary>
+    public ImmutableArray<string> PkColumns { get; init; } = [];
+    public bool ApplyDefaults { get; init; }
+    public bool IsPut => !Where.IsEmpty;
+}
+
+public sealed record UpdatePlan : MutatePlan
+{
+    public required ImmutableArray<MutateField> Columns { get; init; }
+    public required Payload? Body { get; init; }
+    public bool ApplyDefaults { get; init; }
+}
+
+public sealed record DeletePlan : MutatePlan;
+
+/// <summary>
+/// A mutation plus the read of its result (PostgREST's MutateReadPlan): the read selects from the
+/// <c>pgrst_source</c> CTE holding the RETURNING rows, aliased as the table so embeds resolve.
+/// </summary>
+public sealed record MutateReadPlan(
+    ReadPlan Read,
+    MutatePlan Mutate,
+    MediaHandler Handler,
+    MediaType Media,
+    Mutation Mutation,
+    QualifiedIdentifier Target);
+
+/// <summary>Plans POST/PUT/PATCH/DELETE on a relation (PostgREST's mutateReadPlan and mutatePlan in Plan.hs). Pure.</summary>
+public static class MutatePlanner
+{
+    public const string SourceCte = "pgrst_source";
+
+    public static MutateReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationMut mut, ParsedPayload payload)
+    {
+        var table = Planner.FindTable(cache, mut.Target);
+        var read = ForMutation(Planner.ReadPlanFor(config, cache, req, table.Identifier), table);
+        var mutate = MutatePlanFor(cache, req, mut.Mutation, table, read, payload);
+        Planner.CheckPreferences(req);
+        var (handler, media) = Planner.Negotiate(config, req, IsDefaultSelect(read), headersOnly: false);
+        // Without return=representation there is no body to aggregate (Negotiate.hs).
+        if (req.Preferences.Representation != PreferRepresentation.Full) handler = MediaHandler.NoAgg;
+        return new MutateReadPlan(read, mutate, handler, media, mut.Mutation, mut.Target);
+    }
+
+    /// <summary>
+    /// The read of a mutation's result selects from the CTE aliased as the table (PostgREST's addRels root case);
+    /// Planner.ReadPlanFor already does so for mutations, and leaves out root filters, logic trees and ranges.
+    /// </summary>
+    public static ReadPlan ForMutation(ReadPlan read, Table table) =>
+        read.From is { Schema: "", Name: SourceCte }
+            ? read
+            : read with { From = new QualifiedIdentifier("", SourceCte), FromAlias = table.Name, Where = [], Range = NonnegRange.All };
+
+    private static bool IsDefaultSelect(ReadPlan plan) =>
+        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*";
+
+    public static MutatePlan MutatePlanFor(SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, Mutation mutation,
+        Table table, ReadPlan read, ParsedPayload payload)
+    {
+        var prefs = req.Preferences;
+        var qp = req.QueryParams;
+        var pk = table.PrimaryKey;
+        var returning = prefs.Representation is null or PreferRepresentation.None
+            ? ImmutableArray<string>.Empty
+            : ReturningColumns(read, pk);
+        var applyDefaults = prefs.Missing == PreferMissing.ApplyDefaults;
+        switch (mutation)
+        {
+            case Mutation.Create:
+            {
+                var cols = TypedColumns(cache, table, payload.Columns);
+                var confCols = qp.OnConflict ?? [.. pk];
+                return new InsertPlan
+                {
+                    Target = table.Identifier,
+                    Returning = returning,
+                    Columns = cols,
+                    Body = payload.Payload,
+                    OnConflict = prefs.Resolution is { } res ? (res, confCols) : null,
+                    PkColumns = [.. pk],
+                    ApplyDefaults = applyDefaults,
+                };
+            }
+            case Mutation.Update:
+                return new UpdatePlan
+                {
+                    Target = table.Identifier,
+                    Returning = returning,
+                    Columns = TypedColumns(cache, table, payload.Columns),
+                    Body = payload.Payload,
+                    Where = CombinedLogic(cache, table, qp),
+                    ApplyDefaults = applyDefaults,
+                };
+            case Mutation.SingleUpsert:
+                if (!IsPutFilter(qp, pk)) throw Pgrst.InvalidFilters();
+                return new InsertPlan
+                {
+                    Target = table.Identifier,
+                    Returning = returning,
+                    Columns = TypedColumns(cache, table, payload.Columns),
+                    Body = payload.Payload,
+                    OnConflict = (PreferResolution.MergeDuplicates, [.. pk]),
+                    Where = CombinedLogic(cache, table, qp),
+                };
+            default:
+                return new DeletePlan
+                {
+                    Target = table.Identifier,
+                    Returning = returning,
+                    Where = CombinedLogic(cache, table, qp),
+                };
+        }
+    }
+
+    /// <summary>
+    /// PUT needs no logic trees and exactly the primary-key columns as filters, each a plain <c>eq</c>
+    /// (PGRST105 otherwise; PostgREST compares the set of filtered field names with the key).
+    /// </summary>
+    private static bool IsPutFilter(QueryParams qp, IReadOnlyList<string> pk)
+    {
+        if (!qp.Logic.IsEmpty || pk.Count == 0) return false;
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (path, f) in qp.Filters)
+        {
+            // A filter on an embed or a JSON path names a field no key column can equal.
+            fields.Add(path.IsEmpty && f.Field.JsonPath.IsEmpty ? f.Field.Name : "\0" + string.Join('.', path) + "." + f.Field.Name);
+            if (path.IsEmpty && f.Expr is not { Not: false, Operation: QuantOp { Operator: QuantOperator.Equal, Quantifier: null } })
+                return false;
+        }
+        return fields.SetEquals(pk);
+    }
+
+    /// <summary>resolveOrError over the (sorted) payload keys or <c>columns=</c>: unknown columns are PGRST204.</summary>
+    private static ImmutableArray<MutateField> TypedColumns(SchemaCache.SchemaCache cache, Table table, ImmutableArray<string> columns)
+    {
+        var result = ImmutableArray.CreateBuilder<MutateField>(columns.Length);
+        foreach (var name in columns)
+        {
+            if (!table.ColumnsByName.TryGetValue(name, out var col)) throw Pgrst.ColumnNotFound(table.Name, name);
+            // withJsonParse: a json → type data representation parses the value.
+            result.Add(cache.Representations.TryGetValue(("json", col.NominalType), out var rep)
+                ? new MutateField(col.Name, "json", rep.Function, col.Default)
+                : new MutateField(col.Name, col.NominalType, null, col.Default));
+        }
+        return result.MoveToImmutable();
+    }
+
+    /// <summary>
+    /// inferColsEmbedNeeds: <c>*</c> when selected; otherwise the selected names plus the columns embeds join on and
+    /// the primary key (so a Location can always be built), as a sorted set.
+    /// </summary>
+    public static ImmutableArray<string> ReturningColumns(ReadPlan read, IReadOnlyList<string> pk)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var s in read.Select) names.Add(s.Field.Name);
+        if (names.Contains("*")) return ["*"];
+        foreach (var child in read.Children)
+        {
+            switch (child.RelToParent)
+            {
+                case { Cardinality: Cardinality.Computed }:
+                    // The columns a computed relationship needs are unknown: return all of them.
+                    return ["*"];
+                case { Cardinality: Cardinality.ManyToMany, Junction: { } j }:
+                    foreach (var (c, _) in j.SourceColumns) names.Add(c);
+                    break;
+                case { } rel:
+                    foreach (var (c, _) in rel.Columns) names.Add(c);
+                    break;
+            }
+        }
+        foreach (var c in pk) names.Add(c);
+        return [.. names];
+    }
+
+    /// <summary>The root filters (in order) followed by the root logic trees, resolved against the table.</summary>
+    public static ImmutableArray<CoercibleLogicTree> CombinedLogic(SchemaCache.SchemaCache cache, Table table, QueryParams qp)
+    {
+        var result = ImmutableArray.CreateBuilder<CoercibleLogicTree>();
+        foreach (var f in qp.FiltersRoot) result.Add(new CoercibleLogicStmt(ResolveFilter(cache, table, f)));
+        foreach (var (path, tree) in qp.Logic)
+            if (path.IsEmpty) result.Add(ResolveLogicTree(cache, table, tree));
+        return result.ToImmutable();
+    }
+
+    // The resolution below mirrors Planner's (resolveTypeOrUnknown + withTextParse) for the write's WHERE.
+
+    private static CoercibleLogicTree ResolveLogicTree(SchemaCache.SchemaCache cache, Table table, LogicTree tree) => tree switch
+    {
+        LogicStatement s => new CoercibleLogicStmt(ResolveFilter(cache, table, s.Filter)),
+        LogicExpr e => new CoercibleLogicExpr(e.Not, e.IsAnd, [.. e.Children.Select(c => ResolveLogicTree(cache, table, c))]),
+        _ => throw new InvalidOperationException("unknown logic tree"),
+    };
+
+    private static CoercibleFilter ResolveFilter(SchemaCache.SchemaCache cache, Table table, Filter f)
+    {
+        var fts = f.Expr.Operation as FtsOp;
+        var col = table.ColumnsByName.GetValueOrDefault(f.Field.Name);
+        var cf = col is null
+            ? CoercibleField.Unknown(f.Field.Name, [])
+            : new CoercibleField(col.Name, [], false, fts?.Language, fts is not null, col.NominalType, col.BaseType, null);
+        cf = cf.IrType is "json" or "jsonb" ? cf with { JsonPath = f.Field.JsonPath, ToJson = false }
+            : cf.BaseType == "tsvector" ? cf with { JsonPath = f.Field.JsonPath, ToJson = true, ToTsVector = false, ToTsVectorLang = null }
+            : cf with { JsonPath = f.Field.JsonPath, ToJson = true };
+        if (cache.Representations.TryGetValue(("text", cf.IrType), out var rep))
+            cf = cf with { IrType = "text", Transform = rep.Function };
+        return new CoercibleFilter(cf, f.Expr);
+    }
+}
