@@ -157,6 +157,7 @@ public static class Planner
         AddNullEmbedFilters(root);
         AddRelSelects(root);
         if (!config.DbAggregatesEnabled && AnyAggregate(root)) throw Pgrst.AggregatesNotAllowed();
+        HoistSpreadAggregates(root);
         AddToManyOrderSelects(root);
 
         var plan = root.Freeze();
@@ -386,6 +387,48 @@ public static class Planner
             if (r is JsonEmbed je) yield return new SpreadSelectField(je.SelName, null, null, null);
             else if (r is SpreadEmbed se) foreach (var f in se.Fields) yield return f;
         }
+    }
+
+    /// <summary>
+    /// hoistSpreadAggFunctions: an aggregate inside a to-one spread (<c>...rel(col.sum())</c>) is computed in the
+    /// nearest parent that is not itself a to-one spread, grouped by the parent's other columns; the spread only
+    /// selects the plain column.
+    /// </summary>
+    private static List<((string Alias, string Field), (AggregateFunction Agg, string? Cast, string? Alias))> HoistSpreadAggregates(Node node)
+    {
+        var childAggs = node.Children.SelectMany(HoistSpreadAggregates).ToList();
+        var isToOneSpread = node.Spread == SpreadKind.ToOne;
+        var aggs = new List<((string, string), (AggregateFunction, string?, string?))>();
+        if (node.Depth != 0 && (node.RelToParent is null || isToOneSpread))
+        {
+            for (var i = 0; i < node.Select.Count; i++)
+            {
+                var f = node.Select[i];
+                if (f.Aggregate is not { } agg) continue;
+                aggs.Add(((node.RelAggAlias, f.Alias ?? f.Field.Name), (agg, f.AggregateCast, f.Alias)));
+                node.Select[i] = f with { Aggregate = null, AggregateCast = null };
+            }
+        }
+        if (isToOneSpread)
+        {
+            aggs.AddRange(childAggs.Select(c => ((node.RelAggAlias, c.Item1.Field), c.Item2)));
+        }
+        else if (node.Children.Count > 0)
+        {
+            for (var i = 0; i < node.RelSelect.Count; i++)
+            {
+                if (node.RelSelect[i] is not SpreadEmbed se) continue;
+                node.RelSelect[i] = se with
+                {
+                    Fields = [.. se.Fields.Select(f =>
+                    {
+                        var hit = childAggs.FirstOrDefault(c => c.Item1.Alias == se.AggAlias && c.Item1.Field == f.Name);
+                        return hit.Item1.Alias is null ? f : f with { Aggregate = hit.Item2.Agg, AggregateCast = hit.Item2.Cast, Alias = hit.Item2.Alias };
+                    })],
+                };
+            }
+        }
+        return aggs;
     }
 
     private static bool AnyAggregate(Node n) => n.Select.Any(s => s.Aggregate is not null) || n.Children.Any(AnyAggregate);
