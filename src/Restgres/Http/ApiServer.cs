@@ -44,6 +44,9 @@ public sealed class ApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            // PostgREST sends header values as raw UTF-8 (e.g. Content-Location of a unicode table name).
+            k.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
+            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
             k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
             k.Limits.MaxRequestLineSize = 64 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 64 * 1024 + 32 * 1024;

@@ -40,6 +40,17 @@ public sealed class RequestHandler(AppState state)
         {
             resp = PgrstResponse.FromError(new ApiError(413, "PGRST102", "Request body too large"), config.ClientErrorVerbosity);
         }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+#pragma warning disable CA1031 // Last line of defence: an unexpected failure is logged and answered in PostgREST's shape, never a bare 500 or a stack trace.
+        catch (Exception e)
+        {
+            state.Log($"Internal error on {ctx.Request.Method} {ctx.Request.Path}: {e}");
+            resp = PgrstResponse.FromError(new ApiError(500, "PGRSTX00", "Internal server error", ApiError.Str(e.GetType().Name)), config.ClientErrorVerbosity);
+        }
+#pragma warning restore CA1031
         await WriteAsync(ctx, config, resp, timings);
     }
 
