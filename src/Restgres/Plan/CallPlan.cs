@@ -224,9 +224,14 @@ public static class CallPlanner
     /// POST body of the matching Content-Type. None: PGRST202 with a hint; several: PGRST203.
     /// </summary>
     public static Routine FindProc(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, ImmutableSortedSet<string> argumentKeys,
-        MediaType contentType, bool isInvPost)
+        MediaType contentType, bool isInvPost) =>
+        FindProc(Overloads(cache, qi), cache.Routines.Keys, qi, argumentKeys, contentType, isInvPost);
+
+    /// <param name="procs">The overloads of <paramref name="qi"/> in <see cref="RoutineOrder"/>.</param>
+    /// <param name="allProcs">Every function name, for the "Perhaps you meant" hint.</param>
+    public static Routine FindProc(IReadOnlyList<Routine> procs, IEnumerable<QualifiedIdentifier> allProcs, QualifiedIdentifier qi,
+        ImmutableSortedSet<string> argumentKeys, MediaType contentType, bool isInvPost)
     {
-        var procs = Overloads(cache, qi);
         var matched = new List<Routine>();
         var fallback = new List<Routine>();
         foreach (var p in procs)
@@ -236,7 +241,7 @@ public static class CallPlanner
         }
         return (matched.Count, fallback.Count) switch
         {
-            (0, 0) => throw NoRpc(cache, qi, argumentKeys, contentType, isInvPost, procs),
+            (0, 0) => throw NoRpc(allProcs, qi, argumentKeys, contentType, isInvPost, procs),
             (0, 1) => fallback[0],
             (0, _) => throw AmbiguousRpc(fallback),
             (1, _) => matched[0],
@@ -276,7 +281,7 @@ public static class CallPlanner
             ApiError.Str("Try renaming the parameters or the function itself in the database so function overloading can be resolved"));
 
     /// <summary>PGRST202 with PostgREST's message, details and "Perhaps you meant ..." hint texts (Error.hs NoRpc).</summary>
-    public static ApiError NoRpc(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, ImmutableSortedSet<string> keys,
+    public static ApiError NoRpc(IEnumerable<QualifiedIdentifier> allProcs, QualifiedIdentifier qi, ImmutableSortedSet<string> keys,
         MediaType contentType, bool isInvPost, IReadOnlyList<Routine> overloads)
     {
         var onlySingleParams = isInvPost && IsRawBody(contentType);
@@ -294,7 +299,7 @@ public static class CallPlanner
             _ => FmtPrms(prmsDet),
         };
         var details = "Searched for the function " + func + searched + ", but no matches were found in the schema cache.";
-        var hint = onlySingleParams ? null : NoRpcHint(qi.Schema, qi.Name, keys, cache.Routines.Keys, overloads);
+        var hint = onlySingleParams ? null : NoRpcHint(qi.Schema, qi.Name, keys, allProcs, overloads);
         return new ApiError(404, "PGRST202", message, ApiError.Str(details), ApiError.Str(hint));
     }
 
