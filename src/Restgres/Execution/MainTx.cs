@@ -151,6 +151,41 @@ public static class MainTx
         }
     }
 
+    /// <summary>
+    /// Runs an EXPLAIN of the main statement (Accept: application/vnd.pgrst.plan) in the request's transaction and
+    /// returns its rows joined as lines (text format gives one row per line, JSON one row), as PostgREST's planRow.
+    /// </summary>
+    public static async Task<byte[]> RunPlanAsync(NpgsqlDataSource ds, TxSettings tx, Statement explain, CancellationToken ct)
+    {
+        await using var conn = await OpenAsync(ds, ct);
+        await using var batch = new NpgsqlBatch(conn);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.ReadOnly
+            ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
+            : "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"));
+        Add(batch, tx.Prelude);
+        if (tx.PreRequest is { } pre) Add(batch, pre);
+        Add(batch, explain);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        var sb = new System.Text.StringBuilder();
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            do
+            {
+                if (reader.FieldCount != 1 || reader.GetName(0) != "QUERY PLAN") continue;
+                while (await reader.ReadAsync(ct))
+                    sb.Append(reader.GetValue(0).ToString()).Append('\n');
+            }
+            while (await reader.NextResultAsync(ct));
+        }
+        catch (PostgresException e)
+        {
+            await RollbackQuietlyAsync(conn);
+            throw PgErrorMapper.Map(e, !tx.Anonymous);
+        }
+        return System.Text.Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
     /// <summary>Returns a pooled body buffer once the response is written.</summary>
     public static void Release(ResultSet rs)
     {

@@ -19,6 +19,12 @@ public static class ReadAction
         var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
         t = rc.Mark(2, t);
         var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true);
+        if (plan.Media.Kind == MediaKind.Plan)
+        {
+            var planBody = await MainTx.RunPlanAsync(rc.State.DataSource, tx, main, rc.Aborted);
+            rc.Mark(3, t);
+            return Responses.Plan(req, plan.Media, planBody);
+        }
         var rs = await MainTx.RunAsync(rc.State.DataSource, tx, main, explain, SingularCheck(plan.Media), rc.Aborted);
         t = rc.Mark(3, t);
         var resp = Responses.Read(config, req, plan, rs);

@@ -56,7 +56,8 @@ public static class Planner
                 MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, MediaType.Json),
                 MediaKind.TextCsv => (MediaHandler.Csv, MediaType.Csv),
                 MediaKind.GeoJson => (MediaHandler.GeoJson, mt),
-                MediaKind.Plan when config.DbPlanEnabled => null,
+                // The plan media type takes the handler of the media type it describes (mtPlanToNothing when disabled).
+                MediaKind.Plan when config.DbPlanEnabled => PlanFor(mt),
                 _ => null,
             };
             if (pick is { } p)
@@ -67,6 +68,16 @@ public static class Planner
         }
         throw Pgrst.MediaType(req.AcceptMediaTypes.Select(m => m.ToMime()));
     }
+
+    private static (MediaHandler, MediaType)? PlanFor(MediaType plan) => plan.PlanFor!.Kind switch
+    {
+        MediaKind.SingularJson => (plan.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson, plan),
+        MediaKind.ArrayJsonStrip => (MediaHandler.JsonStripNulls, plan),
+        MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, plan),
+        MediaKind.TextCsv => (MediaHandler.Csv, plan),
+        MediaKind.GeoJson => (MediaHandler.GeoJson, plan),
+        _ => null,
+    };
 
     private sealed record Ctx(SchemaCache.SchemaCache Cache, QualifiedIdentifier Qi)
     {

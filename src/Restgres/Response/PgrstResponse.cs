@@ -65,6 +65,14 @@ public static class Responses
         return resp;
     }
 
+    /// <summary>An EXPLAIN result (DbPlanResult): 200 with the plan media type.</summary>
+    public static PgrstResponse Plan(ApiRequest.ApiRequest req, MediaType media, byte[] body)
+    {
+        var resp = new PgrstResponse { Status = 200, Body = body };
+        AddContentType(resp, media, req);
+        return resp;
+    }
+
     public static void AddContentType(PgrstResponse resp, MediaType media, ApiRequest.ApiRequest req)
     {
         resp.Headers.Add(new("Content-Type", media.ToContentType()));

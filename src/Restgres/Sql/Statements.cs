@@ -40,11 +40,22 @@ public static class Statements
         else countResult = "null::bigint";
 
         sb.Append(" SELECT ").Append(countResult).Append(" AS total_result_set, ")
-          .Append("pg_catalog.count(_postgrest_t) AS page_total, ")
-          .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-          .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-          .Append(BodyAggregate(wrp.Handler)).Append(" AS body")
-          .Append(" FROM ( SELECT * FROM ").Append(SourceCte).Append(" ) _postgrest_t");
+          .Append("pg_catalog.count(_postgrest_t) AS page_total, ");
+        if (wrp.Media.Kind == MediaKind.Plan)
+        {
+            // For EXPLAIN the columns keep PostgREST's order, so plan outputs read the same (PlanSpec).
+            sb.Append(BodyAggregate(wrp.Handler)).Append(" AS body, ")
+              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append("'' AS response_inserted");
+        }
+        else
+        {
+            sb.Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append(BodyAggregate(wrp.Handler)).Append(" AS body");
+        }
+        sb.Append(" FROM ( SELECT * FROM ").Append(SourceCte).Append(" ) _postgrest_t");
 
         explain = null;
         if (prefs.ShouldExplainCount)
@@ -54,18 +65,27 @@ public static class Statements
             QueryBuilder.ReadPlanToCountQuery(eb, wrp.Plan);
             explain = new Statement(eb.ToString(), eb.Params);
         }
-        return new Statement(sb.ToString(), sb.Params);
+        var main = new Statement(sb.ToString(), sb.Params);
+        return wrp.Media.Kind == MediaKind.Plan ? Explain(wrp.Media, main) : main;
     }
 
-    /// <summary>handlerF: how the rows become the response body (always text, for streaming).</summary>
+    /// <summary>mtSnippet: with Accept: application/vnd.pgrst.plan the main statement is EXPLAINed with the requested options.</summary>
+    public static Statement Explain(MediaType plan, Statement main)
+    {
+        var opts = new List<string> { plan.PlanJson ? "FORMAT JSON" : "FORMAT TEXT" };
+        opts.AddRange((plan.PlanOptions ?? []).Select(o => o.ToUpperInvariant()));
+        return main with { Sql = "EXPLAIN (" + string.Join(", ", opts) + ") " + main.Sql };
+    }
+
+    /// <summary>handlerF: how the rows become the response body (json or text; read as raw bytes).</summary>
     public static string BodyAggregate(MediaHandler handler) => handler switch
     {
-        MediaHandler.Json => "coalesce(json_agg(_postgrest_t), '[]')::text",
-        MediaHandler.JsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text",
-        MediaHandler.SingleJson => "coalesce(json_agg(_postgrest_t)->0, 'null')::text",
-        MediaHandler.SingleJsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')::text",
+        MediaHandler.Json => "coalesce(json_agg(_postgrest_t), '[]')",
+        MediaHandler.JsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')",
+        MediaHandler.SingleJson => "coalesce(json_agg(_postgrest_t)->0, 'null')",
+        MediaHandler.SingleJsonStripNulls => "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')",
         MediaHandler.Csv => CsvBody,
-        MediaHandler.GeoJson => "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))::text",
+        MediaHandler.GeoJson => "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(_postgrest_t)::json), '[]'))",
         _ => "''::text",
     };
 
