@@ -30,6 +30,13 @@ public static class CallAction
         // Only the function's SET options listed in db-hoisted-tx-settings apply to the whole transaction.
         var hoisted = plan.Routine.Settings.Where(s => config.DbHoistedTxSettings.Contains(s.Key)).ToList();
         var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, hoisted);
+        if (plan.Media.Kind == MediaKind.Plan)
+        {
+            // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output, whatever the function returns.
+            var planBody = await MainTx.RunPlanAsync(rc.State.DataSource, tx, main, rc.Aborted);
+            rc.Mark(3, t);
+            return Responses.Plan(req, plan.Media, planBody);
+        }
         var rs = await MainTx.RunAsync(rc.State.DataSource, tx, main, null, Check(plan, req.Preferences), rc.Aborted);
         t = rc.Mark(3, t);
         var resp = CallResponses.Call(config, req, plan, rs);
@@ -80,10 +87,17 @@ public static class CallAction
         {
             return await task;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (ApiError)
         {
             Handlers.Remove(rc.Cache);
             throw;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            // Retried by the next call; this one goes on with the builtin handlers and its own transaction reports
+            // any connection problem the way PostgREST does.
+            Handlers.Remove(rc.Cache);
+            return MediaHandlerMap.Builtin;
         }
     }
 

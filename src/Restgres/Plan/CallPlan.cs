@@ -188,15 +188,20 @@ public static class CallPlanner
     public static (CallHandler, MediaType) Negotiate(AppConfig config, ApiRequest.ApiRequest req, QualifiedIdentifier relId,
         MediaHandlerMap handlers, bool defaultSelect, bool headersOnly)
     {
-        _ = config;
         foreach (var mt in req.AcceptMediaTypes)
         {
             (CallHandler, MediaType)? pick = mt.Kind switch
             {
                 MediaKind.SingularJson => (new CallHandler(mt.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
                 MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
-                // Execution plans (db-plan-enabled) are not produced for calls yet; without it PostgREST finds none either.
-                MediaKind.Plan => null,
+                // The plan media type takes the handler of the type it describes (mtPlanToNothing when disabled).
+                MediaKind.Plan when !config.DbPlanEnabled => null,
+                MediaKind.Plan => mt.PlanFor!.Kind switch
+                {
+                    MediaKind.SingularJson => (new CallHandler(mt.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
+                    MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
+                    _ => Lookup(mt.PlanFor) is { } forPlan ? (forPlan.Item1, mt) : null,
+                },
                 _ => Lookup(mt),
             };
             if (pick is { } p) return headersOnly ? (new CallHandler(MediaHandler.NoAgg), p.Item2) : p;

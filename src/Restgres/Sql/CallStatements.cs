@@ -37,19 +37,31 @@ public static class CallStatements
         else countResult = "null::bigint";
 
         sb.Append("SELECT ").Append(countResult).Append(" AS total_result_set, ")
-          .Append(pageCount).Append(" AS page_total, ")
-          .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-          .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-          .Append(Body(plan)).Append(" AS body")
-          .Append(" FROM (");
+          .Append(pageCount).Append(" AS page_total, ");
+        if (plan.Media.Kind == MediaKind.Plan)
+        {
+            // EXPLAIN keeps PostgREST's column order so plan outputs read the same (PlanSpec).
+            sb.Append(Body(plan)).Append(" AS body, ")
+              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append("'' AS response_inserted");
+        }
+        else
+        {
+            sb.Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append(Body(plan)).Append(" AS body");
+        }
+        sb.Append(" FROM (");
         QueryBuilder.ReadPlanToQuery(sb, plan.ReadPlan);
         sb.Append(") _postgrest_t");
-        return new Statement(sb.ToString(), sb.Params);
+        var main = new Statement(sb.ToString(), sb.Params);
+        return plan.Media.Kind == MediaKind.Plan ? Statements.Explain(plan.Media, main) : main;
     }
 
     /// <summary>
     /// handlerF for a routine: scalar results aggregate their <c>pgrst_scalar</c> column, a single composite is an
-    /// object rather than an array. Bodies are text so they can be streamed; custom handlers keep their type (bytea).
+    /// object rather than an array. The body is read as raw bytes, so json, text and bytea need no cast.
     /// </summary>
     public static string Body(CallReadPlan plan)
     {
@@ -75,15 +87,15 @@ public static class CallStatements
 
     private static string AsJson(Routine r, bool strip)
     {
-        if (r.ReturnsSingleComposite) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t)->0") + ", 'null')::text";
-        if (r.ReturnsScalar) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)->0") + ", 'null')::text";
-        if (r.ReturnsSetOfScalar) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)") + ", '[]')::text";
-        return "coalesce(" + Strip(strip, "json_agg(_postgrest_t)") + ", '[]')::text";
+        if (r.ReturnsSingleComposite) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t)->0") + ", 'null')";
+        if (r.ReturnsScalar) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)->0") + ", 'null')";
+        if (r.ReturnsSetOfScalar) return "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)") + ", '[]')";
+        return "coalesce(" + Strip(strip, "json_agg(_postgrest_t)") + ", '[]')";
     }
 
     private static string AsJsonSingle(Routine r, bool strip) => r.ReturnsScalar
-        ? "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)->0") + ", 'null')::text"
-        : "coalesce(" + Strip(strip, "json_agg(_postgrest_t)->0") + ", 'null')::text";
+        ? "coalesce(" + Strip(strip, "json_agg(_postgrest_t.pgrst_scalar)->0") + ", 'null')"
+        : "coalesce(" + Strip(strip, "json_agg(_postgrest_t)->0") + ", 'null')";
 
     /// <summary>
     /// callPlanToQuery: <c>SELECT ... FROM f(args) pgrst_call</c>. Scalar results are wrapped so they get a column
