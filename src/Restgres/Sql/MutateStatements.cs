@@ -24,29 +24,52 @@ public static class MutateStatements
         var sb = new SqlBuilder();
         sb.Append("WITH ").Append(MutatePlanner.SourceCte).Append(" AS (");
         MutatePlanToQuery(sb, plan.Mutate);
-        sb.Append(") SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ")
-          .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-          .Append("nullif(current_setting('response.status', true), '') AS response_status, ");
+        sb.Append(") SELECT ");
 
-        if (plan.Mutate is InsertPlan ins)
+        var ins = plan.Mutate as InsertPlan;
+        var location = ins is { PkColumns.IsEmpty: false } && prefs.Representation == PreferRepresentation.HeadersOnly;
+        // 201 vs 200 is decided by counting inserted rows, for PUT and merge-duplicates only.
+        var counted = ins is not null && (ins.IsPut || ins.OnConflict is { Resolution: PreferResolution.MergeDuplicates });
+        if (plan.Media.Kind == MediaKind.Plan)
         {
-            if (prefs.Representation == PreferRepresentation.HeadersOnly && !ins.PkColumns.IsEmpty)
+            // EXPLAIN shows the output columns: keep PostgREST's list and order (PlanSpec looks at them).
+            sb.Append("'' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
+            if (location) LocationCase(sb, ins!.PkColumns);
+            else sb.Append("array[]::text[]");
+            sb.Append(" AS header, ").Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body, ")
+              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append(counted ? "nullif(current_setting('pgrst.inserted', true),'')::int" : "''").Append(" AS response_inserted ");
+        }
+        else
+        {
+            sb.Append("null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ")
+              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
+              .Append("nullif(current_setting('response.status', true), '') AS response_status, ");
+            if (location)
             {
-                sb.Append("CASE WHEN pg_catalog.count(_postgrest_t) = 1 THEN coalesce(");
-                LocationF(sb, ins.PkColumns);
-                sb.Append(", array[]::text[]) ELSE array[]::text[] END AS location, ");
+                LocationCase(sb, ins!.PkColumns);
+                sb.Append(" AS location, ");
             }
-            // 201 vs 200 is decided by counting inserted rows, for PUT and merge-duplicates only.
-            if (ins.IsPut || ins.OnConflict is { Resolution: PreferResolution.MergeDuplicates })
-                sb.Append("nullif(current_setting('pgrst.inserted', true), '')::bigint AS response_inserted, ");
+            if (counted) sb.Append("nullif(current_setting('pgrst.inserted', true), '')::bigint AS response_inserted, ");
+            sb.Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body ");
         }
 
-        sb.Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body FROM (");
+        sb.Append("FROM (");
         // With no body to build, the select list must not touch ?select= columns (they may not be returned).
         if (plan.Handler == MediaHandler.NoAgg) sb.Append("SELECT * FROM ").Append(MutatePlanner.SourceCte);
         else QueryBuilder.ReadPlanToQuery(sb, plan.Read);
         sb.Append(") _postgrest_t");
-        return new Statement(sb.ToString(), sb.Params);
+        var main = new Statement(sb.ToString(), sb.Params);
+        return plan.Media.Kind == MediaKind.Plan ? Statements.Explain(plan.Media, main) : main;
+    }
+
+    /// <summary>The Location bindings, only when exactly one row was inserted (mainWrite's locF).</summary>
+    private static void LocationCase(SqlBuilder sb, IEnumerable<string> pk)
+    {
+        sb.Append("CASE WHEN pg_catalog.count(_postgrest_t) = 1 THEN coalesce(");
+        LocationF(sb, pk);
+        sb.Append(", array[]::text[]) ELSE array[]::text[] END");
     }
 
     /// <summary>locationF: <c>pk=eq.value</c> (or <c>pk=is.null</c>) for the key columns of the first returned row.</summary>

@@ -93,7 +93,7 @@ public sealed class MutateSqlTests
             + "FROM (SELECT $1 AS json_data) pgrst_payload, LATERAL (SELECT \"name\" FROM json_to_record(pgrst_payload.json_data) "
             + "AS _(\"name\" text) ) pgrst_body  RETURNING \"test\".\"items\".\"id\", \"test\".\"items\".\"name\") "
             + "SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, " + Tail
-            + "coalesce(json_agg(_postgrest_t), '[]')::text AS body FROM (SELECT \"items\".\"name\" FROM \"pgrst_source\" AS \"items\") _postgrest_t",
+            + "coalesce(json_agg(_postgrest_t), '[]') AS body FROM (SELECT \"items\".\"name\" FROM \"pgrst_source\" AS \"items\") _postgrest_t",
             st.Sql);
     }
 
