@@ -76,6 +76,7 @@ public sealed class RequestHandler(AppState state)
             RoutineCall call => await CallAction.RunAsync(rc, call),
             RoutineInfo info => CallAction.Info(rc, info),
             SchemaInfo => Responses.Info("OPTIONS,GET,HEAD"),
+            SchemaRead read => await SchemaAction.RunAsync(rc, read),
             _ => throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build"),
         };
     }

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Restgres.Config;
+using Restgres.Execution;
+using Restgres.SchemaCache;
+
+namespace Restgres.OpenApi;
+
+/// <summary>
+/// Picks what the document shows (PostgREST's MainTx for an InspectPlan): with openapi-mode = follow-privileges, the
+/// schema cache's relations that the role can access and the functions it may execute, both read as that role; with
+/// ignore-privileges, every relation and function of the schema in the cache.
+/// </summary>
+public static class ApiDescriptionBuilder
+{
+    public static ApiDescription Build(AppConfig config, SchemaCache.SchemaCache cache, string schema, OpenApiTxResult db)
+    {
+        IEnumerable<Table> tables = cache.Tables.Values.Where(t => t.Schema == schema);
+        IReadOnlyList<Routine> routines;
+        if (config.OpenApiMode == OpenApiMode.FollowPrivileges && db.TablesJson is not null && db.RoutinesJson is not null)
+        {
+            var accessible = ParseIdentifiers(db.TablesJson);
+            tables = tables.Where(t => accessible.Contains(t.Identifier));
+            routines = ParseRoutines(db.RoutinesJson);
+        }
+        else
+        {
+            routines = [.. cache.Routines.Where(kv => kv.Key.Schema == schema).SelectMany(kv => kv.Value)];
+        }
+        // Dictionary order is arbitrary; sorting by name makes the document stable from one request to the next.
+        return new ApiDescription(schema,
+            [.. tables.OrderBy(t => t.Name, StringComparer.Ordinal)],
+            [.. routines.OrderBy(r => r.Name, StringComparer.Ordinal)],
+            db.SchemaDescription,
+            cache.Relationships);
+    }
+
+    /// <summary>[[schema, name], ...] as returned by the accessible-tables query.</summary>
+    public static HashSet<QualifiedIdentifier> ParseIdentifiers(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var set = new HashSet<QualifiedIdentifier>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+            set.Add(new QualifiedIdentifier(e[0].GetString()!, e[1].GetString()!));
+        return set;
+    }
+
+    /// <summary>Functions as returned by the accessible-functions query (arguments: [name, type, required, variadic]).</summary>
+    public static List<Routine> ParseRoutines(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var list = new List<Routine>();
+        foreach (var r in doc.RootElement.EnumerateArray())
+        {
+            list.Add(new Routine
+            {
+                Schema = r.GetProperty("schema").GetString()!,
+                Name = r.GetProperty("name").GetString()!,
+                Description = r.GetProperty("description").ValueKind == JsonValueKind.String ? r.GetProperty("description").GetString() : null,
+                Params = [.. r.GetProperty("args").EnumerateArray().Select(a => new RoutineParam(
+                    a[0].GetString()!, a[1].GetString()!, a[1].GetString()!, a[2].GetBoolean(), a[3].GetBoolean()))],
+                ReturnType = new QualifiedIdentifier(r.GetProperty("ret_schema").GetString()!, r.GetProperty("ret_name").GetString()!),
+                ReturnsSet = r.GetProperty("setof").GetBoolean(),
+                ReturnsComposite = r.GetProperty("composite").GetBoolean(),
+                Volatility = r.GetProperty("volatility").GetString() switch { "i" => Volatility.Immutable, "s" => Volatility.Stable, _ => Volatility.Volatile },
+                HasVariadic = r.GetProperty("args").EnumerateArray().Any(a => a[3].GetBoolean()),
+            });
+        }
+        return list;
+    }
+}
