@@ -23,29 +23,40 @@ public static class OpenApiTx
 {
     /// <summary>$1 = the schema name. Relations the role owns or holds any privilege on, partitions excluded.</summary>
     private const string AccessibleTables = """
-        SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]')::text
-        FROM pg_class c
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('v', 'r', 'm', 'f', 'p')
-          AND n.nspname = $1
-          AND (pg_has_role(c.relowner, 'USAGE')
-               OR has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-               OR has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))
-          AND NOT c.relispartition
+        WITH rels AS MATERIALIZED (
+          SELECT c.oid, c.relname, c.relowner
+          FROM pg_class c
+          WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+            AND c.relkind IN ('v', 'r', 'm', 'f', 'p')
+            AND NOT c.relispartition
+        )
+        SELECT coalesce(json_agg(json_build_array($1::text, r.relname)), '[]')::text
+        FROM rels r
+        WHERE pg_has_role(r.relowner, 'USAGE')
+           OR has_table_privilege(r.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+           OR has_any_column_privilege(r.oid, 'SELECT, INSERT, UPDATE, REFERENCES')
         """;
 
     /// <summary>
     /// $1 = the schema name. Callable functions (same rules as the schema cache: no procedures, no trigger functions,
     /// at most one unnamed argument of a raw type) that the role may execute. Arguments: [name, type, required, variadic].
+    /// Unlike PostgREST's query, the schema's functions are picked first (materialized), so that argument lists,
+    /// privilege checks and domain resolution cost what the schema has, not what the whole database has.
     /// </summary>
     private const string AccessibleFuncs = """
-        WITH RECURSIVE rec AS (
-          SELECT oid, typbasetype, coalesce(nullif(typbasetype, 0), oid) AS base_type FROM pg_type
-          UNION
-          SELECT r.oid, b.typbasetype, coalesce(nullif(b.typbasetype, 0), b.oid)
-          FROM rec r JOIN pg_type b ON r.typbasetype = b.oid
+        WITH RECURSIVE fns AS MATERIALIZED (
+          SELECT p.oid, p.proname, p.prorettype, p.proretset, p.provolatile, p.pronargs, p.pronargdefaults,
+                 p.proargnames, p.proargtypes, p.proargmodes
+          FROM pg_proc p
+          WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+            AND p.prokind = 'f'
         ),
-        base_types AS (SELECT oid, base_type FROM rec WHERE typbasetype = 0),
+        rec AS (
+          SELECT t.oid AS start, t.oid, t.typbasetype FROM pg_type t WHERE t.oid IN (SELECT prorettype FROM fns)
+          UNION ALL
+          SELECT r.start, b.oid, b.typbasetype FROM rec r JOIN pg_type b ON b.oid = r.typbasetype
+        ),
+        base_types AS (SELECT start AS oid, oid AS base_type FROM rec WHERE typbasetype = 0),
         args AS (
           SELECT
             p.oid,
@@ -57,13 +68,13 @@ public static class OpenApiTx
               WHEN 1 THEN (array_agg(x.type))[1] IN ('bytea'::regtype, 'json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'xml'::regtype)
               ELSE false
             END AS callable
-          FROM pg_proc p,
+          FROM fns p,
                unnest(p.proargnames, p.proargtypes, p.proargmodes) WITH ORDINALITY AS x (name, type, mode, idx)
           WHERE x.type IS NOT NULL
-          GROUP BY p.oid
+          GROUP BY p.oid, p.pronargs, p.pronargdefaults
         )
         SELECT coalesce(json_agg(json_build_object(
-          'schema', pn.nspname,
+          'schema', $1::text,
           'name', p.proname,
           'description', d.description,
           'args', coalesce(a.args, '[]'),
@@ -73,9 +84,8 @@ public static class OpenApiTx
           'composite', t.typtype = 'c' OR coalesce(p.proargmodes::text[] && '{t,b,o}', false),
           'volatility', p.provolatile
         )), '[]')::text
-        FROM pg_proc p
+        FROM fns p
         LEFT JOIN args a ON a.oid = p.oid
-        JOIN pg_namespace pn ON pn.oid = p.pronamespace
         JOIN base_types bt ON bt.oid = p.prorettype
         JOIN pg_type t ON t.oid = bt.base_type
         JOIN pg_namespace tn ON tn.oid = t.typnamespace
@@ -83,8 +93,6 @@ public static class OpenApiTx
         LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
         WHERE t.oid <> 'trigger'::regtype AND coalesce(a.callable, true)
           AND has_function_privilege(p.oid, 'execute')
-          AND p.prokind = 'f'
-          AND pn.nspname = $1
         """;
 
     private const string SchemaDescription =

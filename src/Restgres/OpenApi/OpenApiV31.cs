@@ -46,6 +46,7 @@ public static class OpenApiV31
         private readonly Dictionary<string, string> _schemaKeys = new(StringComparer.Ordinal);
         private readonly HashSet<string> _usedKeys = new(StringComparer.Ordinal);
         private readonly HashSet<string> _operationIds = new(StringComparer.Ordinal);
+        private string _errorKey = "PgrstError";
         private readonly bool _multiSchema = config.DbSchemas.Length > 1;
         private readonly bool _profileRequired = config.DbSchemas.Length > 0 && config.DbSchemas[0] != api.Schema;
 
@@ -72,7 +73,9 @@ public static class OpenApiV31
             _doc.Paths = [];
             _doc.Tags = new HashSet<OpenApiTag>();
 
-            // Keys first: table schemas may reference each other only by name, and paths reference them all.
+            // Keys first: paths reference every table's schema; the error schema's key is taken before any table's.
+            _errorKey = UniqueKey("PgrstError");
+            _doc.Components.Schemas[_errorKey] = ErrorSchema();
             foreach (var t in api.Tables) _schemaKeys[t.Name] = UniqueKey(t.Name);
             AddCommonParameters();
             if (config.OpenApiSecurityActive) AddSecurity();
@@ -87,6 +90,7 @@ public static class OpenApiV31
             var byName = new Dictionary<string, Routine>(StringComparer.Ordinal);
             foreach (var r in api.Routines) byName[r.Name] = r;
             foreach (var r in byName.Values) AddRoutinePath(r);
+            AddErrorResponses();
             return _doc;
         }
 
@@ -208,7 +212,7 @@ public static class OpenApiV31
                 Schema = new OpenApiSchema { Type = JsonSchemaType.String },
             }).ToList();
             var item = new OpenApiPathItem { Operations = [] };
-            var op = NewOperation(tag, summary, description, "get_" + t.Name);
+            var op = NewOperation(tag, summary ?? "Read rows of " + t.Name, description, "get_" + t.Name);
             op.Parameters = [.. filters, Ref("select"), Ref("order"), Ref("limit"), Ref("offset"), Ref("range"), Ref("rangeUnit"), Ref("preferRead"), .. ReadProfile()];
             op.Responses = new OpenApiResponses
             {
@@ -219,7 +223,7 @@ public static class OpenApiV31
 
             if (t.Insertable)
             {
-                op = NewOperation(tag, summary, description, "post_" + t.Name);
+                op = NewOperation(tag, summary ?? "Create rows in " + t.Name, description, "post_" + t.Name);
                 op.Parameters = [Ref("select"), Ref("columns"), Ref("on_conflict"), Ref("preferPost"), .. WriteProfile()];
                 op.RequestBody = RowBody(key);
                 op.Responses = new OpenApiResponses
@@ -230,7 +234,7 @@ public static class OpenApiV31
             }
             if (t.Updatable)
             {
-                op = NewOperation(tag, summary, description, "patch_" + t.Name);
+                op = NewOperation(tag, summary ?? "Update rows of " + t.Name, description, "patch_" + t.Name);
                 op.Parameters = [.. filters, Ref("select"), Ref("columns"), Ref("preferWrite"), .. WriteProfile()];
                 op.RequestBody = RowBody(key);
                 op.Responses = new OpenApiResponses
@@ -242,7 +246,7 @@ public static class OpenApiV31
             }
             if (t.Deletable)
             {
-                op = NewOperation(tag, summary, description, "delete_" + t.Name);
+                op = NewOperation(tag, summary ?? "Delete rows of " + t.Name, description, "delete_" + t.Name);
                 op.Parameters = [.. filters, Ref("select"), Ref("preferWrite"), .. WriteProfile()];
                 op.Responses = new OpenApiResponses
                 {
@@ -266,13 +270,13 @@ public static class OpenApiV31
 
             if (r.Volatility != Volatility.Volatile && rawBody is null)
             {
-                var get = NewOperation(tag, summary, description, "rpc_get_" + r.Name);
+                var get = NewOperation(tag, summary ?? "Call " + r.Name, description, "rpc_get_" + r.Name);
                 get.Parameters = [.. r.Params.Select(RoutineQueryParam), Ref("select"), Ref("order"), Ref("limit"), Ref("offset"), .. ReadProfile()];
                 get.Responses = responses;
                 item.Operations[HttpMethod.Get] = get;
             }
 
-            var post = NewOperation(tag, summary, description, "rpc_" + r.Name);
+            var post = NewOperation(tag, summary ?? "Call " + r.Name, description, "rpc_" + r.Name);
             post.Parameters = [Ref("select"), Ref("order"), Ref("limit"), Ref("offset"), Ref("preferParams"), .. WriteProfile()];
             post.RequestBody = rawBody is null ? RoutineArgsBody(r) : RawBody(rawBody.Type);
             post.Responses = responses;
@@ -327,8 +331,8 @@ public static class OpenApiV31
                 In = ParameterLocation.Query,
                 Required = p.Required,
                 Schema = schema,
-                Style = p.Variadic ? ParameterStyle.Form : null,
-                Explode = p.Variadic,
+                Style = ParameterStyle.Form,
+                Explode = true,
             };
         }
 
@@ -360,6 +364,40 @@ public static class OpenApiV31
             if (r.ReturnsSet) content[Singular] = new OpenApiMediaType { Schema = one };
             return new OpenApiResponses { ["200"] = new OpenApiResponse { Description = "OK", Content = content } };
         }
+
+        /// <summary>Every operation can fail with PostgREST's error object (errors.rst): 4xx for the client, 5xx else.</summary>
+        private void AddErrorResponses()
+        {
+            foreach (var item in _doc.Paths.Values)
+                foreach (var op in item.Operations!.Values)
+                {
+                    op.Responses!["4XX"] = ErrorResponse("Client error: a PGRST or PostgreSQL error object.");
+                    op.Responses["5XX"] = ErrorResponse("Server or database error: a PGRST or PostgreSQL error object.");
+                }
+        }
+
+        private OpenApiResponse ErrorResponse(string description) => new()
+        {
+            Description = description,
+            Content = new Dictionary<string, IOpenApiMediaType>(StringComparer.Ordinal)
+            {
+                [Json] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(_errorKey, _doc) },
+            },
+        };
+
+        private static OpenApiSchema ErrorSchema() => new()
+        {
+            Type = JsonSchemaType.Object,
+            Description = "An error: a PGRSTnnn code with PostgREST's message, or a PostgreSQL error with its SQLSTATE.",
+            Required = new HashSet<string>(StringComparer.Ordinal) { "code", "message" },
+            Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal)
+            {
+                ["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "PGRSTnnn or a PostgreSQL SQLSTATE." },
+                ["message"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                ["details"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
+                ["hint"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
+            },
+        };
 
         // ---- helpers ----------------------------------------------------------------------------------------
 
