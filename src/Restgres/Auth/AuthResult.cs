@@ -4,5 +4,5 @@ namespace Restgres.Auth;
 /// Who the request runs as (PostgREST's AuthResult): the database role and the JWT claims as JSON with the role
 /// inserted, as PostgREST sets them into <c>request.jwt.claims</c>.
 /// </summary>
-/// <param name="IsAnonymous">True when the role is db-anon-role because no token was sent (42501 → 401, else 403).</param>
+/// <param name="IsAnonymous">True when the role is db-anon-role, with or without a token (PostgREST App.hs: 42501 → 401 then, else 403).</param>
 public sealed record AuthResult(string Role, string ClaimsJson, bool IsAnonymous);

@@ -47,7 +47,6 @@ public static class ConfigLoader
         "server-reuseport",
         "db-config",
         "db-pre-config",
-        "jwt-cache-max-entries",
         "internal-schema-cache-query-sleep",
         "internal-schema-cache-query-sleep-before-queries",
     ];

@@ -56,9 +56,19 @@ public static class MainTx
         if (tx.PreRequest is { } pre) Add(batch, pre);
         Add(batch, main);
         if (explain is not null) Add(batch, explain);
-        // A read-only transaction changes nothing, so its end can go in the same round trip even when a check fails.
-        var endInBatch = tx.ReadOnly;
-        if (endInBatch) batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        // The transaction's end goes in the same round trip when nothing can change it: a read-only transaction
+        // (a failed check changes nothing), or any transaction without a check on its result.
+        var endInBatch = tx.ReadOnly || check is null;
+        if (endInBatch)
+        {
+            if (tx.Rollback && !tx.ReadOnly)
+            {
+                // PostgREST checks deferred constraints before rolling back (optionalRollback).
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("SET CONSTRAINTS ALL IMMEDIATE"));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK"));
+            }
+            else batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        }
 
         var result = new ResultSet();
         try
@@ -98,6 +108,11 @@ public static class MainTx
             Release(result);
             await RollbackQuietlyAsync(conn);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
+        }
+        catch (NpgsqlException e)
+        {
+            Release(result);
+            throw ClientError(e);
         }
         return result;
     }
@@ -208,26 +223,48 @@ public static class MainTx
         batch.BatchCommands.Add(cmd);
     }
 
-    /// <summary>Opens a pooled connection, mapping pool exhaustion and connection failures to PGRST003 / PGRST000.</summary>
+    /// <summary>
+    /// Opens a pooled connection, mapping pool exhaustion to PGRST003 (504) and a database that cannot be reached to
+    /// PGRST000 (503), as PostgREST maps hasql-pool's AcquisitionTimeoutUsageError and ConnectionUsageError.
+    /// </summary>
     public static async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource ds, CancellationToken ct)
     {
         try
         {
             return await ds.OpenConnectionAsync(ct);
         }
-        catch (NpgsqlException e) when (e.InnerException is TimeoutException || e.Message.Contains("timeout", StringComparison.OrdinalIgnoreCase))
+        catch (NpgsqlException e) when (e is not PostgresException && IsPoolExhausted(e))
         {
             throw Pgrst.PoolTimeout();
         }
         catch (NpgsqlException e)
         {
-            throw Pgrst.DbConnection(e.InnerException?.Message ?? e.Message);
+            throw Pgrst.DbConnection(ConnectionFailure(e));
         }
         catch (System.Net.Sockets.SocketException e)
         {
             throw Pgrst.DbConnection(e.Message);
         }
     }
+
+    /// <summary>
+    /// A connection that broke during the transaction (the server went away, a network failure): not an error
+    /// PostgreSQL reported, so PostgREST's PGRST001 (503) rather than a 500.
+    /// </summary>
+    private static ApiError ClientError(NpgsqlException e) => Pgrst.DbClient(ConnectionFailure(e));
+
+    // Npgsql raises the same exception type for every pool wait that times out; its message is the only distinction
+    // from a connect attempt that timed out (which is a connection error, not a busy pool).
+    private static bool IsPoolExhausted(NpgsqlException e) =>
+        e.Message.StartsWith("The connection pool has been exhausted", StringComparison.Ordinal);
+
+    /// <summary>What went wrong, in the spirit of libpq's messages that PostgREST passes on as details.</summary>
+    private static string ConnectionFailure(NpgsqlException e) => e switch
+    {
+        PostgresException pg => $"{pg.Severity}:  {pg.MessageText}",
+        { InnerException: { } inner } when inner.Message != e.Message => $"{e.Message}: {inner.Message}",
+        _ => e.Message,
+    };
 
     private static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
     {

@@ -14,7 +14,10 @@ public sealed class AppState : IAsyncDisposable
 {
     private volatile SchemaCache.SchemaCache? _schemaCache;
     private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private readonly CancellationTokenSource _life = new();
     private int _reloadPending;
+    private int _recovering;
+    private int _retryDelay;
 
     public AppState(AppConfig config, Action<string> log)
     {
@@ -33,6 +36,8 @@ public sealed class AppState : IAsyncDisposable
         csb.AutoPrepareMinUsages = 2;
         if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
         csb.Enlist = false;
+        // PostgREST sets no client-side timeout: statement_timeout (per role or hoisted from a function) is the limit.
+        csb.CommandTimeout = 0;
         // PostgREST returns PostgreSQL's error details verbatim.
         csb.IncludeErrorDetail = true;
         DataSource = new NpgsqlDataSourceBuilder(csb.ConnectionString).Build();
@@ -46,6 +51,15 @@ public sealed class AppState : IAsyncDisposable
     public string ListenerConnectionString { get; }
     public SchemaCache.SchemaCache? SchemaCache => _schemaCache;
 
+    /// <summary>
+    /// Seconds until the next attempt to reach the database while recovering from a lost connection, 0 when connected:
+    /// the <c>Retry-After</c> of 503 responses (PostgREST docs: references/connection_pool.rst, "Automatic Recovery").
+    /// </summary>
+    public int RetryAfterSeconds => Volatile.Read(ref _retryDelay);
+
+    /// <summary>Whether the database is believed reachable (no recovery under way).</summary>
+    public bool IsConnected => Volatile.Read(ref _recovering) == 0;
+
     /// <summary>Loads the schema cache; returns false (keeping the old snapshot) when the database is unreachable.</summary>
     public async Task<bool> ReloadSchemaCacheAsync(CancellationToken ct)
     {
@@ -56,7 +70,13 @@ public sealed class AppState : IAsyncDisposable
             await using var conn = await DataSource.OpenConnectionAsync(ct);
             var cache = await SchemaCacheLoader.LoadAsync(conn, Config.DbSchemas, Config.DbExtraSearchPath, ct);
             _schemaCache = cache;
+            await conn.DisposeAsync();
+            // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared statements of
+            // dropped objects) or be dead after a database restart, so new requests get fresh ones.
+            DataSource.Clear();
             Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
+            if (Config.LogLevel >= Restgres.Config.LogLevel.Debug)
+                Log("Schema cache queries (ms): " + string.Join(", ", SchemaCacheLoader.Timings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
@@ -87,7 +107,8 @@ public sealed class AppState : IAsyncDisposable
             {
                 await Task.Delay(100, ct);
                 Interlocked.Exchange(ref _reloadPending, 0);
-                await ReloadSchemaCacheAsync(ct);
+                // Like PostgREST's retryingSchemaCacheLoad: a failed load is retried with backoff until it succeeds.
+                if (!await ReloadSchemaCacheAsync(ct)) ReportConnectionLoss();
             }
             catch (OperationCanceledException)
             {
@@ -95,9 +116,54 @@ public sealed class AppState : IAsyncDisposable
         }, ct);
     }
 
+    /// <summary>
+    /// Called when the database could not be reached (a request's connection failed, the listener lost its
+    /// connection, a schema cache load failed): starts one recovery loop, unless one is running, that flushes the
+    /// pool and reloads the schema cache, retrying with exponential backoff capped at 32 seconds as PostgREST does.
+    /// </summary>
+    public void ReportConnectionLoss()
+    {
+        if (_life.IsCancellationRequested || Interlocked.CompareExchange(ref _recovering, 1, 0) != 0) return;
+        Volatile.Write(ref _retryDelay, 1);
+        _ = Task.Run(RecoverAsync);
+    }
+
+    private async Task RecoverAsync()
+    {
+        var ct = _life.Token;
+        var delay = 1;
+        try
+        {
+            while (true)
+            {
+                Volatile.Write(ref _retryDelay, delay);
+                DataSource.Clear();
+                if (await ReloadSchemaCacheAsync(ct)) break;
+                Log($"Attempting to reconnect to the database in {delay} seconds...");
+                await Task.Delay(TimeSpan.FromSeconds(delay), ct);
+                delay = Math.Min(32, delay * 2);
+            }
+            Log("Connection to the database restored");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            Volatile.Write(ref _retryDelay, 0);
+            Volatile.Write(ref _recovering, 0);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await _life.CancelAsync();
         await DataSource.DisposeAsync();
         _reloadLock.Dispose();
+        _life.Dispose();
     }
 }

@@ -58,7 +58,8 @@ public sealed class RequestHandler(AppState state)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
         var t0 = Stopwatch.GetTimestamp();
-        var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization.ToString() : null);
+        // PostgREST reads the first Authorization header only.
+        var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
         var tAuth = Stopwatch.GetTimestamp();
         if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
         var raw = await ReadRawAsync(ctx);

@@ -208,33 +208,9 @@ public static class MutatePlanner
     public static ImmutableArray<CoercibleLogicTree> CombinedLogic(SchemaCache.SchemaCache cache, Table table, QueryParams qp)
     {
         var result = ImmutableArray.CreateBuilder<CoercibleLogicTree>();
-        foreach (var f in qp.FiltersRoot) result.Add(new CoercibleLogicStmt(ResolveFilter(cache, table, f)));
+        foreach (var f in qp.FiltersRoot) result.Add(new CoercibleLogicStmt(Planner.ResolveFilter(cache, table.Identifier, f)));
         foreach (var (path, tree) in qp.Logic)
-            if (path.IsEmpty) result.Add(ResolveLogicTree(cache, table, tree));
+            if (path.IsEmpty) result.Add(Planner.ResolveLogicTree(cache, table.Identifier, tree));
         return result.ToImmutable();
-    }
-
-    // The resolution below mirrors Planner's (resolveTypeOrUnknown + withTextParse) for the write's WHERE.
-
-    private static CoercibleLogicTree ResolveLogicTree(SchemaCache.SchemaCache cache, Table table, LogicTree tree) => tree switch
-    {
-        LogicStatement s => new CoercibleLogicStmt(ResolveFilter(cache, table, s.Filter)),
-        LogicExpr e => new CoercibleLogicExpr(e.Not, e.IsAnd, [.. e.Children.Select(c => ResolveLogicTree(cache, table, c))]),
-        _ => throw new InvalidOperationException("unknown logic tree"),
-    };
-
-    private static CoercibleFilter ResolveFilter(SchemaCache.SchemaCache cache, Table table, Filter f)
-    {
-        var fts = f.Expr.Operation as FtsOp;
-        var col = table.ColumnsByName.GetValueOrDefault(f.Field.Name);
-        var cf = col is null
-            ? CoercibleField.Unknown(f.Field.Name, [])
-            : new CoercibleField(col.Name, [], false, fts?.Language, fts is not null, col.NominalType, col.BaseType, null);
-        cf = cf.IrType is "json" or "jsonb" ? cf with { JsonPath = f.Field.JsonPath, ToJson = false }
-            : cf.BaseType == "tsvector" ? cf with { JsonPath = f.Field.JsonPath, ToJson = true, ToTsVector = false, ToTsVectorLang = null }
-            : cf with { JsonPath = f.Field.JsonPath, ToJson = true };
-        if (cache.Representations.TryGetValue(("text", cf.IrType), out var rep))
-            cf = cf with { IrType = "text", Transform = rep.Function };
-        return new CoercibleFilter(cf, f.Expr);
     }
 }

@@ -537,6 +537,10 @@ public static class Planner
         return WithTransformer(ctx, "text", f.IrType, f);
     }
 
+    internal static CoercibleFilter ResolveFilter(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, Filter f) => ResolveFilter(new Ctx(cache, qi), f);
+
+    internal static CoercibleLogicTree ResolveLogicTree(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, LogicTree tree) => ResolveLogicTree(new Ctx(cache, qi), tree);
+
     private static CoercibleFilter ResolveFilter(Ctx ctx, Filter f) => new(ResolveQueryInputField(ctx, f.Field, f.Expr), f.Expr);
 
     private static CoercibleLogicTree ResolveLogicTree(Ctx ctx, LogicTree tree) => tree switch

@@ -59,7 +59,8 @@ public static class Responses
         }
         resp.SuppressContentLength = plan.HeadersOnly;
         AddContentType(resp, plan.Media, req);
-        var applied = new Preferences { Count = prefs.Count, Handling = prefs.Handling, Timezone = prefs.Timezone }.AppliedHeader();
+        // responsePreferences: reads report count, tx, handling and timezone.
+        var applied = new Preferences { Count = prefs.Count, Transaction = prefs.Transaction, Handling = prefs.Handling, Timezone = prefs.Timezone }.AppliedHeader();
         if (applied is not null) resp.Headers.Add(new("Preference-Applied", applied));
         OverrideStatusHeaders(resp, rs);
         return resp;

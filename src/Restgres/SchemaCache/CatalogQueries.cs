@@ -8,17 +8,20 @@ namespace Restgres.SchemaCache;
 /// </summary>
 internal static class CatalogQueries
 {
-    /// <summary>Resolves a domain (possibly nested) to its base type. $1 = exposed schemas.</summary>
+    /// <summary>
+    /// Resolves domains (possibly nested) to their base type. Only domains are walked: other types are their own
+    /// base, which callers express with coalesce, so the recursion stays small on databases with thousands of tables.
+    /// </summary>
     private const string BaseTypesCte = """
         base_types AS (
-          WITH RECURSIVE rec AS (
-            SELECT oid, typbasetype, typnamespace AS base_namespace, coalesce(nullif(typbasetype, 0), oid) AS base_type
-            FROM pg_type
-            UNION
-            SELECT r.oid, b.typbasetype, b.typnamespace, coalesce(nullif(b.typbasetype, 0), b.oid)
-            FROM rec r JOIN pg_type b ON r.typbasetype = b.oid
+          WITH RECURSIVE rec(oid, cur) AS (
+            SELECT oid, typbasetype FROM pg_type WHERE typtype = 'd'
+            UNION ALL
+            SELECT r.oid, t.typbasetype FROM rec r JOIN pg_type t ON t.oid = r.cur WHERE t.typtype = 'd'
           )
-          SELECT oid, base_namespace, base_type FROM rec WHERE typbasetype = 0
+          SELECT r.oid, t.typnamespace AS base_namespace, t.oid AS base_type
+          FROM rec r JOIN pg_type t ON t.oid = r.cur
+          WHERE t.typtype <> 'd'
         )
         """;
 
@@ -48,8 +51,8 @@ internal static class CatalogQueries
                   WHEN a.attgenerated = 's' THEN NULL
                   ELSE pg_get_expr(ad.adbin, ad.adrelid)
                 END,
-              'enum', coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.base_type), '[]'),
-              'base_type', format_type(bt.base_type, NULL),
+              'enum', coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = coalesce(bt.base_type, t.oid)), '[]'),
+              'base_type', format_type(coalesce(bt.base_type, t.oid), NULL),
               'generated', a.attgenerated = 's' OR a.attidentity = 'a'
             ) ORDER BY a.attnum) AS columns
           FROM pg_attribute a
@@ -162,7 +165,7 @@ internal static class CatalogQueries
           'ret_name', coalesce(comp.relname, t.typname),
           'setof', p.proretset,
           'composite', t.typtype = 'c' OR coalesce(p.proargmodes::text[] && '{t,b,o}', false),
-          'composite_alias', bt.oid <> bt.base_type,
+          'composite_alias', bt.oid IS NOT NULL,
           'volatility', p.provolatile,
           'variadic', p.provariadic > 0,
           'settings', (SELECT json_agg(json_build_array(substr(s, 1, strpos(s, '=') - 1), substr(s, strpos(s, '=') + 1)))
@@ -171,8 +174,8 @@ internal static class CatalogQueries
         FROM pg_proc p
         LEFT JOIN args a ON a.oid = p.oid
         JOIN pg_namespace pn ON pn.oid = p.pronamespace
-        JOIN base_types bt ON bt.oid = p.prorettype
-        JOIN pg_type t ON t.oid = bt.base_type
+        LEFT JOIN base_types bt ON bt.oid = p.prorettype
+        JOIN pg_type t ON t.oid = coalesce(bt.base_type, p.prorettype)
         JOIN pg_namespace tn ON tn.oid = t.typnamespace
         LEFT JOIN pg_class comp ON comp.oid = t.typrelid
         LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
@@ -210,7 +213,7 @@ internal static class CatalogQueries
         )), '[]')::text
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_rewrite r ON r.ev_class = c.oid
+        JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
         WHERE c.relkind IN ('v', 'm')
           AND c.relnamespace = ANY ($1::regnamespace[] || $2::regnamespace[])
         """;

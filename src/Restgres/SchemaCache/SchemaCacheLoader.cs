@@ -16,6 +16,7 @@ public static class SchemaCacheLoader
 
         // Schemas are passed as quoted identifiers and cast to regnamespace, so a missing schema fails loudly.
         var schemaParam = schemas.Select(Sql.SqlText.QuoteIdent).ToArray();
+        Timings.Clear();
         var tablesJson = await ScalarAsync(conn, tx, CatalogQueries.Tables, schemaParam, ct);
         var fksJson = await ScalarAsync(conn, tx, CatalogQueries.ForeignKeys, null, ct);
         var routinesJson = await ScalarAsync(conn, tx, CatalogQueries.Routines, schemaParam, ct);
@@ -25,10 +26,16 @@ public static class SchemaCacheLoader
         var computedJson = await ScalarAsync(conn, tx, CatalogQueries.ComputedRelationships, null, ct);
         await tx.CommitAsync(ct);
 
+        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
+        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
+        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
         var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
+        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         return new SchemaCache
         {
             Tables = tables.ToFrozenDictionary(),
@@ -40,13 +47,19 @@ public static class SchemaCacheLoader
 
     private static async Task<string> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
         if (schemas is not null)
             cmd.Parameters.Add(new NpgsqlParameter { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         if (second is not null)
             cmd.Parameters.Add(new NpgsqlParameter { Value = second, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        return (string)(await cmd.ExecuteScalarAsync(ct))!;
+        var result = (string)(await cmd.ExecuteScalarAsync(ct))!;
+        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return result;
     }
+
+    /// <summary>Milliseconds per catalog query of the last load (tables, fks, routines, reps, views, keys, computed), for debug logs.</summary>
+    public static List<double> Timings { get; } = [];
 
     private static List<Table> ParseTables(string json)
     {
