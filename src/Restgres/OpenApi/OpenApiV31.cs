@@ -162,7 +162,7 @@ public static class OpenApiV31
                     col.Enum = [.. c.EnumValues.Select(v => (JsonNode)JsonValue.Create(v))];
                     if (c.Nullable) col.Enum.Add(null!);
                 }
-                if (PgTypes.DefaultJson(c.DataType, c.Default) is { } def) col.Default = JsonNode.Parse(def);
+                if (PgTypes.DefaultJson(c.DataType, c.Default, literalOnly: true) is { } def) col.Default = JsonNode.Parse(def);
                 if (c.IsGenerated) col.ReadOnly = true;
                 s.Properties[c.Name] = col;
                 // Required means: always in a full row and needed to insert one (no default, not generated).

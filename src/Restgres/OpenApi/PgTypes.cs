@@ -37,14 +37,20 @@ public static class PgTypes
     /// quoted; other defaults must already be JSON (<c>42</c>, <c>false</c>), so expressions like
     /// <c>nextval('s'::regclass)</c> or <c>now()</c> give no default.
     /// </summary>
-    public static string? DefaultJson(string pgType, string? pgDefault)
+    /// <param name="literalOnly">
+    /// Beyond PostgREST (OpenAPI 3.1): string defaults only from <c>'literal'::type</c>, so that an expression such as
+    /// <c>now()</c> is not shown as the default value "now()".
+    /// </param>
+    public static string? DefaultJson(string pgType, string? pgDefault, bool literalOnly = false)
     {
         if (pgDefault is null) return null;
         var text = pgDefault;
         if (SwaggerType(pgType) == "string")
         {
             var suffix = "::" + pgType;
-            if (text.EndsWith(suffix, StringComparison.Ordinal)) text = text[..^suffix.Length].Trim('\'');
+            var literal = text.EndsWith(suffix, StringComparison.Ordinal);
+            if (literal) text = text[..^suffix.Length].Trim('\'');
+            else if (literalOnly) return null;
             text = "\"" + text + "\"";
         }
         return IsJson(text) ? text : null;
