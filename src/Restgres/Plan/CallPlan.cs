@@ -29,45 +29,6 @@ public sealed record CallPlan(
     ImmutableSortedSet<string> FilterFields,
     ImmutableSortedSet<string> Returning);
 
-/// <summary>
-/// How the body is produced: a builtin aggregate, or a custom media handler (an aggregate over the relation's rows,
-/// or for a function returning a media-type domain, that domain applied to the scalar).
-/// </summary>
-/// <param name="Function">The handler function (the domain type for scalar handlers); null for builtins.</param>
-/// <param name="Target">The relation the handler aggregates (cast target); null for <c>anyelement</c>.</param>
-public sealed record CallHandler(MediaHandler Builtin, QualifiedIdentifier? Function = null, QualifiedIdentifier? Target = null)
-{
-    public bool IsCustom => Function is not null;
-}
-
-/// <summary>
-/// The media handlers by (relation, media type) (PostgREST's MediaHandlerMap): the builtins for any relation,
-/// overridden by custom aggregates and media-type-domain functions found in the database.
-/// </summary>
-public sealed class MediaHandlerMap
-{
-    private readonly Dictionary<(QualifiedIdentifier? Rel, string Mime), (CallHandler Handler, MediaType Media)> _map = [];
-
-    public static readonly MediaHandlerMap Builtin = new([]);
-
-    /// <param name="custom">(handler function, target relation or null for anyelement, media type, resolved media type).</param>
-    public MediaHandlerMap(IEnumerable<(QualifiedIdentifier Handler, QualifiedIdentifier? Target, string MediaType, string Resolved)> custom)
-    {
-        _map[(null, "*/*")] = (new CallHandler(MediaHandler.Json), MediaType.Json);
-        _map[(null, "application/json")] = (new CallHandler(MediaHandler.Json), MediaType.Json);
-        _map[(null, "text/csv")] = (new CallHandler(MediaHandler.Csv), MediaType.Csv);
-        _map[(null, "application/geo+json")] = (new CallHandler(MediaHandler.GeoJson), new MediaType(MediaKind.GeoJson));
-        // HM.union mHdlers initialMediaHandlers: custom handlers override the builtins.
-        foreach (var (handler, target, mt, resolved) in custom)
-            _map[(target, Key(MediaType.Decode(mt)))] = (new CallHandler(MediaHandler.Json, handler, target), MediaType.Decode(resolved));
-    }
-
-    private static string Key(MediaType mt) => mt.ToMime();
-
-    public bool TryGet(QualifiedIdentifier? rel, MediaType mt, out (CallHandler Handler, MediaType Media) result) =>
-        _map.TryGetValue((rel, Key(mt)), out result);
-}
-
 /// <summary>Everything one /rpc request needs (PostgREST's CallReadPlan).</summary>
 public sealed record CallReadPlan(
     ReadPlan ReadPlan,

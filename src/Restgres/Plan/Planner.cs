@@ -7,7 +7,7 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>The read plan of a GET/HEAD on a relation, plus the media handler chosen by content negotiation.</summary>
-public sealed record WrappedReadPlan(ReadPlan Plan, QualifiedIdentifier Target, MediaHandler Handler, MediaType Media, bool HeadersOnly);
+public sealed record WrappedReadPlan(ReadPlan Plan, QualifiedIdentifier Target, CallHandler Handler, MediaType Media, bool HeadersOnly);
 
 /// <summary>How the body is aggregated in SQL (PostgREST's MediaHandler).</summary>
 public enum MediaHandler { Json, JsonStripNulls, SingleJson, SingleJsonStripNulls, Csv, GeoJson, NoAgg }
@@ -22,7 +22,8 @@ public static class Planner
     {
         var table = FindTable(cache, target);
         var plan = ReadPlanFor(config, cache, req, table.Identifier);
-        var (handler, media) = Negotiate(config, req, IsDefaultSelect(plan), headersOnly);
+        // Tables negotiate like functions: builtin handlers, overridden per relation by custom aggregates.
+        var (handler, media) = CallPlanner.Negotiate(config, req, table.Identifier, cache.MediaHandlers, IsDefaultSelect(plan), headersOnly);
         CheckPreferences(req);
         return new WrappedReadPlan(plan, target, handler, media, headersOnly);
     }

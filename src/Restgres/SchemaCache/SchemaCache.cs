@@ -14,6 +14,8 @@ public sealed class SchemaCache
     public required FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> Routines { get; init; }
     /// <summary>Data representations keyed by (source type, target type).</summary>
     public required FrozenDictionary<(string Source, string Target), DataRepresentation> Representations { get; init; }
+    /// <summary>Builtin and custom media handlers by (relation, media type).</summary>
+    public Plan.MediaHandlerMap MediaHandlers { get; init; } = Plan.MediaHandlerMap.Builtin;
 
     public static SchemaCache Empty { get; } = new()
     {

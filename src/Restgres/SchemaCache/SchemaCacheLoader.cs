@@ -24,6 +24,7 @@ public static class SchemaCacheLoader
         var viewsJson = await ScalarAsync(conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
         var keysJson = await ScalarAsync(conn, tx, CatalogQueries.KeyConstraints, null, ct);
         var computedJson = await ScalarAsync(conn, tx, CatalogQueries.ComputedRelationships, null, ct);
+        var mediaHandlers = await MediaHandlersAsync(conn, tx, schemaParam, ct);
         await tx.CommitAsync(ct);
 
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -42,6 +43,7 @@ public static class SchemaCacheLoader
             Relationships = rels,
             Routines = ParseRoutines(routinesJson),
             Representations = ParseRepresentations(repsJson),
+            MediaHandlers = mediaHandlers,
         };
     }
 
@@ -117,6 +119,23 @@ public static class SchemaCacheLoader
                 f.GetProperty("one_to_one").GetBoolean()));
         }
         return list;
+    }
+
+    private static async Task<Plan.MediaHandlerMap> MediaHandlersAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string[] schemas, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(Plan.MediaHandlerQuery.Sql, conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var list = new List<(QualifiedIdentifier, QualifiedIdentifier?, string, string)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var handler = new QualifiedIdentifier(reader.GetString(0), reader.GetString(1));
+            var target = new QualifiedIdentifier(reader.GetString(2), reader.GetString(3));
+            // anyelement handlers apply to every relation.
+            QualifiedIdentifier? rel = target is { Schema: "pg_catalog", Name: "anyelement" } ? null : target;
+            list.Add((handler, rel, reader.GetString(4), reader.GetString(5)));
+        }
+        return new Plan.MediaHandlerMap(list);
     }
 
     /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key.</summary>

@@ -44,7 +44,7 @@ public static class Statements
         if (wrp.Media.Kind == MediaKind.Plan)
         {
             // For EXPLAIN the columns keep PostgREST's order, so plan outputs read the same (PlanSpec).
-            sb.Append(BodyAggregate(wrp.Handler)).Append(" AS body, ")
+            sb.Append(Body(wrp.Handler)).Append(" AS body, ")
               .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
               .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
               .Append("'' AS response_inserted");
@@ -53,7 +53,7 @@ public static class Statements
         {
             sb.Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
               .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-              .Append(BodyAggregate(wrp.Handler)).Append(" AS body");
+              .Append(Body(wrp.Handler)).Append(" AS body");
         }
         sb.Append(" FROM ( SELECT * FROM ").Append(SourceCte).Append(" ) _postgrest_t");
 
@@ -76,6 +76,11 @@ public static class Statements
         opts.AddRange((plan.PlanOptions ?? []).Select(o => o.ToUpperInvariant()));
         return main with { Sql = "EXPLAIN (" + string.Join(", ", opts) + ") " + main.Sql };
     }
+
+    /// <summary>The body of a relation read: a builtin aggregate, or a custom aggregate over the rows (customFuncF).</summary>
+    public static string Body(CallHandler h) => h.IsCustom
+        ? QueryBuilder.FromQi(h.Function!.Value) + (h.Target is { } target ? "(_postgrest_t::" + QueryBuilder.FromQi(target) + ")" : "(_postgrest_t)")
+        : BodyAggregate(h.Builtin);
 
     /// <summary>handlerF: how the rows become the response body (json or text; read as raw bytes).</summary>
     public static string BodyAggregate(MediaHandler handler) => handler switch
