@@ -26,6 +26,8 @@ public static class CommandLine
           restgres dev [--data-dir DIR] [--port PORT]
                                         Start a private PostgreSQL cluster (in ./.restgres by default), load the demo
                                         app and serve it on http://127.0.0.1:3000
+          restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
+                                        Call a list of endpoints (the dashboard's by default); non-zero exit on failure
           restgres --example            Print an example config file with every option
           restgres --help               Show this help
           restgres --version            Show the version
@@ -54,6 +56,8 @@ public static class CommandLine
                     return await ServeAsync(args[1..]);
                 case "dev":
                     return await Dev.DevCommand.RunAsync(args[1..]);
+                case "smoke":
+                    return await SmokeCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);

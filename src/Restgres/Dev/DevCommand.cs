@@ -1,5 +1,7 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -9,11 +11,12 @@ using Restgres.Http;
 namespace Restgres.Dev;
 
 /// <summary>The parsed arguments of <c>restgres dev</c>.</summary>
-internal sealed record DevOptions(string DataDir, int ApiPort, int? PgPort);
+internal sealed record DevOptions(string DataDir, int ApiPort, int? PgPort, string? AppDir = null, long? Events = null);
 
 /// <summary>
-/// <c>restgres dev</c>: a private PostgreSQL cluster (in <c>./.restgres</c>) with the demo app, served on port 3000,
-/// so that trying Restgres needs nothing but the PostgreSQL server package.
+/// <c>restgres dev</c>: a private PostgreSQL cluster (in <c>./.restgres</c>) with the A/B-test dashboard
+/// (examples/ab-dashboard) loaded, its API served on port 3000 at the root and under <c>/rest/v1</c> (Supabase's
+/// layout) and its web page at <c>/</c>, so that trying Restgres needs nothing but the PostgreSQL server package.
 /// </summary>
 public static class DevCommand
 {
@@ -25,13 +28,29 @@ public static class DevCommand
     /// <summary>A fixed secret so tokens printed by one run keep working in the next; dev only.</summary>
     public const string JwtSecret = "restgres-dev-jwt-secret-do-not-use-in-production";
 
-    public const string Usage = """
-        Usage: restgres dev [--data-dir DIR] [--port PORT] [--pg-port PORT]
+    /// <summary>The Supabase-style prefix the API is also served under, so Supabase clients work unchanged.</summary>
+    public const string SupabasePrefix = "/rest/v1";
 
-        Starts (or reuses) a private PostgreSQL cluster in DIR (default ./.restgres), loads the demo app and serves it.
+    /// <summary>
+    /// The dev anon key: a JWT with role anon signed with <see cref="JwtSecret"/>, the way Supabase's anon key is made.
+    /// Its claims are fixed (issued 2026-01-01, expiring 2036-01-01), so every run prints the same key and the
+    /// dashboard's web/public/config.js can ship it.
+    /// </summary>
+    public static string AnonKey { get; } = SignHs256(
+        """{"iss":"restgres-dev","role":"anon","iat":1767225600,"exp":2082758400}""", JwtSecret);
+
+    public const string Usage = """
+        Usage: restgres dev [--data-dir DIR] [--port PORT] [--pg-port PORT] [--app DIR] [--events N]
+
+        Starts (or reuses) a private PostgreSQL cluster in DIR (default ./.restgres), loads the A/B-test dashboard
+        (examples/ab-dashboard: migrations, generated data, web page) and serves it.
           --data-dir DIR   the cluster's data directory (created on first use)
           --port PORT      the API port on 127.0.0.1 (default 3000)
           --pg-port PORT   PostgreSQL's port on 127.0.0.1 (default: the one used last time, else a free one)
+          --app DIR        the dashboard app folder (default: examples/ab-dashboard above the working directory or
+                           the executable; without one, a small built-in to-do demo is served)
+          --events N       replace the data with a freshly generated set of N events (default: 200,000 events,
+                           generated only when the database has none); e.g. --events 1000000
         Ctrl-C stops the API and then the cluster.
         """;
 
@@ -74,14 +93,33 @@ public static class DevCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
+        DevApp app;
+        try
+        {
+            app = options.AppDir is { } dir ? DevApp.At(dir) : DevApp.Locate();
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"restgres dev: {e.Message}");
+            return 1;
+        }
+        if (!app.IsDashboard)
+        {
+            await Console.Error.WriteLineAsync(
+                $"restgres dev: {DevApp.RelativePath} not found above {Environment.CurrentDirectory} or {AppContext.BaseDirectory}; " +
+                "serving the built-in to-do demo (pass --app DIR for the A/B dashboard)");
+            if (options.Events is not null)
+                await Console.Error.WriteLineAsync("restgres dev: --events applies to the A/B dashboard only; ignored");
+        }
+
         PostgresCluster? cluster = null;
         try
         {
-            cluster = await PostgresCluster.StartAsync(
-                options.DataDir, options.PgPort, new ClusterOptions { Log = Console.Error.WriteLine }, cts.Token);
-            await PrepareDatabaseAsync(cluster, cts.Token);
-            var config = BuildConfig(cluster, options.ApiPort);
-            Console.WriteLine(Banner(config, cluster));
+            var clusterOptions = ClusterOptionsFor(PostgresBinaries.Locate()) with { Log = Console.Error.WriteLine };
+            cluster = await PostgresCluster.StartAsync(options.DataDir, options.PgPort, clusterOptions, cts.Token);
+            await PrepareDatabaseAsync(cluster, app, options.Events, cts.Token);
+            var config = BuildConfig(cluster, options.ApiPort, app);
+            Console.WriteLine(Banner(config, cluster, app, await SchedulerAsync(cluster, cts.Token)));
             return await ApiServer.RunAsync(config, cts.Token);
         }
         catch (PostgresClusterException e)
@@ -117,6 +155,8 @@ public static class DevCommand
         var dataDir = ".restgres";
         var apiPort = 3000;
         int? pgPort = null;
+        string? appDir = null;
+        long? events = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -147,11 +187,22 @@ public static class DevCommand
                 case "--pg-port":
                     pgPort = ParsePort(name, Value());
                     break;
+                case "--app":
+                    appDir = Value();
+                    if (appDir.Length == 0)
+                        throw new ArgumentException("--app needs a directory");
+                    break;
+                case "--events":
+                    var text = Value();
+                    events = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 1_000_000_000
+                        ? n
+                        : throw new ArgumentException($"--events must be a number of events (1-1000000000), not '{text}'");
+                    break;
                 default:
                     throw new ArgumentException($"unexpected argument '{arg}'");
             }
         }
-        return new DevOptions(Path.GetFullPath(dataDir), apiPort, pgPort);
+        return new DevOptions(Path.GetFullPath(dataDir), apiPort, pgPort, appDir is null ? null : Path.GetFullPath(appDir), events);
     }
 
     private static int ParsePort(string name, string value) =>
@@ -160,10 +211,33 @@ public static class DevCommand
             : throw new ArgumentException($"{name} must be a port number (1-65535), not '{value}'");
 
     /// <summary>
-    /// Creates the roles of PostgREST's recommended setup (docs: explanations/db_authz.rst) when missing and loads the
-    /// demo; both are idempotent because they run on every start.
+    /// pg_cron refreshes the dashboard's aggregates every minute (examples/ab-dashboard/migrations/008_schedule.sql); it
+    /// must be preloaded and pointed at the app's database. pg_stat_statements stays preloaded as PostgresCluster sets it,
+    /// because this later setting replaces that one. Without the package the cluster starts as before and the
+    /// migration says the aggregates are refreshed on start only.
     /// </summary>
-    internal static async Task PrepareDatabaseAsync(PostgresCluster cluster, CancellationToken ct)
+    internal static ClusterOptions ClusterOptionsFor(PostgresBinaries binaries)
+    {
+        if (!binaries.HasModule("pg_cron"))
+            return new ClusterOptions();
+        var preload = binaries.HasModule("pg_stat_statements") ? "'pg_stat_statements,pg_cron'" : "'pg_cron'";
+        return new ClusterOptions
+        {
+            Settings = ImmutableDictionary<string, string>.Empty
+                .Add("shared_preload_libraries", preload)
+                .Add("cron.database_name", "'postgres'")
+                // Jobs run in background workers rather than over a libpq connection, so no password or host setting
+                // is involved.
+                .Add("cron.use_background_workers", "on")
+                .Add("max_worker_processes", "16"),
+        };
+    }
+
+    /// <summary>
+    /// Creates the roles of PostgREST's recommended setup (docs: explanations/db_authz.rst) when missing and loads the
+    /// app; both are idempotent because they run on every start.
+    /// </summary>
+    internal static async Task PrepareDatabaseAsync(PostgresCluster cluster, DevApp app, long? events, CancellationToken ct)
     {
         var password = AuthenticatorPassword.Replace("'", "''", StringComparison.Ordinal);
         await cluster.ExecuteSqlAsync($"""
@@ -183,7 +257,28 @@ public static class DevCommand
             -- The authenticator switches to these per request (SET ROLE), so it must be a member.
             grant anon, authenticated to authenticator;
             """, ct: ct);
-        await cluster.ExecuteSqlAsync(DemoSql(), ct: ct);
+        if (app.IsDashboard)
+            await app.LoadAsync(cluster, events, line => Console.Error.WriteLine(line), ct);
+        else
+            await cluster.ExecuteSqlAsync(DemoSql(), ct: ct);
+    }
+
+    /// <summary>Whether pg_cron runs the refresh in this cluster (it may be a reused one started without it).</summary>
+    private static async Task<bool> SchedulerAsync(PostgresCluster cluster, CancellationToken ct)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var cmd = new Npgsql.NpgsqlCommand(
+            "select to_regclass('cron.job') is not null and exists (select from cron.job where jobname = 'refresh_dashboard_aggregates')", conn);
+        try
+        {
+            return await cmd.ExecuteScalarAsync(ct) is true;
+        }
+        catch (Npgsql.PostgresException)
+        {
+            // cron.job exists only with the extension; to_regclass guards the name, this guards its privileges.
+            return false;
+        }
     }
 
     internal static string DemoSql()
@@ -194,17 +289,30 @@ public static class DevCommand
         return reader.ReadToEnd();
     }
 
-    internal static AppConfig BuildConfig(PostgresCluster cluster, int apiPort) => new()
+    internal static AppConfig BuildConfig(PostgresCluster cluster, int apiPort, DevApp app) => new()
     {
         DbUri = cluster.ConnectionUri("postgres", "authenticator", AuthenticatorPassword),
-        DbSchemas = ["api"],
+        DbSchemas = [app.Schema],
         DbAnonRole = "anon",
         JwtSecret = JwtSecret,
         ServerHost = "127.0.0.1",
         ServerPort = apiPort,
+        ServerPathPrefixes = [SupabasePrefix],
+        ServerStaticDir = app.WebBuilt ? app.WebDist : null,
         // Seeing each request is most of the point of a dev server.
         LogLevel = Config.LogLevel.Info,
     };
+
+    /// <summary>A compact HS256 JWT (RFC 7519) with the given claims, as Supabase mints its anon key.</summary>
+    internal static string SignHs256(string claimsJson, string secret)
+    {
+        var signingInput = Base64Url("""{"alg":"HS256","typ":"JWT"}"""u8) + "." + Base64Url(Encoding.UTF8.GetBytes(claimsJson));
+        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(signingInput));
+        return signingInput + "." + Base64Url(signature);
+    }
+
+    private static string Base64Url(ReadOnlySpan<byte> bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>A token for the <c>authenticated</c> role, valid for a year, signed with the dev secret.</summary>
     internal static string DevToken()
@@ -222,12 +330,62 @@ public static class DevCommand
         });
     }
 
-    internal static string Banner(AppConfig config, PostgresCluster cluster)
+    internal static string Banner(AppConfig config, PostgresCluster cluster, DevApp app, bool cronScheduled)
     {
         var url = $"http://{config.ServerHost}:{config.ServerPort.ToString(CultureInfo.InvariantCulture)}";
+        if (!app.IsDashboard)
+            return TodoBanner(url, cluster);
+        var dashboard = app.WebBuilt
+            ? $"{url}/"
+            : $"not built: run 'npm ci && npm run build' in {Path.Combine(app.Directory!, "web")} (./run.sh does it)";
+        var refresh = cronScheduled
+            ? "refreshed every minute by pg_cron (select * from cron.job_run_details)"
+            : "refreshed at start only: pg_cron is not loaded (apt-get install postgresql-15-cron, then restart); "
+              + "run select refresh_dashboard_aggregates() to refresh";
+        var smoke = SmokeInvocation();
         return $$"""
 
-            Restgres dev server: {{url}}   (API schema "api", anonymous role "anon")
+            Restgres dev server: the A/B-test dashboard ({{app.Directory}})
+
+              Dashboard   {{dashboard}}
+              API         {{url}}/  and  {{url}}{{SupabasePrefix}}/   (schema "public", anonymous role "anon")
+              API docs    {{url}}{{SupabasePrefix}}/  in a browser
+              PostgreSQL  psql "{{cluster.ConnectionUri()}}"   (data in {{cluster.DataDir}})
+              Aggregates  {{refresh}}
+
+            Supabase-style calls (the anon key is a JWT with role anon, signed with the dev jwt-secret):
+              export URL={{url}}
+              export ANON_KEY={{AnonKey}}
+              curl -X POST "$URL{{SupabasePrefix}}/rpc/variant_overview" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY" -H "Content-Type: application/json" -d '{}'
+              curl "$URL{{SupabasePrefix}}/v_conversion_funnel?select=*" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY"
+              curl -X POST "$URL{{SupabasePrefix}}/rpc/recent_completions" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY" -H "Content-Type: application/json" -d '{"limit_count":50}'
+              curl -X POST "$URL{{SupabasePrefix}}/rpc/completion_time_distribution" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY" -H "Content-Type: application/json" -d '{}'
+              curl -X POST "$URL{{SupabasePrefix}}/rpc/leaderboard" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY" -H "Content-Type: application/json" -d '{"variant":"A","limit_count":10}'
+              curl -X POST "$URL{{SupabasePrefix}}/rpc/leaderboard" -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ANON_KEY" -H "Content-Type: application/json" -d '{"variant":"B","limit_count":10}'
+
+            Smoke check of those calls (add --log to record the run with log_analytics_run):
+              {{smoke}} smoke --url "$URL{{SupabasePrefix}}" --apikey "$ANON_KEY"
+
+            As an analyst (role authenticated may also read the raw tables):
+              export TOKEN={{DevToken()}}
+              curl "$URL/events?select=id,event_name,variant,created_at&order=id.desc&limit=3" -H "Authorization: Bearer $TOKEN"
+
+            Ctrl-C stops the API server and PostgreSQL.
+
+            """;
+    }
+
+    /// <summary>How to run this executable again: relative to the working directory when below it (run.sh's case).</summary>
+    private static string SmokeInvocation()
+    {
+        var path = Environment.ProcessPath ?? "restgres";
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
+
+    private static string TodoBanner(string url, PostgresCluster cluster) => $$"""
+
+            Restgres dev server: {{url}}   (API schema "api", anonymous role "anon"; also under {{url}}{{SupabasePrefix}})
             PostgreSQL: psql "{{cluster.ConnectionUri()}}"   (data in {{cluster.DataDir}})
 
             Try:
@@ -242,5 +400,4 @@ public static class DevCommand
             Ctrl-C stops the API server and PostgreSQL.
 
             """;
-    }
 }

@@ -57,6 +57,7 @@ public sealed class ApiServer : IAsyncDisposable
         var app = builder.Build();
         var handler = new RequestHandler(state);
         var prefixes = config.ServerPathPrefixes;
+        var staticFiles = StaticFiles.Create(config, state);
         app.Run(ctx =>
         {
             foreach (var p in prefixes)
@@ -68,6 +69,8 @@ public sealed class ApiServer : IAsyncDisposable
                     break;
                 }
             }
+            if (staticFiles is not null && !ctx.Items.ContainsKey("restgres.prefix") && staticFiles.TryServe(ctx) is { } served)
+                return served;
             if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, config))
                 return Task.CompletedTask;
             return handler.HandleAsync(ctx);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build the dashboard page into dist/ when it is missing or older than its sources (npm ci, then vite build).
+# ./run.sh and the end-to-end test call it; without Node.js it only says how to get the page.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+if [ -f dist/index.html ] && [ -z "$(find index.html vite.config.js package.json package-lock.json src public -newer dist/index.html -print -quit)" ]; then
+  exit 0
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "web/build.sh: npm not found: the API works, but the dashboard page needs Node.js 20.19+ and npm to build" >&2
+  exit 1
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "web/build.sh: npm ci (dashboard dependencies)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "web/build.sh: vite build -> examples/ab-dashboard/web/dist" >&2
+npm run --silent build >/dev/null
