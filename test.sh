@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# Run every test: installs what is missing, builds (Release), runs the .NET test projects, then the PostgREST
-# conformance suite when ../shared/conformance exists. Exits non-zero if the build fails, any .NET test fails,
-# or conformance falls below tests/conformance/floor.
+# Run every test: installs what is missing, builds (Release), runs the .NET test projects, the A/B dashboard's pgTAP
+# tests (pg_prove) and its end-to-end test (Playwright + Chromium), then the PostgREST conformance suite when
+# ../shared/conformance exists. Exits non-zero if the build fails, any .NET, pgTAP or e2e test fails, or conformance
+# falls below tests/conformance/floor.
 #
-# Usage: ./test.sh [--no-unit] [--no-conformance]
-# Results: test-results/unit/*.trx, test-results/conformance/ (gitignored).
+# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance]
+# Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/
+# (gitignored).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
 run_unit=1
+run_pgtap=1
+run_e2e=1
 run_conformance=1
 for arg in "$@"; do
   case "$arg" in
     --no-unit) run_unit=0 ;;
+    --no-pgtap) run_pgtap=0 ;;
+    --no-e2e) run_e2e=0 ;;
     --no-conformance) run_conformance=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (see ./test.sh --help)" ;;
   esac
 done
@@ -26,7 +32,7 @@ stage() { log "== $* (t+$((SECONDS - started))s)"; }
 failures=()
 
 stage "dependencies"
-scripts/ensure-deps.sh core
+if [ "$run_e2e" = 1 ]; then scripts/ensure-deps.sh core browser; else scripts/ensure-deps.sh core; fi
 
 stage "build"
 dotnet restore Restgres.slnx --nologo -v quiet || die "dotnet restore failed"
@@ -57,6 +63,47 @@ PY
   log "unit: $unit_passed passed, $unit_failed failed"
 fi
 
+pgtap_passed=0
+pgtap_failed=0
+if [ "$run_pgtap" = 1 ]; then
+  stage "pgTAP (examples/ab-dashboard)"
+  mkdir -p test-results
+  if examples/ab-dashboard/tests/run.sh 2>&1 | tee test-results/pgtap.txt; then :; else failures+=("pgTAP"); fi
+  # pg_prove's summary: "Files=6, Tests=139, ..." and, on failure, "Failed N/M subtests" per file.
+  read -r pgtap_passed pgtap_failed < <(python3 - test-results/pgtap.txt <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+tests = sum(int(n) for n in re.findall(r"^Files=\d+, Tests=(\d+)", text, re.M))
+failed = sum(int(n) for n in re.findall(r"Failed (\d+)/\d+ subtests", text))
+if tests == 0 and "All tests successful" not in text:
+    failed = max(failed, 1)  # the cluster or the migrations failed before any test ran
+print(max(tests - failed, 0), failed)
+PY
+  )
+  log "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
+fi
+
+e2e_passed=0
+e2e_failed=0
+if [ "$run_e2e" = 1 ]; then
+  stage "e2e (A/B dashboard in Chromium)"
+  scripts/publish.sh
+  mkdir -p test-results
+  if tests/e2e/run.sh 2>&1 | tee test-results/e2e.txt; then :; else failures+=("e2e"); fi
+  # node's test runner ends with "ℹ pass N" / "ℹ fail M".
+  read -r e2e_passed e2e_failed < <(python3 - test-results/e2e.txt <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+p = re.findall(r"^\S* ?pass (\d+)$", text, re.M)
+f = re.findall(r"^\S* ?fail (\d+)$", text, re.M)
+passed = int(p[-1]) if p else 0
+failed = int(f[-1]) if f else 1  # no summary: the server or the browser did not start
+print(passed, failed)
+PY
+  )
+  log "e2e: $e2e_passed passed, $e2e_failed failed (screenshots in test-results/e2e/)"
+fi
+
 conf_passed=0
 conf_failed=0
 conformance_dir="${CONFORMANCE_DIR:-../shared/conformance}"
@@ -82,6 +129,8 @@ fi
 stage "done"
 echo
 echo "unit: $unit_passed passed, $unit_failed failed"
+echo "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
+echo "e2e: $e2e_passed passed, $e2e_failed failed"
 echo "conformance: $conf_passed passed, $conf_failed failed"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
@@ -89,5 +138,5 @@ else
   echo "OK (took $((SECONDS - started))s)"
 fi
 # Last line in the plain 'N passed, M failed' form that CI reads.
-echo "total: $((unit_passed + conf_passed)) passed, $((unit_failed + conf_failed)) failed"
+echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed)) failed"
 [ ${#failures[@]} -eq 0 ]

@@ -2,9 +2,10 @@
 # Install the Debian packages Restgres needs, only those that are missing, and check the .NET SDK.
 #
 # Usage: scripts/ensure-deps.sh [GROUP...]      (default: core)
-#   core     PostgreSQL 15 (+ contrib, PostGIS, pgTAP) and python3: build, tests, conformance, ./run.sh
+#   core     PostgreSQL 15 (+ contrib, PostGIS, pgTAP with pg_prove, pg_cron) and python3: build, tests, conformance,
+#            ./run.sh (pg_cron refreshes the A/B dashboard's aggregates)
 #   bench    load generator for bench/
-#   browser  headless browser for the web-page tests
+#   browser  headless browser for the web-page tests (tests/e2e: Playwright drives /usr/bin/chromium)
 #   all      every group
 #
 # Idempotent: when everything is installed it only runs dpkg-query (milliseconds), so every entry
@@ -19,6 +20,8 @@ PACKAGES=(
   core:postgresql-contrib
   core:postgresql-15-postgis-3
   core:postgresql-15-pgtap
+  core:libtap-parser-sourcehandler-pgtap-perl
+  core:postgresql-15-cron
   core:python3
   bench:wrk
   browser:chromium
@@ -71,5 +74,9 @@ if [[ " ${wanted[*]} " == *" postgresql-15 "* ]]; then
   [ -x /usr/lib/postgresql/15/bin/initdb ] || die "PostgreSQL 15 server binaries missing in /usr/lib/postgresql/15/bin (package postgresql-15)"
   command -v psql >/dev/null 2>&1 || die "psql not on PATH (package postgresql-client-15)"
   command -v python3 >/dev/null 2>&1 || die "python3 not on PATH (package python3)"
+  command -v pg_prove >/dev/null 2>&1 || die "pg_prove not on PATH (package libtap-parser-sourcehandler-pgtap-perl)"
+fi
+if [[ " ${wanted[*]} " == *" chromium "* ]]; then
+  [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing (package chromium)"
 fi
 require_dotnet

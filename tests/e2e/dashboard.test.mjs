@@ -182,7 +182,7 @@ describe('the dashboard page', () => {
     assert.ok(rpc.headers().apikey?.startsWith('eyJ'), 'apikey header');
     assert.ok(rpc.headers().authorization?.startsWith('Bearer eyJ'), 'Authorization: Bearer');
 
-    await page.evaluate(() => document.querySelectorAll('*').forEach((el) => { el.getAnimations?.().forEach((a) => a.finish()); }));
+    await page.waitForTimeout(1000); // the charts' 400 ms grow-in animation
     await page.screenshot({ path: path.join(RESULTS, 'dashboard.png'), fullPage: true });
   });
 
