@@ -30,7 +30,19 @@ public sealed record TxSettings(
     Statement Prelude,
     Statement? PreRequest,
     bool Rollback,
-    bool Anonymous);
+    bool Anonymous,
+    string IsolationLevel = "READ COMMITTED")
+{
+    /// <summary>
+    /// The BEGIN statement. The isolation level comes from a function's or role's default_transaction_isolation
+    /// setting and is checked against PostgreSQL's four levels, so it can never inject SQL.
+    /// </summary>
+    public string Begin => "BEGIN ISOLATION LEVEL " + (IsolationLevel switch
+    {
+        "SERIALIZABLE" or "REPEATABLE READ" or "READ UNCOMMITTED" => IsolationLevel,
+        _ => "READ COMMITTED",
+    }) + (ReadOnly ? " READ ONLY" : " READ WRITE");
+}
 
 /// <summary>
 /// Runs one request's transaction on a pooled connection in a single round trip where possible: BEGIN, the
@@ -49,9 +61,7 @@ public static class MainTx
     {
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.ReadOnly
-            ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
-            : "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
         Add(batch, tx.Prelude);
         if (tx.PreRequest is { } pre) Add(batch, pre);
         Add(batch, main);
@@ -174,9 +184,7 @@ public static class MainTx
     {
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.ReadOnly
-            ? "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
-            : "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
         Add(batch, tx.Prelude);
         if (tx.PreRequest is { } pre) Add(batch, pre);
         Add(batch, explain);

@@ -14,13 +14,25 @@ namespace Restgres.Execution;
 /// </summary>
 public static class TxSettingsBuilder
 {
+    /// <param name="cache">For the role's own settings (role-level GUCs and isolation level), when available.</param>
+    /// <param name="functionIsolation">A function's default_transaction_isolation, which wins over the role's.</param>
     public static TxSettings Build(AppConfig config, ApiRequest.ApiRequest req, AuthResult auth, bool readOnly,
-        IReadOnlyList<KeyValuePair<string, string>>? functionSettings = null)
+        IReadOnlyList<KeyValuePair<string, string>>? functionSettings = null, SchemaCache.SchemaCache? cache = null,
+        string? functionIsolation = null)
     {
         var sb = new SqlBuilder();
         sb.Append("select set_config('search_path', ")
           .Param(string.Join(", ", new[] { req.Schema }.Concat(config.DbExtraSearchPath).Select(SqlText.QuoteIdent)))
           .Append(", true)");
+        // Role settings come before the role switch so that GRANT SET ON PARAMETER to the authenticator works
+        // (PostgREST issue #3045).
+        SchemaCache.RoleSettings? roleSettings = null;
+        if (cache is not null && cache.RoleSettings.TryGetValue(auth.Role, out var rs))
+        {
+            roleSettings = rs;
+            foreach (var (k, v) in rs.Settings)
+                sb.Append(", set_config(").Param(k).Append(", ").Param(v).Append(", true)");
+        }
         sb.Append(", set_config('role', ").Param(auth.Role).Append(", true)");
         sb.Append(", set_config('request.jwt.claims', ").Param(auth.ClaimsJson).Append(", true)");
         sb.Append(", set_config('request.method', ").Param(req.Method).Append(", true)");
@@ -37,7 +49,8 @@ public static class TxSettingsBuilder
         Statement? pre = config.DbPreRequest is { } p
             ? new Statement("select " + SqlText.QuoteQualified(p.Schema, p.Name) + "()", [])
             : null;
-        return new TxSettings(readOnly, auth.Role, prelude, pre, ShouldRollback(config, req.Preferences), auth.IsAnonymous);
+        var iso = (functionIsolation ?? roleSettings?.IsolationLevel)?.ToUpperInvariant() ?? "READ COMMITTED";
+        return new TxSettings(readOnly, auth.Role, prelude, pre, ShouldRollback(config, req.Preferences), auth.IsAnonymous, iso);
     }
 
     /// <summary>db-tx-end, overridable per request with Prefer: tx=commit|rollback when the config allows it.</summary>

@@ -26,7 +26,7 @@ public static class CallAction
         t = rc.Mark(2, t);
         // Only the function's SET options listed in db-hoisted-tx-settings apply to the whole transaction.
         var hoisted = plan.Routine.Settings.Where(s => config.DbHoistedTxSettings.Contains(s.Key)).ToList();
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, hoisted);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, hoisted, rc.Cache, plan.Routine.IsolationLevel);
         if (plan.Media.Kind == MediaKind.Plan)
         {
             // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output, whatever the function returns.

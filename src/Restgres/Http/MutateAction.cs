@@ -22,7 +22,7 @@ public static class MutateAction
         var plan = MutatePlanner.Plan(config, rc.Cache, req, mut, payload);
         var main = MutateStatements.MainWrite(plan, req.Preferences);
         t = rc.Mark(2, t);
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: false);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: false, cache: rc.Cache);
         if (plan.Media.Kind == MediaKind.Plan)
         {
             // The EXPLAINed write runs (and, with analyze, takes effect) like any other: no checks, tx end as configured.

@@ -18,7 +18,7 @@ public static class ReadAction
         var plan = Planner.WrappedRead(config, rc.Cache, req, read.Target, read.HeadersOnly);
         var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
         t = rc.Mark(2, t);
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true, cache: rc.Cache);
         if (plan.Media.Kind == MediaKind.Plan)
         {
             var planBody = await MainTx.RunPlanAsync(rc.State.DataSource, tx, main, rc.Aborted);

@@ -25,7 +25,7 @@ public static class SchemaAction
             return DocsPage.Respond(config, req, read.HeadersOnly);
 
         // The statements run even for HEAD, as in PostgREST: the pre-request function may reject the request.
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true, cache: rc.Cache);
         var db = await OpenApiTx.RunAsync(rc.State.DataSource, tx, read.Schema,
             accessible: config.OpenApiMode == OpenApiMode.FollowPrivileges, rc.Aborted);
         t = rc.Mark(3, t);

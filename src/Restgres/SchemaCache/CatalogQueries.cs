@@ -263,4 +263,30 @@ internal static class CatalogQueries
           AND p.proargtypes[0] IN (SELECT reltype FROM rels)
           AND p.prorettype IN (SELECT reltype FROM rels)
         """;
+
+    /// <summary>
+    /// Per-role settings of the roles the connecting user is a member of (PostgREST's queryRoleSettings): only
+    /// parameters a user may set (context 'user', or granted with SET privilege); default_transaction_isolation
+    /// becomes the transaction's isolation level instead of a setting.
+    /// </summary>
+    public const string RoleSettings = """
+        WITH settings AS (
+          SELECT r.rolname, substr(c, 1, strpos(c, '=') - 1) AS key, substr(c, strpos(c, '=') + 1) AS value
+          FROM pg_auth_members m
+          JOIN pg_roles r ON r.oid = m.roleid
+          CROSS JOIN LATERAL unnest(r.rolconfig) c
+          WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+        ),
+        usable AS (
+          SELECT s.* FROM settings s
+          JOIN pg_settings ps ON ps.name = s.key
+            AND (ps.context = 'user' OR has_parameter_privilege(current_user, ps.name, 'set'))
+        )
+        SELECT coalesce(json_agg(json_build_object(
+          'role', u.rolname,
+          'iso', (SELECT i.value FROM usable i WHERE i.rolname = u.rolname AND i.key = 'default_transaction_isolation'),
+          'settings', (SELECT coalesce(json_agg(json_build_array(k.key, k.value)), '[]') FROM usable k
+                       WHERE k.rolname = u.rolname AND k.key <> 'default_transaction_isolation'))), '[]')::text
+        FROM (SELECT DISTINCT rolname FROM usable) u
+        """;
 }

@@ -102,6 +102,13 @@ public sealed class Routine
     public Volatility Volatility { get; init; }
     public bool HasVariadic { get; init; }
     public string? IsolationLevel { get; init; }
+
+    public Routine WithIsolationLevel(string level) => new()
+    {
+        Schema = Schema, Name = Name, Description = Description, Params = Params, ReturnType = ReturnType, ReturnsSet = ReturnsSet,
+        ReturnsComposite = ReturnsComposite, ReturnsCompositeAlias = ReturnsCompositeAlias, Volatility = Volatility,
+        HasVariadic = HasVariadic, IsolationLevel = level, Settings = Settings,
+    };
     public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = [];
 
     public bool ReturnsScalar => !ReturnsSet && !ReturnsComposite;

@@ -14,6 +14,9 @@ public sealed class SchemaCache
     public required FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> Routines { get; init; }
     /// <summary>Data representations keyed by (source type, target type).</summary>
     public required FrozenDictionary<(string Source, string Target), DataRepresentation> Representations { get; init; }
+    /// <summary>Settings of the roles the authenticator can switch to (ALTER ROLE ... SET), applied per request.</summary>
+    public FrozenDictionary<string, RoleSettings> RoleSettings { get; init; } = FrozenDictionary<string, RoleSettings>.Empty;
+
     /// <summary>Builtin and custom media handlers by (relation, media type).</summary>
     public Plan.MediaHandlerMap MediaHandlers { get; init; } = Plan.MediaHandlerMap.Builtin;
 
@@ -31,3 +34,6 @@ public sealed class SchemaCache
     public string Summary =>
         $"{Tables.Count} relations, {Relationships.Values.Sum(r => r.Count)} relationships, {Routines.Values.Sum(r => r.Count)} functions";
 }
+
+/// <summary>A role's <c>ALTER ROLE ... SET</c> values that a user may set, and its default isolation level.</summary>
+public sealed record RoleSettings(IReadOnlyList<KeyValuePair<string, string>> Settings, string? IsolationLevel);

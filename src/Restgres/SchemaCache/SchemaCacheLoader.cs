@@ -25,6 +25,7 @@ public static class SchemaCacheLoader
         var keysJson = await ScalarAsync(conn, tx, CatalogQueries.KeyConstraints, null, ct);
         var computedJson = await ScalarAsync(conn, tx, CatalogQueries.ComputedRelationships, null, ct);
         var mediaHandlers = await MediaHandlersAsync(conn, tx, schemaParam, ct);
+        var roleSettingsJson = await ScalarAsync(conn, tx, CatalogQueries.RoleSettings, null, ct);
         await tx.CommitAsync(ct);
 
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -44,6 +45,7 @@ public static class SchemaCacheLoader
             Routines = ParseRoutines(routinesJson),
             Representations = ParseRepresentations(repsJson),
             MediaHandlers = mediaHandlers,
+            RoleSettings = ParseRoleSettings(roleSettingsJson),
         };
     }
 
@@ -121,6 +123,19 @@ public static class SchemaCacheLoader
         return list;
     }
 
+    private static FrozenDictionary<string, RoleSettings> ParseRoleSettings(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var map = new Dictionary<string, RoleSettings>(StringComparer.Ordinal);
+        foreach (var r in doc.RootElement.EnumerateArray())
+        {
+            map[r.GetProperty("role").GetString()!] = new RoleSettings(
+                [.. r.GetProperty("settings").EnumerateArray().Select(p => new KeyValuePair<string, string>(p[0].GetString()!, p[1].GetString()!))],
+                OptString(r, "iso"));
+        }
+        return map.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
     private static async Task<Plan.MediaHandlerMap> MediaHandlersAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string[] schemas, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(Plan.MediaHandlerQuery.Sql, conn, tx);
@@ -192,6 +207,9 @@ public static class SchemaCacheLoader
                     ? [.. r.GetProperty("settings").EnumerateArray().Select(s => new KeyValuePair<string, string>(s[0].GetString()!, s[1].GetString()!))]
                     : [],
             };
+            // A function's SET default_transaction_isolation decides its transaction's isolation level (pdIsoLvl).
+            var iso = routine.Settings.FirstOrDefault(kv => kv.Key == "default_transaction_isolation").Value;
+            if (iso is not null) routine = routine.WithIsolationLevel(iso);
             var key = new QualifiedIdentifier(routine.Schema, routine.Name);
             if (!map.TryGetValue(key, out var l)) map[key] = l = [];
             l.Add(routine);
