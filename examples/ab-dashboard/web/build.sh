@@ -10,6 +10,10 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "web/build.sh: npm not found: the API works, but the dashboard page needs Node.js 20.19+ and npm to build" >&2
   exit 1
 fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "web/build.sh: Node.js $(node --version) is too old for Vite 7 (20.19+ or 22.12+ needed)" >&2
+  exit 1
+fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "web/build.sh: npm ci (dashboard dependencies)" >&2
   npm ci --no-audit --no-fund --loglevel=error
