@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text;
 using static Restgres.ApiRequest.Parsec;
 
 namespace Restgres.ApiRequest;
@@ -10,7 +9,7 @@ namespace Restgres.ApiRequest;
 /// </summary>
 internal static class Grammar
 {
-    private static readonly P<string> Ws = Map(Many(OneOf(" \t")), _ => "");
+    private static readonly P<bool> Ws = SkipMany(OneOf(" \t"));
 
     private static P<T> Lexeme<T>(P<T> p) => Right(Ws, Left(p, Ws));
 
@@ -19,21 +18,21 @@ internal static class Grammar
     /// <summary>pQuotedValue: <c>"..."</c> with backslash escapes.</summary>
     public static readonly P<string> QuotedValue =
         Between(Char('"'), Char('"'),
-            Map(Many(Or(NoneOf("\\\""), Right(Char('\\'), AnyChar))), cs => new string([.. cs])));
+            Map(Many(Or(Captured(NoneOf("\\\"")), Right(Char('\\'), Captured(AnyChar)))), string.Concat));
 
     private static readonly P<char> IdentifierChar = Or(Letter, Digit, OneOf("_ $"));
 
     /// <summary>pIdentifier: letters, digits, <c>_</c>, space and <c>$</c>, trimmed.</summary>
-    public static readonly P<string> Identifier = Map(Many1(IdentifierChar), cs => new string([.. cs]).Trim());
+    public static readonly P<string> Identifier = Map(Captured(Many1(IdentifierChar)), HsStrip);
 
-    private static readonly P<char> Dash = Map(Try(Left(Char('-'), NotFollowedByChar(c => c == '>'))), _ => '-');
+    private static readonly P<char> Dash = Map(Try(Left(Char('-'), NotFollowedBy(Char('>')))), _ => '-');
 
     private static P<string> SepByDash(P<string> ident) => Map(SepBy1(ident, Dash), parts => string.Join("-", parts));
 
     /// <summary>pFieldName: a quoted name or dash-separated identifiers.</summary>
     public static readonly P<string> FieldName = Label(Or(QuotedValue, SepByDash(Identifier)), "field name (* or [a..z0..9_$])");
 
-    private static readonly P<string> JsonKeyIdentifier = Map(Many1(NoneOf("(-:.,>)")), cs => new string([.. cs]).Trim());
+    private static readonly P<string> JsonKeyIdentifier = Map(Captured(Many1(NoneOf("(-:.,>)"))), HsStrip);
 
     private static readonly P<string> JsonKeyName =
         Label(Or(QuotedValue, SepByDash(JsonKeyIdentifier)), "any non reserved character different from: .,>()");
@@ -45,18 +44,20 @@ internal static class Grammar
         Try(LookAhead(Map(Str(","), _ => true))),
         Try(Eof));
 
+    private static readonly P<bool> JsonArrow = Or(Try(Map(Str("->>"), _ => true)), Try(Map(Str("->"), _ => false)));
+
+    private static readonly P<(bool IsIndex, string Text)> JsonOperand = Or(
+        Try(Seq(Seq(Option('+', Char('-')), Captured(Many1(Digit)), (sign, digits) => sign + digits), JsonIdxEnd, (idx, _) => (true, idx))),
+        Try(Map(JsonKeyName, k => (false, k))));
+
     private static readonly P<JsonOperation> JsonOp =
-        Bind(Or(Try(Map(Str("->>"), _ => true)), Try(Map(Str("->"), _ => false))), text =>
-            Or(
-                Try(Bind(Option('+', Char('-')), sign => Bind(Many1(Digit), digits => Map(JsonIdxEnd, _ =>
-                    new JsonOperation(text, true, sign + new string([.. digits])))))),
-                Try(Map(JsonKeyName, k => new JsonOperation(text, false, k)))));
+        Seq(JsonArrow, JsonOperand, (text, operand) => new JsonOperation(text, operand.IsIndex, operand.Text));
 
     public static readonly P<ImmutableArray<JsonOperation>> JsonPath = Map(Many(JsonOp), ops => ops.ToImmutableArray());
 
-    public static readonly P<Field> Field = Lexeme(Bind(FieldName, n => Map(JsonPath, jp => new Field(n, jp))));
+    public static readonly P<Field> Field = Lexeme(Seq(FieldName, JsonPath, (n, jp) => new Field(n, jp)));
 
-    private static readonly P<bool> AliasSeparator = Right(Char(':'), NotFollowedByChar(c => c == ':'));
+    private static readonly P<bool> AliasSeparator = Right(Char(':'), NotFollowedBy(Char(':')));
 
     private static readonly P<bool> SelectEnd = Or(
         Try(LookAhead(Map(Str(")"), _ => true))),
@@ -74,44 +75,48 @@ internal static class Grammar
         Try(Map(Str("max"), _ => (AggregateFunction?)AggregateFunction.Max)),
         Try(Map(Str("min"), _ => (AggregateFunction?)AggregateFunction.Min)));
 
-    private static readonly P<SelectItem> FieldSelect = Lexeme(Or(
-        Try(Bind(Str("*"), _ => Map(SelectEnd, _ => (SelectItem)new SelectField(Restgres.ApiRequest.Field.Plain("*"), null, null, null, null)))),
-        Try(Bind(OptAlias, alias => Bind(Str("count()"), _ => Bind(OptCast, aggCast => Map(SelectEnd, _ =>
-            (SelectItem)new SelectField(Restgres.ApiRequest.Field.Plain("*"), AggregateFunction.Count, aggCast, null, alias)))))),
-        Bind(OptAlias, alias => Bind(Field, fld => Bind(OptCast, cast =>
-            Bind(Option<AggregateFunction?>(null, Try(Left(Right(Char('.'), Aggregation), Str("()")))), agg =>
-                Bind(OptCast, aggCast => Map(SelectEnd, _ =>
-                    (SelectItem)new SelectField(fld, agg, aggCast, cast, alias)))))))));
+    private static readonly P<AggregateFunction?> OptAggregation =
+        Option<AggregateFunction?>(null, Try(Left(Right(Char('.'), Aggregation), Str("()"))));
 
-    private static readonly P<(string? Hint, JoinType? Join)> EmbedParams =
-        Bind(Option<object?>(null, EmbedParam()), p1 => Map(Option<object?>(null, EmbedParam()), p2 =>
-            ((p1 as string) ?? (p2 as string), (p1 as JoinType?) ?? (p2 as JoinType?))));
+    private static readonly SelectItem Star = new SelectField(Restgres.ApiRequest.Field.Plain("*"), null, null, null, null);
 
-    private static P<object?> EmbedParam() =>
+    internal static readonly P<SelectItem> FieldSelect = Lexeme(Or(
+        Try(Seq(Str("*"), SelectEnd, (_, _) => Star)),
+        Try(Seq(Left(OptAlias, Str("count()")), Left(OptCast, SelectEnd), (alias, aggCast) =>
+            (SelectItem)new SelectField(Restgres.ApiRequest.Field.Plain("*"), AggregateFunction.Count, aggCast, null, alias))),
+        Seq(Seq(OptAlias, Field, (alias, fld) => (alias, fld)), Seq(Seq(OptCast, OptAggregation, (cast, agg) => (cast, agg)), Left(OptCast, SelectEnd), (ca, aggCast) => (ca.cast, ca.agg, aggCast)),
+            (af, rest) => (SelectItem)new SelectField(af.fld, rest.agg, rest.aggCast, rest.cast, af.alias))));
+
+    private static readonly P<object?> EmbedParam =
         Right(Char('!'), Or(
             Try(Map(Str("left"), _ => (object?)JoinType.Left)),
             Try(Map(Str("inner"), _ => (object?)JoinType.Inner)),
             Try(Map(FieldName, h => (object?)h))));
 
+    private static readonly P<object?> OptEmbedParam = Option<object?>(null, EmbedParam);
+
+    private static readonly P<(string? Hint, JoinType? Join)> EmbedParams =
+        Seq(OptEmbedParam, OptEmbedParam, (p1, p2) => ((p1 as string) ?? (p2 as string), (p1 as JoinType?) ?? (p2 as JoinType?)));
+
     private static readonly P<bool> OpenParenAhead = Try(LookAhead(Map(Str("("), _ => true)));
 
-    private static readonly P<(string? Alias, string Name, string? Hint, JoinType? Join)> RelationSelect = Lexeme(
-        Bind(OptAlias, alias => Bind(FieldName, name =>
-            name == "count"
-                ? Fail<(string?, string, string?, JoinType?)>("count")
-                : Bind(EmbedParams, ep => Map(OpenParenAhead, _ => (alias, name, ep.Hint, ep.Join))))));
+    private static readonly P<(string? Hint, JoinType? Join)> EmbedParamsThenParen = Left(EmbedParams, OpenParenAhead);
 
-    private static readonly P<(string Name, string? Hint, JoinType? Join)> SpreadRelationSelect = Lexeme(
-        Bind(Str("..."), _ => Bind(FieldName, name => Bind(EmbedParams, ep => Map(OpenParenAhead, _ => (name, ep.Hint, ep.Join))))));
+    internal static readonly P<(string? Alias, string Name, string? Hint, JoinType? Join)> RelationSelect = Lexeme(
+        Seq(Seq(OptAlias, Where(FieldName, name => name != "count"), (alias, name) => (alias, name)), EmbedParamsThenParen,
+            (an, ep) => (an.alias, an.name, ep.Hint, ep.Join)));
+
+    internal static readonly P<(string Name, string? Hint, JoinType? Join)> SpreadRelationSelect = Lexeme(
+        Seq(Right(Str("..."), FieldName), EmbedParamsThenParen, (name, ep) => (name, ep.Hint, ep.Join)));
 
     private static readonly P<List<SelectItem>> FieldForestLazy = Lazy(() => FieldForest!);
 
     private static readonly P<ImmutableArray<SelectItem>> Children =
-        Map(Between(Char('('), Char(')'), FieldForestLazy), l => l.ToImmutableArray());
+        Nested(Map(Between(Char('('), Char(')'), FieldForestLazy), l => l.ToImmutableArray()));
 
     private static readonly P<SelectItem> FieldTree = Or(
-        Bind(Try(SpreadRelationSelect), sp => Map(Children, ch => (SelectItem)new SpreadRelation(sp.Name, sp.Hint, sp.Join, ch))),
-        Bind(Try(RelationSelect), rel => Map(Children, ch => (SelectItem)new SelectRelation(rel.Name, rel.Alias, rel.Hint, rel.Join, ch))),
+        Seq(Try(SpreadRelationSelect), Children, (sp, ch) => (SelectItem)new SpreadRelation(sp.Name, sp.Hint, sp.Join, ch)),
+        Seq(Try(RelationSelect), Children, (rel, ch) => (SelectItem)new SelectRelation(rel.Name, rel.Alias, rel.Hint, rel.Join, ch)),
         FieldSelect);
 
     /// <summary>pFieldForest: the <c>select=</c> grammar.</summary>
@@ -119,28 +124,32 @@ internal static class Grammar
 
     // ---- filters ----
 
-    private static readonly P<string> SingleVal = Map(Many(AnyChar), cs => new string([.. cs]));
+    private static readonly P<string> SingleVal = Captured(Many(AnyChar));
 
     private static readonly P<ImmutableArray<string>> ListVal =
         Right(Lexeme(Char('(')), Left(
-            Map(SepBy1(Or(Try(Left(QuotedValue, NotFollowedByChar(c => c != ',' && c != ')'))), Map(Many(NoneOf(",)")), cs => new string([.. cs]))), Char(',')),
+            Map(SepBy1(Or(Try(Left(QuotedValue, NotFollowedBy(NoneOf(",)")))), Captured(Many(NoneOf(",)")))), Char(',')),
                 l => l.ToImmutableArray()),
             Lexeme(Char(')'))));
 
-    private static P<string> CiString(string s) => (input, pos) =>
+    private static P<string> CiString(string s)
     {
         // Parsec's traverse of ciChar: char c <|> char (toUpper c) for each character.
-        var cur = pos;
-        for (var i = 0; i < s.Length; i++)
+        var chars = s.Select(c => Or(Char(c), Char(char.ToUpperInvariant(c)))).ToArray();
+        return (input, pos) =>
         {
-            var lower = Char(s[i]);
-            var upper = Char(char.ToUpperInvariant(s[i]));
-            var r = Or(lower, upper)(input, cur);
-            if (!r.Ok) return new Reply<string>(false, cur != pos, null!, r.Pos, r.Err);
-            cur = r.Pos;
-        }
-        return new Reply<string>(true, cur != pos, s, cur, Error.Unknown(cur));
-    };
+            var cur = pos;
+            Error? err = null;
+            foreach (var ci in chars)
+            {
+                var r = ci(input, cur);
+                if (!r.Ok) return new Reply<string>(false, cur != pos, null!, r.Pos, r.Err);
+                err = r.Err;
+                cur = r.Pos;
+            }
+            return new Reply<string>(true, cur != pos, s, cur, err ?? Error.Unknown(cur));
+        };
+    }
 
     private static readonly P<IsValue> IsVal = Label(Or(
         Try(Map(CiString("null"), _ => IsValue.Null)),
@@ -171,40 +180,46 @@ internal static class Grammar
         Try(Map(Str("match"), _ => QuantOperator.Match)),
         Try(Map(Str("imatch"), _ => QuantOperator.IMatch))), "unknown single value operator");
 
+    private static readonly P<FtsOperator> FtsOperatorP = Or(
+        Try(Map(Str("fts"), _ => FtsOperator.Fts)),
+        Try(Map(Str("plfts"), _ => FtsOperator.Plain)),
+        Try(Map(Str("phfts"), _ => FtsOperator.Phrase)),
+        Try(Map(Str("wfts"), _ => FtsOperator.Websearch)));
+
+    private static readonly P<string?> FtsLanguage = OptionMaybe(Try(Between(Char('('), Char(')'), Identifier)));
+
+    private static readonly P<Quantifier?> OptQuantifier = Option<Quantifier?>(null, Try(Between(Char('('), Char(')'),
+        Or(Try(Map(Str("any"), _ => (Quantifier?)Quantifier.Any)), Map(Str("all"), _ => (Quantifier?)Quantifier.All)))));
+
+    private static readonly P<bool> NotPrefix = Or(Try(Map(Right(Str("not"), Delimiter), _ => true)), Pure(false));
+
     private static P<Operation> OperationP(P<string> sval)
     {
+        var value = Right(Delimiter, sval);
         var pIn = Map(Right(Try(Right(Str("in"), Delimiter)), ListVal), v => (Operation)new InOp(v));
         var pIs = Map(Right(Try(Right(Str("is"), Delimiter)), IsVal), v => (Operation)new IsOp(v));
         var pIsDist = Map(Right(Try(Right(Str("isdistinct"), Delimiter)), sval), v => (Operation)new IsDistinctOp(v));
-        var pFts = Bind(Or(
-                Try(Map(Str("fts"), _ => FtsOperator.Fts)),
-                Try(Map(Str("plfts"), _ => FtsOperator.Plain)),
-                Try(Map(Str("phfts"), _ => FtsOperator.Phrase)),
-                Try(Map(Str("wfts"), _ => FtsOperator.Websearch))),
-            op => Bind(OptionMaybe(Try(Between(Char('('), Char(')'), Identifier))), lang =>
-                Right(Delimiter, Map(sval, v => (Operation)new FtsOp(op, lang, v)))));
-        var pSimple = Bind(SimpleOperatorP, op => Right(Delimiter, Map(sval, v => (Operation)new SimpleOp(op, v))));
-        var pQuant = Bind(QuantOperatorP, op =>
-            Bind(Option<Quantifier?>(null, Try(Between(Char('('), Char(')'),
-                Or(Try(Map(Str("any"), _ => (Quantifier?)Quantifier.Any)), Map(Str("all"), _ => (Quantifier?)Quantifier.All))))),
-                q => Right(Delimiter, Map(sval, v => (Operation)new QuantOp(op, q, v)))));
+        var pFts = Seq(FtsOperatorP, Seq(FtsLanguage, value, (lang, v) => (lang, v)), (op, lv) => (Operation)new FtsOp(op, lv.lang, lv.v));
+        var pSimple = Seq(SimpleOperatorP, value, (op, v) => (Operation)new SimpleOp(op, v));
+        var pQuant = Seq(QuantOperatorP, Seq(OptQuantifier, value, (q, v) => (q, v)), (op, qv) => (Operation)new QuantOp(op, qv.q, qv.v));
         return Label(Or(pIn, pIs, pIsDist, Try(pFts), Try(pSimple), Try(pQuant)), "operator (eq, gt, ...)");
     }
 
-    private static P<OpExpr> OpExprP(P<string> sval)
-    {
-        var op = OperationP(sval);
-        return Bind(Or(Try(Map(Right(Str("not"), Delimiter), _ => true)), Pure(false)),
-            not => Map(op, o => new OpExpr(not, o, "")));
-    }
+    private static P<OpExpr> OpExprP(P<string> sval) => Seq(NotPrefix, OperationP(sval), (not, o) => new OpExpr(not, o, ""));
 
     /// <summary>pOpExpr pSingleVal: the value of a filter parameter, e.g. <c>not.eq.5</c>.</summary>
     public static readonly P<OpExpr> FilterExpr = OpExprP(SingleVal);
 
+    /// <summary>
+    /// A filter value on a GET/HEAD RPC call: <c>pOpExpr pSingleVal &lt;|&gt; pure (NoOpExpr v)</c> (null for NoOpExpr).
+    /// Without <c>try</c>, so a value that commits to an operator (<c>not.x</c>, <c>in.x</c>, <c>is.x</c>) is an error there too.
+    /// </summary>
+    public static readonly P<OpExpr?> RpcFilterExpr = Or(Map(FilterExpr, e => (OpExpr?)e), Pure<OpExpr?>(null));
+
     /// <summary>pTreePath: <c>a.b.column-&gt;json</c> → (embed path, field).</summary>
     public static readonly P<(ImmutableArray<string> Path, Field Field)> TreePath =
-        Bind(SepBy1(FieldName, Delimiter), names => Map(Option(ImmutableArray<JsonOperation>.Empty, JsonPath), jp =>
-            (names.Take(names.Count - 1).ToImmutableArray(), new Field(names[^1], jp))));
+        Seq(SepBy1(FieldName, Delimiter), Option(ImmutableArray<JsonOperation>.Empty, JsonPath), (names, jp) =>
+            (names.Take(names.Count - 1).ToImmutableArray(), new Field(names[^1], jp)));
 
     // ---- order ----
 
@@ -218,15 +233,19 @@ internal static class Grammar
         Try(Right(Delimiter, Map(Str("nullsfirst"), _ => (OrderNulls?)OrderNulls.First))),
         Try(Right(Delimiter, Map(Str("nullslast"), _ => (OrderNulls?)OrderNulls.Last))));
 
-    private static P<OrderNulls?> NullsThenEnd() =>
+    // optionMaybe pNulls <* pEnd <|> pEnd $> Nothing
+    private static readonly P<OrderNulls?> NullsThenEnd =
         Or(Left(Or(Nulls, Pure<OrderNulls?>(null)), OrderEnd), Map(OrderEnd, _ => (OrderNulls?)null));
 
+    private static readonly P<(OrderDirection? Dir, OrderNulls? Nulls)> DirAndNulls =
+        Seq(Or(OrdDir, Pure<OrderDirection?>(null)), NullsThenEnd, (dir, nls) => (dir, nls));
+
     private static readonly P<OrderTerm> OrderTermP =
-        Bind(Field, fld => Bind(Or(OrdDir, Pure<OrderDirection?>(null)), dir => Map(NullsThenEnd(), nls => new OrderTerm(null, fld, dir, nls))));
+        Seq(Field, DirAndNulls, (fld, dn) => new OrderTerm(null, fld, dn.Dir, dn.Nulls));
 
     private static readonly P<OrderTerm> OrderRelationTermP =
-        Bind(FieldName, rel => Bind(Between(Char('('), Char(')'), Field), fld =>
-            Bind(Or(OrdDir, Pure<OrderDirection?>(null)), dir => Map(NullsThenEnd(), nls => new OrderTerm(rel, fld, dir, nls)))));
+        Seq(Seq(FieldName, Between(Char('('), Char(')'), Field), (rel, fld) => (rel, fld)), DirAndNulls,
+            (rf, dn) => new OrderTerm(rf.rel, rf.fld, dn.Dir, dn.Nulls));
 
     /// <summary>pOrder: the <c>order=</c> grammar.</summary>
     public static readonly P<List<OrderTerm>> Order = SepBy1(Lexeme(Or(Try(OrderRelationTermP), OrderTermP)), Char(','));
@@ -234,21 +253,28 @@ internal static class Grammar
     // ---- logic trees ----
 
     private static readonly P<string> PgArray =
-        Bind(Str("{"), a => Bind(Many(NoneOf("{}")), b => Map(Str("}"), c => a + new string([.. b]) + c)));
+        Captured(Seq(Str("{"), Seq(SkipMany(NoneOf("{}")), Str("}"), (_, _) => true), (_, _) => true));
 
     private static readonly P<string> LogicSingleVal = Or(
-        Try(Left(QuotedValue, NotFollowedByChar(c => c != ',' && c != ')'))),
+        Try(Left(QuotedValue, NotFollowedBy(NoneOf(",)")))),
         Try(PgArray),
-        Map(Many(NoneOf(",)")), cs => new string([.. cs])));
+        Captured(Many(NoneOf(",)"))));
 
     private static readonly P<LogicTree> LogicTreeLazy = Lazy(() => LogicTreeP!);
 
+    private static readonly P<Filter> LogicFilter = Seq(Field, Right(Delimiter, OpExprP(LogicSingleVal)), (fld, op) => new Filter(fld, op));
+
+    private static readonly P<bool> LogicNot = Label(NotPrefix, "negation operator (not)");
+
+    private static readonly P<bool> LogicOperator = Label(Or(Try(Map(Str("and"), _ => true)), Map(Str("or"), _ => false)), "logic operator (and, or)");
+
+    private static readonly P<List<LogicTree>> LogicChildren =
+        Nested(Right(Lexeme(Char('(')), Left(SepBy1(LogicTreeLazy, Lexeme(Char(','))), Lexeme(Char(')')))));
+
     private static readonly P<LogicTree> LogicTreeP = Or(
-        Map(Try(Bind(Field, fld => Right(Delimiter, Map(OpExprP(LogicSingleVal), op => new Filter(fld, op))))), f => (LogicTree)new LogicStatement(f)),
-        Bind(Label(Or(Try(Map(Right(Str("not"), Delimiter), _ => true)), Pure(false)), "negation operator (not)"), not =>
-            Bind(Label(Or(Try(Map(Str("and"), _ => true)), Map(Str("or"), _ => false)), "logic operator (and, or)"), isAnd =>
-                Map(Right(Lexeme(Char('(')), Left(SepBy1(LogicTreeLazy, Lexeme(Char(','))), Lexeme(Char(')')))),
-                    children => (LogicTree)new LogicExpr(not, isAnd, [.. children])))));
+        Map(Try(LogicFilter), f => (LogicTree)new LogicStatement(f)),
+        Seq(LogicNot, Seq(LogicOperator, LogicChildren, (isAnd, children) => (isAnd, children)),
+            (not, rest) => (LogicTree)new LogicExpr(not, rest.isAnd, [.. rest.children])));
 
     /// <summary>pLogicTree, applied to <c>op + value</c> (e.g. <c>or(a.eq.1,b.eq.2)</c>) as PostgREST does.</summary>
     public static readonly P<LogicTree> LogicTree = LogicTreeP;
@@ -265,6 +291,4 @@ internal static class Grammar
 
     /// <summary>pColumns: <c>columns=</c> and <c>on_conflict=</c>.</summary>
     public static readonly P<List<string>> Columns = SepBy1(FieldName, Lexeme(Char(',')));
-
-    internal static string Concat(IEnumerable<char> cs) => new StringBuilder().Append([.. cs]).ToString();
 }

@@ -41,7 +41,8 @@ public sealed record MediaType(MediaKind Kind, string? Other = null, bool StripN
     public static MediaType Decode(string text)
     {
         var (main, sub, pars) = Tokenize(text);
-        string? Param(string k) => pars.FirstOrDefault(p => p.Key == k).Value;
+        // Data.Map.fromList: the last of repeated parameters wins.
+        string? Param(string k) => pars.LastOrDefault(p => p.Key == k).Value;
         var strip = (Param("nulls") ?? "false") == "stripped";
         return (main.ToLowerInvariant(), sub.ToLowerInvariant()) switch
         {
@@ -87,18 +88,18 @@ public sealed record MediaType(MediaKind Kind, string? Other = null, bool StripN
         while (true)
         {
             var k = i;
-            while (k < s.Length && char.IsWhiteSpace(s[k])) k++;
+            while (k < s.Length && Parsec.IsHsSpace(s[k])) k++;
             if (k >= s.Length || s[k] != ';') break;
             k++;
-            while (k < s.Length && char.IsWhiteSpace(s[k])) k++;
+            while (k < s.Length && Parsec.IsHsSpace(s[k])) k++;
             var ks = k;
             while (k < s.Length && (char.IsAsciiLetterOrDigit(s[k]) || s[k] == '-')) k++;
             if (k == ks) break;
             var key = s[ks..k];
-            while (k < s.Length && char.IsWhiteSpace(s[k])) k++;
+            while (k < s.Length && Parsec.IsHsSpace(s[k])) k++;
             if (k >= s.Length || s[k] != '=') break;
             k++;
-            while (k < s.Length && char.IsWhiteSpace(s[k])) k++;
+            while (k < s.Length && Parsec.IsHsSpace(s[k])) k++;
             string val;
             if (k < s.Length && s[k] == '"')
             {
@@ -120,10 +121,15 @@ public sealed record MediaType(MediaKind Kind, string? Other = null, bool StripN
         return (main, sub, pars);
     }
 
-    /// <summary>wai's parseHttpAccept: split on commas, drop spaces, stable-sort by (q, specificity) descending.</summary>
+    /// <summary>
+    /// wai's parseHttpAccept: split on commas, drop spaces, stable-sort by (q, specificity) descending. The q-value is
+    /// read with Haskell's <c>reads</c> (<c>q=.5</c> is unreadable and counts as 1). An empty header has no media types
+    /// at all (ByteString's split gives no part), which PostgREST answers with 406.
+    /// </summary>
     public static List<MediaType> ParseAccept(string? header)
     {
         if (header is null) return [AnyType];
+        if (header.Length == 0) return [];
         var items = new List<(string Type, double Q, int Spec, int Index)>();
         var parts = header.Split(',');
         for (var idx = 0; idx < parts.Length; idx++)
@@ -138,7 +144,7 @@ public sealed record MediaType(MediaKind Kind, string? Other = null, bool StripN
                 var rest = s[(qi + 3)..];
                 var semi = rest.IndexOf(';', StringComparison.Ordinal);
                 var qs = semi >= 0 ? rest[..semi] : rest;
-                if (!double.TryParse(qs, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out q)) q = 1.0;
+                q = HaskellRead.ReadsDouble(qs) ?? 1.0;
             }
             var spec = type.Count(c => c == ';') - type.Count(c => c == '*');
             items.Add((type, q, spec, idx));

@@ -28,12 +28,18 @@ public sealed record Preferences
 
     public static readonly Preferences None = new();
 
+    private static readonly char[] AsciiSpaces = [' ', '\t', '\n', '\v', '\f', '\r'];
+
     public static Preferences Parse(IEnumerable<string> preferHeaders, bool allowTxOverride)
     {
+        // BS.split ',' gives no part at all for an empty header value; BS.strip trims ASCII whitespace.
         var prefs = new List<string>();
         foreach (var h in preferHeaders)
+        {
+            if (h.Length == 0) continue;
             foreach (var part in h.Split(','))
-                prefs.Add(part.Trim());
+                prefs.Add(part.Trim(AsciiSpaces));
+        }
         if (prefs.Count == 0) return None;
 
         PreferResolution? resolution = null;
@@ -72,8 +78,8 @@ public sealed record Preferences
             }
             if (p.StartsWith("max-affected=", StringComparison.Ordinal))
             {
-                // Only the first max-affected counts; an unparsable first one means none (Haskell's readMaybe).
-                if (!maxAffectedSeen && long.TryParse(p.AsSpan("max-affected=".Length), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n))
+                // Only the first max-affected counts; an unparsable first one means none (readMaybe :: Int64).
+                if (!maxAffectedSeen && HaskellRead.ReadInt64(p["max-affected=".Length..]) is { } n)
                     maxAffected = n;
                 maxAffectedSeen = true;
                 continue;

@@ -80,14 +80,13 @@ public sealed record QueryParams
         {
             if (Reserved.Contains(k) || ReservedEmbeddable.Contains(LastWord(k))) continue;
             var (path, field) = ParseOrThrow(Grammar.TreePath, k, $"failed to parse tree path ({k})");
-            if (!Parsec.Run(Grammar.FilterExpr, v, $"failed to parse filter ({v})", out var expr, out var err))
+            var expr = isRpcRead
+                ? ParseOrThrow(Grammar.RpcFilterExpr, v, $"failed to parse filter ({v})")
+                : ParseOrThrow(Grammar.FilterExpr, v, $"failed to parse filter ({v})");
+            if (expr is null)
             {
-                if (isRpcRead)
-                {
-                    rpcParams.Add(new(field.Name, v));
-                    continue;
-                }
-                throw Pgrst.QueryParam(err.Message, err.Details);
+                rpcParams.Add(new(field.Name, v));
+                continue;
             }
             filters.Add((path, new Filter(field, expr with { RawValue = v })));
         }
@@ -119,7 +118,7 @@ public sealed record QueryParams
 
     /// <summary>
     /// limit/offset per key; an offset key is renamed to the matching ".limit" key so both combine (QueryParams.hs).
-    /// Unparsable numbers mean "no restriction", as Haskell's readMaybe does there.
+    /// Numbers are read like Haskell's <c>readMaybe :: Integer</c>; unparsable ones mean "no restriction".
     /// </summary>
     private static ImmutableDictionary<string, NonnegRange> ParseRanges(List<KeyValuePair<string, string>> nonEmpty, Func<string, string> lastWord)
     {
@@ -151,8 +150,7 @@ public sealed record QueryParams
         return result.ToImmutable();
     }
 
-    private static long? ReadInteger(string s) =>
-        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
+    private static long? ReadInteger(string s) => HaskellRead.ReadInteger(s);
 
     /// <summary>
     /// http-types' parseQueryReplacePlus: split on <c>&amp;</c> and <c>;</c>, <c>+</c> is a space, percent-decoding;
@@ -190,6 +188,11 @@ public sealed record QueryParams
                 i += 2;
             }
             else if (c < 0x80) bytes.Add((byte)c);
+            else if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(s.Substring(i, 2)));
+                i++;
+            }
             else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
         }
         try
@@ -207,20 +210,46 @@ public sealed record QueryParams
     /// <summary>PostgREST's canonical query string: sorted by key, url-encoded, repeated keys joined by commas.</summary>
     private static string Canonicalize(List<KeyValuePair<string, string?>> qParams)
     {
-        var sorted = qParams.Select((p, i) => (p.Key, Val: p.Value ?? "", i)).OrderBy(p => p.Key, StringComparer.Ordinal).ThenBy(p => p.i).ToList();
+        // sortOn fst is stable and compares the raw bytes, i.e. code points: a surrogate pair sorts above U+FFFF.
+        var sorted = qParams.Select((p, i) => (p.Key, Val: p.Value ?? "", i))
+            .OrderBy(p => p.Key, CodePointComparer.Instance).ThenBy(p => p.i).ToList();
         var sb = new StringBuilder();
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (k, _, _) in sorted)
+        for (var i = 0; i < sorted.Count; i++)
         {
-            if (!done.Add(k)) continue;
+            var k = sorted[i].Key;
+            if (i > 0 && sorted[i - 1].Key == k)
+            {
+                // urlEncodeVars joins the values of a repeated key with commas.
+                sb.Append(',').Append(CanonicalEncode(sorted[i].Val));
+                continue;
+            }
             if (sb.Length > 0) sb.Append('&');
-            sb.Append(UrlEncode(k)).Append('=');
-            sb.Append(string.Join(",", sorted.Where(p => p.Key == k).Select(p => UrlEncode(p.Val))));
+            sb.Append(CanonicalEncode(k)).Append('=').Append(CanonicalEncode(sorted[i].Val));
         }
         return sb.ToString();
     }
 
-    /// <summary>HTTP's urlEncode: keeps ASCII alphanumerics and <c>-_.~</c>, percent-encodes every other UTF-8 byte.</summary>
+    private sealed class CodePointComparer : IComparer<string>
+    {
+        public static readonly CodePointComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            if (x is null || y is null) return x is null ? (y is null ? 0 : -1) : 1;
+            var n = Math.Min(x.Length, y.Length);
+            for (var i = 0; i < n; i++)
+            {
+                if (x[i] == y[i]) continue;
+                return Fix(x[i]) - Fix(y[i]);
+            }
+            return x.Length - y.Length;
+        }
+
+        // Moves surrogates above U+E000..U+FFFF so UTF-16 units compare in code point order.
+        private static int Fix(char c) => c < 0xD800 ? c : c >= 0xE000 ? c - 0x800 : c + 0x2000;
+    }
+
+    /// <summary>http-types' urlEncode: keeps ASCII alphanumerics and <c>-_.~</c>, percent-encodes every other UTF-8 byte.</summary>
     public static string UrlEncode(string s)
     {
         var sb = new StringBuilder(s.Length);
@@ -228,8 +257,32 @@ public sealed record QueryParams
         {
             var c = (char)b;
             if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~') sb.Append(c);
-            else sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            else AppendHex(sb, b);
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Network.HTTP's urlEncode as PostgREST's canonical form applies it, to the raw query bytes unpacked as Latin-1
+    /// characters: like <see cref="UrlEncode"/> for ASCII, but each byte of 0x80 and above is UTF-8-encoded as a
+    /// character first, so <c>é</c> (C3 A9) becomes <c>%C3%83%C2%A9</c>.
+    /// </summary>
+    private static string CanonicalEncode(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var b in Encoding.UTF8.GetBytes(s))
+        {
+            var c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~') sb.Append(c);
+            else if (b < 0x80) AppendHex(sb, b);
+            else
+            {
+                AppendHex(sb, (byte)(0xC0 | (b >> 6)));
+                AppendHex(sb, (byte)(0x80 | (b & 0x3F)));
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static void AppendHex(StringBuilder sb, byte b) => sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
 }
