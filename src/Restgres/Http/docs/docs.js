@@ -48,10 +48,15 @@
         // A relative server URL ("/") means "where the document came from": make it absolute for the try-it-out calls.
         (spec.servers || []).forEach(function (s) { if (!/^[a-z]+:/i.test(s.url)) s.url = root; });
         status.textContent = '';
+        // Large schemas: start with the tags folded and offer the tag filter, so the page stays responsive.
+        var large = Object.keys(spec.paths || {}).length > 30;
         SwaggerUIBundle({
           dom_id: '#swagger-ui',
           spec: spec,
           deepLinking: true,
+          docExpansion: large ? 'none' : 'list',
+          defaultModelsExpandDepth: large ? -1 : 1,
+          filter: large,
           presets: [SwaggerUIBundle.presets.apis],
           requestInterceptor: function (req) {
             authorize(req.headers);
