@@ -77,10 +77,8 @@ public sealed record ApiRequest
             Ranges = ranges,
             Preferences = prefs,
             QueryParams = qp,
-            Headers = [.. req.Headers
-                .Where(h => !string.Equals(h.Key, "cookie", StringComparison.OrdinalIgnoreCase))
-                .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value))],
-            Cookies = ParseCookies(req.Header("Cookie")),
+            Headers = RequestHeaders(req),
+            Cookies = RequestCookies(req),
             Path = req.RawPath,
             Method = req.Method,
             Schema = schema,
@@ -90,6 +88,14 @@ public sealed record ApiRequest
             Body = req.Body,
         };
     }
+
+    /// <summary>Request headers with lower-cased names, without Cookie (PostgREST's iHeaders).</summary>
+    public static ImmutableArray<KeyValuePair<string, string>> RequestHeaders(RawRequest req) =>
+        [.. req.Headers
+            .Where(h => !string.Equals(h.Key, "cookie", StringComparison.OrdinalIgnoreCase))
+            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value))];
+
+    public static ImmutableArray<KeyValuePair<string, string>> RequestCookies(RawRequest req) => ParseCookies(req.Header("Cookie"));
 
     private abstract record Resource;
     private sealed record ResRelation(string Name) : Resource;

@@ -14,6 +14,9 @@ public sealed record RequestContext(
     double[]? Timings,
     CancellationToken Aborted)
 {
+    /// <summary>The read plan cache key of this request (GET/HEAD), set when the plan may be cached.</summary>
+    public string? PlanCacheKey { get; init; }
+
     /// <summary>Records the time since <paramref name="since"/> into slot <paramref name="slot"/> and returns now.</summary>
     public long Mark(int slot, long since)
     {

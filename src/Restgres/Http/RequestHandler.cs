@@ -64,10 +64,18 @@ public sealed class RequestHandler(AppState state)
         if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
         var raw = await ReadRawAsync(ctx);
         var t1 = Stopwatch.GetTimestamp();
+        var planKey = ReadPlanCache.Key(ctx);
+        if (planKey is not null && ReadPlanCache.For(cache, config).TryGet(planKey, out var cached))
+        {
+            // Planned before: only the per-request headers and cookies change.
+            var hit = cached.Request with { Headers = ApiRequest.ApiRequest.RequestHeaders(raw), Cookies = ApiRequest.ApiRequest.RequestCookies(raw) };
+            if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
+            return await ReadAction.RunPlannedAsync(new RequestContext(state, config, cache, hit, auth, timings, ctx.RequestAborted), cached);
+        }
         var prefs = Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride);
         var req = ApiRequest.ApiRequest.FromRaw(config, raw, prefs);
         if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
-        var rc = new RequestContext(state, config, cache, req, auth, timings, ctx.RequestAborted);
+        var rc = new RequestContext(state, config, cache, req, auth, timings, ctx.RequestAborted) { PlanCacheKey = planKey };
 
         return req.Action switch
         {
