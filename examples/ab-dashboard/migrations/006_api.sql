@@ -24,52 +24,14 @@ ORDER BY variant;
 COMMENT ON VIEW v_conversion_funnel IS
   'Per variant: distinct users who viewed, started and completed the test, and the rates between the steps (%).';
 
--- Per-variant stats plus the B-minus-A comparison, as one JSON document. The comparison adds a two-proportion z-test
--- of the conversion rates (pooled standard error) so that the dashboard can say whether the difference is more than
--- noise; PostgreSQL 15 has no erf(), so the normal CDF uses the Abramowitz-Stegun 7.1.26 approximation (|error| <
--- 1.5e-7, far below the 2 decimals shown).
+-- Per-variant stats plus the B-minus-A comparison, as one JSON document: the document itself is computed at refresh
+-- time (mv_variant_overview in 005_aggregates.sql), because an SQL function's body is planned on every call and this
+-- one's planning alone cost more than reading two rows.
 CREATE OR REPLACE FUNCTION variant_overview() RETURNS json
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $$
-  WITH s AS (
-    SELECT variant, users, completions, completers, conversion_rate,
-           avg_completion_time_ms, best_completion_time_ms
-    FROM mv_variant_stats
-  ), a AS (
-    SELECT * FROM s WHERE variant = 'A'
-  ), b AS (
-    SELECT * FROM s WHERE variant = 'B'
-  ), z AS (
-    SELECT (b.completers::float8 / nullif(b.users, 0) - a.completers::float8 / nullif(a.users, 0))
-           / nullif(sqrt(pool.p * (1 - pool.p) * (1.0 / nullif(a.users, 0) + 1.0 / nullif(b.users, 0))), 0) AS z
-    FROM a, b,
-         LATERAL (SELECT (a.completers + b.completers)::float8 / nullif(a.users + b.users, 0) AS p) pool
-  ), test AS (
-    -- two-sided p-value = erfc(|z| / sqrt 2)
-    SELECT z.z,
-           t.t * exp(-x.x * x.x) * (0.254829592 + t.t * (-0.284496736 + t.t * (1.421413741
-             + t.t * (-1.453152027 + t.t * 1.061405429)))) AS p_value
-    FROM z,
-         LATERAL (SELECT abs(z.z) / sqrt(2.0) AS x) x,
-         LATERAL (SELECT 1.0 / (1.0 + 0.3275911 * x.x) AS t) t
-  )
-  SELECT json_build_object(
-    'variants', (SELECT json_agg(s ORDER BY s.variant) FROM s),
-    'comparison', (
-      SELECT json_build_object(
-        'conversion_rate_diff',        b.conversion_rate - a.conversion_rate,
-        'conversion_rate_uplift_pct',  round(100.0 * (b.conversion_rate - a.conversion_rate)
-                                             / nullif(a.conversion_rate, 0), 2),
-        'avg_completion_time_diff_ms', b.avg_completion_time_ms - a.avg_completion_time_ms,
-        'completions_diff',            b.completions - a.completions,
-        'leader', CASE WHEN b.conversion_rate > a.conversion_rate THEN 'B'
-                       WHEN b.conversion_rate < a.conversion_rate THEN 'A'
-                       ELSE 'tie' END,
-        'z_score',        round(test.z::numeric, 2),
-        'confidence_pct', round((100 * (1 - test.p_value))::numeric, 2),
-        'significant',    coalesce(test.p_value < 0.05, false))
-      FROM a, b, test))
+  SELECT doc FROM mv_variant_overview
 $$;
 COMMENT ON FUNCTION variant_overview() IS
   'Per-variant users, completions, conversion rate and completion times, and the B-minus-A differences (JSON).';

@@ -8,7 +8,7 @@
 SET client_min_messages = warning;
 
 REVOKE ALL ON TABLE users, events, completions, analytics_run_log,
-  mv_conversion_funnel, mv_variant_stats, mv_completion_distribution, mv_leaderboard, v_conversion_funnel
+  mv_conversion_funnel, mv_variant_stats, mv_variant_overview, mv_completion_distribution, mv_leaderboard, v_conversion_funnel
   FROM PUBLIC, anon, authenticated;
 REVOKE ALL ON SEQUENCE users_id_seq, events_id_seq, completions_id_seq, analytics_run_log_id_seq
   FROM PUBLIC, anon, authenticated;

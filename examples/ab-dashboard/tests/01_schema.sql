@@ -1,7 +1,7 @@
 -- The objects the migrations create: tables compatible with ../shared/bench/schema/ab.sql, the indexes the dashboard
 -- needs, the materialized views, and functions that are SECURITY DEFINER, owned by ab_owner, with a fixed search_path.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 SELECT has_table('public', 'users', 'table users exists');
 SELECT has_table('public', 'events', 'table events exists');
@@ -29,9 +29,9 @@ SELECT columns_are('public', 'v_conversion_funnel',
   'v_conversion_funnel has the benchmark''s columns');
 
 SELECT has_materialized_view('public', mv, format('materialized view %s exists', mv))
-FROM unnest(ARRAY['mv_completion_distribution', 'mv_conversion_funnel', 'mv_variant_stats', 'mv_leaderboard']) AS mv;
+FROM unnest(ARRAY['mv_completion_distribution', 'mv_conversion_funnel', 'mv_variant_stats', 'mv_variant_overview', 'mv_leaderboard']) AS mv;
 SELECT materialized_view_owner_is('public', mv, 'ab_owner', format('%s is owned by ab_owner', mv))
-FROM unnest(ARRAY['mv_completion_distribution', 'mv_conversion_funnel', 'mv_variant_stats', 'mv_leaderboard']) AS mv;
+FROM unnest(ARRAY['mv_completion_distribution', 'mv_conversion_funnel', 'mv_variant_stats', 'mv_variant_overview', 'mv_leaderboard']) AS mv;
 
 -- Every API function: SECURITY DEFINER, owned by the non-superuser ab_owner, with search_path pinned.
 SELECT is_definer('public', f, args, format('%s is SECURITY DEFINER', f))

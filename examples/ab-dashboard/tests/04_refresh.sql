@@ -13,7 +13,7 @@ SELECT results_eq('SELECT variant, completions FROM completion_time_distribution
 SELECT is((SELECT count(*)::int FROM recent_completions(3) WHERE completion_time_ms = 400), 3,
   'but the live feed (recent_completions) shows them at once');
 
-SELECT matches(refresh_dashboard_aggregates(), '^ok: 4 materialized views refreshed in \d+ ms$',
+SELECT matches(refresh_dashboard_aggregates(), '^ok: 5 materialized views refreshed in \d+ ms$',
   'refresh_dashboard_aggregates() reports success');
 SELECT is((SELECT completions FROM completion_time_distribution() WHERE variant = 'A'),
           (SELECT completions + 3 FROM before WHERE variant = 'A'),
@@ -29,7 +29,7 @@ SELECT is((SELECT (v ->> 'best_completion_time_ms')::int FROM json_array_element
 
 SELECT results_eq($$SELECT status, message FROM analytics_run_log WHERE job_name = 'refresh_dashboard_aggregates'
                     ORDER BY created_at DESC, id DESC LIMIT 1$$,
-  $$VALUES ('ok', '4 materialized views refreshed')$$, 'the refresh is logged in analytics_run_log');
+  $$VALUES ('ok', '5 materialized views refreshed')$$, 'the refresh is logged in analytics_run_log');
 SELECT ok((SELECT duration_ms >= 0 FROM analytics_run_log WHERE job_name = 'refresh_dashboard_aggregates'
            ORDER BY created_at DESC, id DESC LIMIT 1), 'with its duration');
 
