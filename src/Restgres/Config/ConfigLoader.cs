@@ -45,8 +45,6 @@ public static class ConfigLoader
         "admin-server-unix-socket",
         "admin-server-unix-socket-mode",
         "server-reuseport",
-        "db-config",
-        "db-pre-config",
         "internal-schema-cache-query-sleep",
         "internal-schema-cache-query-sleep-before-queries",
     ];
@@ -105,15 +103,21 @@ public static class ConfigLoader
     /// <param name="env">The process environment.</param>
     /// <param name="warn">Receives one line per unknown option, per option that is accepted but not implemented
     /// yet, and for the deprecated <c>jwt-role-claim-key</c> syntax.</param>
+    /// <param name="dbSettings">In-database settings (<see cref="InDbConfig"/>: names with '_', e.g.
+    /// <c>db_schemas</c>), which override the environment and the file, as PostgREST's readAppConfig dbSettings do.</param>
     /// <exception cref="ConfigException">A file or value is invalid.</exception>
-    public static AppConfig Load(string? path, IReadOnlyDictionary<string, string> env, Action<string> warn)
+    public static AppConfig Load(string? path, IReadOnlyDictionary<string, string> env, Action<string> warn,
+        IReadOnlyDictionary<string, string>? dbSettings = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(warn);
         var file = path is null
             ? new Dictionary<string, ConfigValue>(StringComparer.Ordinal)
             : ConfigFileParser.Load(path, env);
-        return Build(new Reader(file, env), path, warn);
+        var config = Build(new Reader(file, env, dbSettings), path, warn);
+        // So that SIGUSR2 / NOTIFY 'reload config' can read the same sources again.
+        ConfigSources.Remember(config, new ConfigSource(path, env));
+        return config;
     }
 
     /// <summary>Loads from config text instead of a file (tests, and <c>--example</c> checks).</summary>
@@ -445,13 +449,20 @@ public static class ConfigLoader
     }
 
     /// <summary>Reads raw option values with PostgREST's coercions; the environment variable, if present, wins.</summary>
-    private sealed class Reader(Dictionary<string, ConfigValue> file, IReadOnlyDictionary<string, string> env)
+    private sealed class Reader(Dictionary<string, ConfigValue> file, IReadOnlyDictionary<string, string> env,
+        IReadOnlyDictionary<string, string>? db = null)
     {
         public Dictionary<string, ConfigValue> File { get; } = file;
         public IReadOnlyDictionary<string, string> Env { get; } = env;
 
         private bool TryRaw(string key, out ConfigValue value)
         {
+            // PostgREST's overrideFromDbOrEnvironment: the in-database value (its name with '_' for '-') first.
+            if (db is not null && db.Count > 0 && db.TryGetValue(key.Replace('-', '_'), out var d))
+            {
+                value = ConfigValue.Str(d);
+                return true;
+            }
             if (Env.TryGetValue(EnvNameByOption.TryGetValue(key, out var envName) ? envName : EnvName(key), out var e))
             {
                 value = ConfigValue.Str(e);

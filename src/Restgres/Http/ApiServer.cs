@@ -20,6 +20,7 @@ public sealed class ApiServer : IAsyncDisposable
     private readonly AppState _state;
     private readonly CancellationTokenSource _stop = new();
     private Task? _listener;
+    private Admin.AdminServer? _admin;
 
     private ApiServer(WebApplication app, AppState state, Uri baseAddress)
     {
@@ -32,6 +33,9 @@ public sealed class ApiServer : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public AppState State => _state;
+
+    /// <summary>The admin server's address, when admin-server-port is set.</summary>
+    public Uri? AdminAddress => _admin?.BaseAddress;
 
     /// <summary>Binds, loads the schema cache and starts serving.</summary>
     public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null)
@@ -58,6 +62,8 @@ public sealed class ApiServer : IAsyncDisposable
         var handler = new RequestHandler(state);
         var prefixes = config.ServerPathPrefixes;
         var staticFiles = StaticFiles.Create(config, state);
+        // Times, counts and logs every request (Observability/Observer.cs).
+        app.Use(state.Observer.Middleware);
         app.Run(ctx =>
         {
             foreach (var p in prefixes)
@@ -71,16 +77,18 @@ public sealed class ApiServer : IAsyncDisposable
             }
             if (staticFiles is not null && !ctx.Items.ContainsKey("restgres.prefix") && staticFiles.TryServe(ctx) is { } served)
                 return served;
-            if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, config))
+            if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, state.Config))
                 return Task.CompletedTask;
             return handler.HandleAsync(ctx);
         });
 
+        // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
+        var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
         await state.ReloadSchemaCacheAsync(ct);
         await app.StartAsync(ct);
         var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
-        var server = new ApiServer(app, state, uri);
+        var server = new ApiServer(app, state, uri) { _admin = admin };
         server._listener = server.ListenAsync(server._stop.Token);
         log($"Listening on {uri}");
         return server;
@@ -113,6 +121,7 @@ public sealed class ApiServer : IAsyncDisposable
                 conn.Notification += (_, e) =>
                 {
                     if (e.Payload is "" or "reload schema") _state.RequestReload(ct);
+                    else if (e.Payload == "reload config") _state.Reloader.Request($"Received a config reload message on the \"{config.DbChannel}\" channel");
                 };
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);
@@ -145,7 +154,12 @@ public sealed class ApiServer : IAsyncDisposable
         ApiServer server;
         try
         {
-            server = await StartAsync(config, cts.Token, Console.Error.WriteLine);
+            server = await StartAsync(config, cts.Token, line => Observability.LogSink.Console.Diagnostic(line));
+        }
+        catch (Admin.AdminServerException e)
+        {
+            await Console.Error.WriteLineAsync("restgres: " + e.Message);
+            return 1;
         }
         catch (IOException e)
         {
@@ -156,6 +170,8 @@ public sealed class ApiServer : IAsyncDisposable
         {
             // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
             using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.RequestReload(cts.Token); });
+            // SIGUSR2 reloads the config (PostgREST's signal; docs: references/configuration.rst).
+            using var usr2 = PosixSignalRegistration.Create((PosixSignal)12, c => { c.Cancel = true; server._state.Reloader.Request(); });
             try
             {
                 await Task.Delay(Timeout.Infinite, cts.Token);
@@ -164,6 +180,8 @@ public sealed class ApiServer : IAsyncDisposable
             {
             }
         }
+        // Lines logged during the shutdown must reach the terminal before the process exits.
+        await Observability.LogSink.Console.FlushAsync(TimeSpan.FromSeconds(2));
         return 0;
     }
 
@@ -171,6 +189,8 @@ public sealed class ApiServer : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await _app.StopAsync();
+        // After the main server has drained, so that /live reported it going away meanwhile.
+        if (_admin is not null) await _admin.DisposeAsync();
         if (_listener is not null)
         {
             try { await _listener; } catch (OperationCanceledException) { }

@@ -21,9 +21,9 @@ public sealed class AppState : IAsyncDisposable
 
     public AppState(AppConfig config, Action<string> log)
     {
-        Config = config;
+        _config = config;
         Log = log;
-        Authenticator = new Auth.Authenticator(config);
+        _authenticator = new Auth.Authenticator(config);
         var csb = DbUri.Parse(config.DbUri);
         csb.MaxPoolSize = Math.Max(1, config.DbPool);
         csb.MinPoolSize = 0;
@@ -42,10 +42,29 @@ public sealed class AppState : IAsyncDisposable
         csb.IncludeErrorDetail = true;
         DataSource = new NpgsqlDataSourceBuilder(csb.ConnectionString).Build();
         ListenerConnectionString = new NpgsqlConnectionStringBuilder(csb.ConnectionString) { Pooling = false, KeepAlive = 30 }.ConnectionString;
+        Observer = new Observability.Observer(this);
+        Reloader = new ConfigReloader(this);
     }
 
-    public AppConfig Config { get; }
-    public Auth.Authenticator Authenticator { get; }
+    // Swapped together by a config reload (Config/InDbConfig.cs); a request reads Config once and keeps that snapshot.
+    private volatile AppConfig _config;
+    private volatile Auth.Authenticator _authenticator;
+
+    public AppConfig Config => _config;
+    public Auth.Authenticator Authenticator => _authenticator;
+
+    /// <summary>Metrics, access log and log sink (Observability/).</summary>
+    public Observability.Observer Observer { get; }
+
+    /// <summary>Config reloads: SIGUSR2, NOTIFY 'reload config', in-database config.</summary>
+    public ConfigReloader Reloader { get; }
+
+    /// <summary>Replaces the config snapshot (and the authenticator built from it) for the requests that follow.</summary>
+    public void ApplyConfig(AppConfig config, Auth.Authenticator authenticator)
+    {
+        _authenticator = authenticator;
+        _config = config;
+    }
     public Action<string> Log { get; }
     public NpgsqlDataSource DataSource { get; }
     public string ListenerConnectionString { get; }
@@ -66,10 +85,13 @@ public sealed class AppState : IAsyncDisposable
         await _reloadLock.WaitAsync(ct);
         try
         {
+            // PostgREST's retryingSchemaCacheLoad reads the in-database config before each schema cache load.
+            if (Config.DbConfig) await Reloader.ReloadAsync(explicitRequest: false, beforeSchemaLoad: true, ct);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             await using var conn = await DataSource.OpenConnectionAsync(ct);
             var cache = await SchemaCacheLoader.LoadAsync(conn, Config.DbSchemas, Config.DbExtraSearchPath, ct);
             _schemaCache = cache;
+            Observer.Metrics.SchemaCacheLoaded(sw.Elapsed);
             await conn.DisposeAsync();
             // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared statements of
             // dropped objects) or be dead after a database restart, so new requests get fresh ones.
@@ -82,12 +104,14 @@ public sealed class AppState : IAsyncDisposable
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
         {
             Log($"Schema cache load failed: {e.Message}");
+            Observer.Metrics.SchemaCacheLoadFailed();
             return false;
         }
 #pragma warning disable CA1031 // A reload that fails for any reason must keep the old cache, never take the server down.
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log($"Schema cache load failed ({e.GetType().Name}): {e.Message}");
+            Observer.Metrics.SchemaCacheLoadFailed();
             return false;
         }
 #pragma warning restore CA1031
@@ -162,6 +186,8 @@ public sealed class AppState : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _life.CancelAsync();
+        Reloader.Dispose();
+        Observer.Dispose();
         await DataSource.DisposeAsync();
         _reloadLock.Dispose();
         _life.Dispose();

@@ -62,6 +62,7 @@ public sealed class RequestHandler(AppState state)
         var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
         var tAuth = Stopwatch.GetTimestamp();
         if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
+        Observability.Observer.SetRole(ctx, auth.Role);
         var raw = await ReadRawAsync(ctx);
         var t1 = Stopwatch.GetTimestamp();
         var planKey = ReadPlanCache.Key(ctx);

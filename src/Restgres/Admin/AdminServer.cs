@@ -1,0 +1,144 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Restgres.Http;
+using Restgres.Observability;
+
+namespace Restgres.Admin;
+
+/// <summary>The admin server could not bind its address.</summary>
+public sealed class AdminServerException : IOException
+{
+    public AdminServerException() { }
+
+    public AdminServerException(string message) : base(message) { }
+
+    public AdminServerException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// PostgREST's admin server (Admin.hs; docs: references/admin_server.rst), enabled by <c>admin-server-port</c>: a
+/// second Kestrel listener in the same process serving <c>/live</c>, <c>/ready</c>, <c>/metrics</c> and
+/// <c>/schema_cache</c>, plus <c>/config</c> (the running config with secrets redacted). It is started before the
+/// main listener, as PostgREST does, so that orchestrators can see "alive but not ready" during startup, and stopped
+/// after it, so that <c>/live</c> reports the main server going away during a graceful shutdown.
+/// </summary>
+public sealed class AdminServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private AdminServer(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+    }
+
+    /// <summary>The admin address (with the real port when port 0 was asked for).</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Starts the admin server when <c>admin-server-port</c> is set; returns null otherwise.</summary>
+    /// <param name="main">The main server's lifetime: started means live, stopping means no longer live.</param>
+    /// <exception cref="AdminServerException">The address cannot be bound.</exception>
+    public static async Task<AdminServer?> StartAsync(AppState state, IHostApplicationLifetime main, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(main);
+        var config = state.Config;
+        if (config.AdminServerPort is not { } port) return null;
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            foreach (var ep in Endpoints(config.AdminServerHost, port))
+                k.Listen(ep);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var app = builder.Build();
+        var endpoints = new AdminEndpoints(state, main);
+        app.Run(endpoints.HandleAsync);
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new AdminServerException($"cannot listen on admin-server-host {config.AdminServerHost}, admin-server-port {port}: {e.Message}", e);
+        }
+        var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        state.Log($"Admin server listening on {uri}");
+        return new AdminServer(app, uri);
+    }
+
+    /// <summary>PostgREST's special host names (server-host docs): *, *4, !4 any IPv4; *6, !6 any IPv6.</summary>
+    internal static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
+    {
+        "*" or "*4" or "!4" => [new IPEndPoint(IPAddress.Any, port)],
+        "*6" or "!6" => [new IPEndPoint(IPAddress.IPv6Any, port)],
+        "localhost" => [new IPEndPoint(IPAddress.Loopback, port)],
+        _ => [new IPEndPoint(IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0], port)],
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class AdminEndpoints(AppState state, IHostApplicationLifetime main)
+    {
+        private bool MainIsLive =>
+            main.ApplicationStarted.IsCancellationRequested && !main.ApplicationStopping.IsCancellationRequested;
+
+        public Task HandleAsync(HttpContext ctx)
+        {
+            var response = ctx.Response;
+            // Admin.hs matches on the path only, whatever the method.
+            switch (ctx.Request.Path.Value)
+            {
+                case "/live":
+                    response.StatusCode = MainIsLive ? 200 : 500;
+                    return Task.CompletedTask;
+                case "/ready":
+                    response.StatusCode = ReadyStatus();
+                    return Task.CompletedTask;
+                case "/metrics":
+                    // Content-Type is required for Prometheus compliance (Admin.hs).
+                    response.ContentType = PrometheusText.ContentType;
+                    return response.WriteAsync(state.Observer.Metrics.Render(state), ctx.RequestAborted);
+                case "/schema_cache":
+                    if (state.SchemaCache is not { } cache) return Task.CompletedTask;
+                    var json = SchemaCacheJson.Serialize(cache);
+                    response.ContentType = "application/json; charset=utf-8";
+                    response.ContentLength = json.Length;
+                    return response.Body.WriteAsync(json, ctx.RequestAborted).AsTask();
+                case "/config":
+                    response.ContentType = "text/plain; charset=utf-8";
+                    return response.WriteAsync(ConfigDump.ToText(state.Config), ctx.RequestAborted);
+                default:
+                    response.StatusCode = 404;
+                    return Task.CompletedTask;
+            }
+        }
+
+        /// <summary>
+        /// Admin.hs: 503 while the schema cache is pending (not loaded, or being recovered after a lost connection),
+        /// 500 when the main server is not live, else 200 (docs: "200 OK if both [pool and schema cache] are good or
+        /// 503 if not").
+        /// </summary>
+        private int ReadyStatus()
+        {
+            if (state.SchemaCache is null || !state.IsConnected) return 503;
+            return MainIsLive ? 200 : 500;
+        }
+    }
+}
