@@ -52,20 +52,23 @@ public sealed class ApiServer : IAsyncDisposable
             k.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
             k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
             k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
-            k.Limits.MaxRequestLineSize = 64 * 1024;
-            k.Limits.MaxRequestHeadersTotalSize = 64 * 1024 + 32 * 1024;
+            // Room for a 64 KB URL to reach the API (and get a PostgREST answer); beyond that Kestrel answers 414/431.
+            k.Limits.MaxRequestLineSize = 128 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 128 * 1024;
             foreach (var ep in Endpoints(config.ServerHost, config.ServerPort))
                 k.Listen(ep);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var app = builder.Build();
         var handler = new RequestHandler(state);
+        var retryHint = new RetryHint(state);
         var prefixes = config.ServerPathPrefixes;
         var staticFiles = StaticFiles.Create(config, state);
         // Times, counts and logs every request (Observability/Observer.cs).
         app.Use(state.Observer.Middleware);
         app.Run(ctx =>
         {
+            ctx.Response.OnStarting(retryHint.Callback, ctx);
             foreach (var p in prefixes)
             {
                 var path = ctx.Request.Path.Value ?? "";
@@ -84,7 +87,8 @@ public sealed class ApiServer : IAsyncDisposable
 
         // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
         var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-        await state.ReloadSchemaCacheAsync(ct);
+        // Serve even when the database is down at startup (503 PGRST002 until it is up), retrying in the background.
+        if (!await state.ReloadSchemaCacheAsync(ct)) state.ReportConnectionLoss();
         await app.StartAsync(ct);
         var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
@@ -125,6 +129,7 @@ public sealed class ApiServer : IAsyncDisposable
                 };
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);
+                _state.ListenerOn = true;
                 if (!first || _state.SchemaCache is null) _state.RequestReload(ct);
                 first = false;
                 delay = TimeSpan.FromSeconds(1);
@@ -138,6 +143,8 @@ public sealed class ApiServer : IAsyncDisposable
             catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
             {
                 first = false;
+                _state.ListenerOn = false;
+                _state.ReportConnectionLoss();
                 _state.Log($"Listener connection lost: {e.Message}; retrying in {delay.TotalSeconds:0}s");
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromSeconds(Math.Min(32, delay.TotalSeconds * 2));
@@ -166,23 +173,48 @@ public sealed class ApiServer : IAsyncDisposable
             await Console.Error.WriteLineAsync($"restgres: cannot listen on {config.ServerHost}:{config.ServerPort}: {e.Message}");
             return 1;
         }
+        var exitCode = 0;
         await using (server)
         {
             // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
             using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.RequestReload(cts.Token); });
             // SIGUSR2 reloads the config (PostgREST's signal; docs: references/configuration.rst).
             using var usr2 = PosixSignalRegistration.Create((PosixSignal)12, c => { c.Cancel = true; server._state.Reloader.Request(); });
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.
+            if (await Task.WhenAny(Task.Delay(Timeout.Infinite, cts.Token), server._state.Fatal) == server._state.Fatal)
+                exitCode = 1;
         }
         // Lines logged during the shutdown must reach the terminal before the process exits.
         await Observability.LogSink.Console.FlushAsync(TimeSpan.FromSeconds(2));
-        return 0;
+        return exitCode;
+    }
+
+    /// <summary>
+    /// PostgREST's addRetryHint: every 503 carries <c>Retry-After</c> with the seconds until the next reconnection
+    /// attempt. A 503 caused by the connection itself (PGRST000/001/002, SQLSTATE class 08, 57P01-57P03) also starts
+    /// the recovery, which is how a lost connection is noticed when db-channel-enabled is off.
+    /// </summary>
+    private sealed class RetryHint(AppState state)
+    {
+        public Func<object, Task> Callback { get; } = o =>
+        {
+            var response = ((HttpContext)o).Response;
+            if (response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+            {
+                if (IsConnectionFailure(response.Headers["Proxy-Status"].ToString())) state.ReportConnectionLoss();
+                response.Headers.RetryAfter = state.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return Task.CompletedTask;
+        };
+
+        private static bool IsConnectionFailure(string proxyStatus)
+        {
+            const string prefix = "PostgREST; error=";
+            if (!proxyStatus.StartsWith(prefix, StringComparison.Ordinal)) return false;
+            var code = proxyStatus[prefix.Length..];
+            return code is "PGRST000" or "PGRST001" or "PGRST002" or "57P01" or "57P02" or "57P03"
+                || code.StartsWith("08", StringComparison.Ordinal);
+        }
     }
 
     public async ValueTask DisposeAsync()

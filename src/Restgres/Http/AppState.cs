@@ -18,6 +18,9 @@ public sealed class AppState : IAsyncDisposable
     private int _reloadPending;
     private int _recovering;
     private int _retryDelay;
+    private bool _listenerOn;
+    private TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _fatal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public AppState(AppConfig config, Action<string> log)
     {
@@ -79,6 +82,16 @@ public sealed class AppState : IAsyncDisposable
     /// <summary>Whether the database is believed reachable (no recovery under way).</summary>
     public bool IsConnected => Volatile.Read(ref _recovering) == 0;
 
+    /// <summary>Completes when the server has to stop: the database was lost and db-pool-automatic-recovery is false.</summary>
+    public Task Fatal => _fatal.Task;
+
+    /// <summary>Whether the db-channel listener is connected and listening (PostgREST's isListenerOn).</summary>
+    public bool ListenerOn
+    {
+        get => Volatile.Read(ref _listenerOn);
+        set => Volatile.Write(ref _listenerOn, value);
+    }
+
     /// <summary>Loads the schema cache; returns false (keeping the old snapshot) when the database is unreachable.</summary>
     public async Task<bool> ReloadSchemaCacheAsync(CancellationToken ct)
     {
@@ -96,6 +109,7 @@ public sealed class AppState : IAsyncDisposable
             // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared statements of
             // dropped objects) or be dead after a database restart, so new requests get fresh ones.
             DataSource.Clear();
+            Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
             if (Config.LogLevel >= Restgres.Config.LogLevel.Debug)
                 Log("Schema cache queries (ms): " + string.Join(", ", SchemaCacheLoader.Timings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
@@ -147,6 +161,11 @@ public sealed class AppState : IAsyncDisposable
     /// </summary>
     public void ReportConnectionLoss()
     {
+        if (!Config.DbPoolAutomaticRecovery)
+        {
+            if (_fatal.TrySetResult()) Log("The database is unreachable and db-pool-automatic-recovery is false: stopping");
+            return;
+        }
         if (_life.IsCancellationRequested || Interlocked.CompareExchange(ref _recovering, 1, 0) != 0) return;
         Volatile.Write(ref _retryDelay, 1);
         _ = Task.Run(RecoverAsync);
@@ -161,10 +180,14 @@ public sealed class AppState : IAsyncDisposable
             while (true)
             {
                 Volatile.Write(ref _retryDelay, delay);
+                // A load that succeeds meanwhile (the listener is back and reloaded) ends the recovery early.
+                var loaded = Volatile.Read(ref _loaded).Task;
                 DataSource.Clear();
                 if (await ReloadSchemaCacheAsync(ct)) break;
                 Log($"Attempting to reconnect to the database in {delay} seconds...");
-                await Task.Delay(TimeSpan.FromSeconds(delay), ct);
+                await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(delay), ct), loaded);
+                ct.ThrowIfCancellationRequested();
+                if (loaded.IsCompleted) break;
                 delay = Math.Min(32, delay * 2);
             }
             Log("Connection to the database restored");

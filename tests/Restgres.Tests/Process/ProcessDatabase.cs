@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using Restgres.Tests.Http;
+using Restgres.Tests.Infrastructure;
+using Xunit;
+
+namespace Restgres.Tests.Process;
+
+/// <summary>
+/// A small database (schema api: items 1-3 and a view over them, anonymous role web_anon) shared by the tests of one
+/// class (xunit class fixture), created on first use and dropped after the class. Tests that change it use table
+/// names of their own.
+/// </summary>
+public sealed class ProcessDatabase : IAsyncLifetime
+{
+    public const string Schema = """
+        do $$
+        begin
+          if not exists (select from pg_roles where rolname = 'restgres_authenticator') then
+            create role restgres_authenticator login noinherit;
+          end if;
+          if not exists (select from pg_roles where rolname = 'web_anon') then
+            create role web_anon nologin;
+          end if;
+        end
+        $$;
+        grant web_anon to restgres_authenticator;
+        create schema api;
+        grant usage on schema api to web_anon;
+        alter default privileges in schema api grant select on tables to web_anon;
+        create table api.items (id int primary key);
+        insert into api.items values (1), (2), (3);
+        create view api.item_ids as select id from api.items;
+        """;
+
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private TestDatabase? database;
+
+    public async Task<TestDatabase> GetAsync(PgClusterFixture pg)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            return database ??= await pg.CreateDatabaseAsync(Schema);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (database is not null) await database.DropAsync();
+        gate.Dispose();
+    }
+
+    /// <summary>Polls until <paramref name="probe"/> returns <paramref name="expected"/>; false when it did not in time.</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<int>> probe, int expected, TimeSpan within)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < within)
+        {
+            if (await probe() == expected) return true;
+            await Task.Delay(100);
+        }
+        return false;
+    }
+
+    /// <summary>Waits for the server's db-channel listener: notifications sent before its LISTEN would be lost.</summary>
+    public static async Task ListeningAsync(TestServer server)
+    {
+        Assert.True(await EventuallyAsync(() => Task.FromResult(server.Server.State.ListenerOn ? 1 : 0), 1, TimeSpan.FromSeconds(10)),
+            "the db-channel listener did not start");
+    }
+}
