@@ -1,0 +1,51 @@
+using Restgres.Admin;
+using Restgres.Config;
+using Xunit;
+
+namespace Restgres.Tests.Admin;
+
+/// <summary>The admin server's /config text: PostgREST's --dump-config format, secrets redacted.</summary>
+public sealed class ConfigDumpTests
+{
+    [Theory]
+    [InlineData("postgres://user:pw@host:5432/db", "postgres://user:<redacted>@host:5432/db")]
+    [InlineData("postgresql://user@host/db", "postgresql://user@host/db")]
+    [InlineData("postgres://host/db?user=u&password=pw&sslmode=require", "postgres://host/db?user=u&password=<redacted>&sslmode=require")]
+    [InlineData("host=localhost password=pw dbname=x", "host=localhost password=<redacted> dbname=x")]
+    [InlineData("host=localhost password='p w' dbname=x", "host=localhost password=<redacted> dbname=x")]
+    [InlineData("postgresql://", "postgresql://")]
+    public void The_db_uri_password_is_redacted(string uri, string shown)
+    {
+        Assert.Equal(shown, ConfigDump.RedactDbUri(uri));
+    }
+
+    [Fact]
+    public void The_dump_has_sorted_key_value_lines_in_PostgREST_format()
+    {
+        var config = ConfigLoader.LoadText("""
+            db-uri = "postgres://authenticator:pw@localhost/app"
+            db-schemas = "api, v2"
+            db-anon-role = "anon"
+            db-max-rows = 100
+            jwt-secret = "reallyreallyreallyreallyverysafe"
+            app.settings.jwt_key = "k"
+            app.settings.name = "say \"hi\""
+            """, new Dictionary<string, string>(), _ => { });
+        var text = ConfigDump.ToText(config);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(lines.Order(StringComparer.Ordinal), lines);
+        Assert.Contains("db-schemas = \"api,v2\"", lines);
+        Assert.Contains("db-max-rows = 100", lines);
+        Assert.Contains("db-pool = 10", lines);
+        Assert.Contains("db-tx-end = \"commit\"", lines);
+        Assert.Contains("admin-server-port = \"\"", lines);
+        Assert.Contains("server-unix-socket-mode = \"660\"", lines);
+        Assert.Contains("log-level = \"error\"", lines);
+        Assert.Contains("jwt-secret = \"<redacted>\"", lines);
+        Assert.Contains("db-uri = \"postgres://authenticator:<redacted>@localhost/app\"", lines);
+        Assert.Contains("app.settings.jwt_key = \"<redacted>\"", lines);
+        Assert.Contains("app.settings.name = \"say \\\"hi\\\"\"", lines);
+        Assert.DoesNotContain("reallyreally", text);
+    }
+}
