@@ -207,7 +207,18 @@ public sealed class ConfigReloader : IDisposable
             }
             fresh = KeepStartupOptions(old, fresh);
             ConfigSources.Remember(fresh, source);
-            Apply(old, fresh);
+            try
+            {
+                Apply(old, fresh);
+            }
+#pragma warning disable CA1031 // A key the JWT validation cannot use must not take the server down: the old config stays.
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _state.Log($"Failed reloading config: {e.Message}");
+                _state.Observer.Metrics.ConfigReloaded(false);
+                return false;
+            }
+#pragma warning restore CA1031
             _state.Observer.Metrics.ConfigReloaded(true);
             if (explicitRequest)
             {
@@ -230,8 +241,9 @@ public sealed class ConfigReloader : IDisposable
         // a new cache, since entries were validated with the old settings.
         if (JwtInputsChanged(old, fresh))
         {
+            var replacement = new Auth.Authenticator(fresh);
             _state.Observer.Metrics.RetireAuthenticator(authenticator);
-            authenticator = new Auth.Authenticator(fresh);
+            authenticator = replacement;
         }
         _state.ApplyConfig(fresh, authenticator);
         _state.Observer.Apply(fresh);
@@ -276,10 +288,7 @@ public sealed class ConfigReloader : IDisposable
     private static bool SchemaInputsChanged(AppConfig a, AppConfig b) =>
         !a.DbSchemas.SequenceEqual(b.DbSchemas) || !a.DbExtraSearchPath.SequenceEqual(b.DbExtraSearchPath);
 
-    public void Dispose()
-    {
-        _life.Cancel();
-        _life.Dispose();
-        _lock.Dispose();
-    }
+    /// <summary>Stops pending reloads. The semaphore and token source are left to the GC: a reload that is still
+    /// running may release or read them.</summary>
+    public void Dispose() => _life.Cancel();
 }

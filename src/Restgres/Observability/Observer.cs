@@ -45,12 +45,6 @@ public sealed class Observer : IDisposable
         Sink.Json = config.LogFormat == "json";
     }
 
-    /// <summary>A debug-level diagnostic (PostgREST logs pool and JWT cache events only with log-level = debug).</summary>
-    public void Debug(string message)
-    {
-        if (_state.Config.LogLevel >= LogLevel.Debug) Sink.Diagnostic(message, "debug");
-    }
-
     /// <summary>The middleware, first in the pipeline so that every request is counted, CORS preflights and static
     /// files included.</summary>
     public Func<RequestDelegate, RequestDelegate> Middleware => next => ctx => InvokeAsync(ctx, next);
