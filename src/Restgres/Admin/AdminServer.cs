@@ -52,7 +52,10 @@ public sealed class AdminServer : IAsyncDisposable
         var config = state.Config;
         if (config.AdminServerPort is not { } port) return null;
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
+        // cost CPU under load), only Kestrel; restgres reads its own config.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {

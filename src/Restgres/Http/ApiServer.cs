@@ -43,7 +43,10 @@ public sealed class ApiServer : IAsyncDisposable
         log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
         var state = new AppState(config, log);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
+        // cost CPU under load), only Kestrel; restgres reads its own config.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {

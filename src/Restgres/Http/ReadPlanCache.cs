@@ -15,14 +15,19 @@ internal sealed record CachedRead(ApiRequest.ApiRequest Request, ApiRequest.Rela
 /// Parsing, planning and SQL generation are pure functions of the request line, a few headers, the config and the
 /// schema cache snapshot, so a GET/HEAD read that was planned once is not planned again: the cache is keyed by the
 /// raw request target and the headers that shape the plan (Accept, Prefer, Range, Accept-Profile), and lives with
-/// one (schema cache, config) pair — a reload starts a fresh one. Bounded: cleared when full.
+/// one (schema cache, config) pair — a reload starts a fresh one. Bounded: cleared when full; only requests seen
+/// twice are cached.
 /// </summary>
 internal sealed class ReadPlanCache
 {
     private const int MaxEntries = 4096;
+    /// <summary>Longer request targets are not cached: they are rarely repeated and would make entries large.</summary>
+    private const int MaxKeyLength = 2048;
     private static readonly ConditionalWeakTable<SchemaCache.SchemaCache, ReadPlanCache> PerSnapshot = new();
 
     private readonly ConcurrentDictionary<string, CachedRead> _entries = new(StringComparer.Ordinal);
+    // Admission: a read is cached the second time it is seen, so one-off URLs (e.g. random ids) don't churn the cache.
+    private readonly ConcurrentDictionary<string, byte> _seenOnce = new(StringComparer.Ordinal);
     private readonly AppConfig _config;
 
     private ReadPlanCache(AppConfig config) => _config = config;
@@ -44,6 +49,7 @@ internal sealed class ReadPlanCache
         var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (target is null) return null;
         var prefix = ctx.Items.TryGetValue("restgres.prefix", out var p) ? (string?)p : null;
+        if (target.Length > MaxKeyLength) return null;
         return string.Join('\n', r.Method, prefix ?? "", target, r.Headers.Accept.ToString(), r.Headers["Prefer"].ToString(),
             r.Headers.Range.ToString(), r.Headers["Accept-Profile"].ToString());
     }
@@ -52,6 +58,11 @@ internal sealed class ReadPlanCache
 
     public void Add(string key, CachedRead value)
     {
+        if (_seenOnce.TryAdd(key, 0))
+        {
+            if (_seenOnce.Count >= MaxEntries) _seenOnce.Clear();
+            return;
+        }
         if (_entries.Count >= MaxEntries) _entries.Clear();
         _entries[key] = value;
     }
