@@ -24,6 +24,11 @@ PACKAGES=(
   core:postgresql-15-cron
   core:python3
   bench:wrk
+  bench:python3-fastapi
+  bench:python3-uvicorn
+  bench:python3-asyncpg
+  bench:python3-uvloop
+  bench:python3-httptools
   browser:chromium
 )
 
