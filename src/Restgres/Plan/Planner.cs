@@ -190,6 +190,9 @@ public static class Planner
         Children = [.. p.Children.Select(c => RestrictRange(c, maxRows))],
     };
 
+    /// <summary>The deepest embedding allowed (PostgREST has no limit; see AddSelectItem).</summary>
+    public const int MaxEmbedDepth = 20;
+
     private static void AddSelectItem(SchemaCache.SchemaCache cache, Node node, SelectItem item, string schema, int depth)
     {
         switch (item)
@@ -197,6 +200,11 @@ public static class Planner
             case SelectField f:
                 node.Select.Add(new CoercibleSelectField(ResolveOutputField(new Ctx(cache, node.From), f.Field), f.Aggregate, f.AggregateCast, f.Cast, f.Alias));
                 break;
+            case SelectRelation or SpreadRelation when depth + 1 > MaxEmbedDepth:
+                // PostgreSQL's planning time grows exponentially with nested lateral joins (26 levels ≈ 0.7 s,
+                // 50 levels does not finish), so a request cannot ask for a plan that would hang a backend.
+                throw Pgrst.QueryParam("Resource embedding is nested too deeply",
+                    $"The select parameter embeds more than {MaxEmbedDepth} levels deep; at most {MaxEmbedDepth} are allowed.");
             case SelectRelation r:
             {
                 var child = new Node { From = new QualifiedIdentifier(schema, r.Name), RelName = r.Name, RelAlias = r.Alias, RelHint = r.Hint, RelJoinType = r.JoinType, Depth = depth + 1 };
