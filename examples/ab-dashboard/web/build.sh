@@ -15,8 +15,10 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   exit 1
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "web/build.sh: npm ci (dashboard dependencies)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install (not npm ci): it keeps the lock file's versions but tolerates the optional per-platform rollup
+  # packages that this machine's registry mirror does not serve (npm ci refuses the lock file without them).
+  echo "web/build.sh: npm install (dashboard dependencies, from package-lock.json)" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi
 echo "web/build.sh: vite build -> examples/ab-dashboard/web/dist" >&2
 npm run --silent build >/dev/null
