@@ -112,7 +112,7 @@ public sealed class AppState : IAsyncDisposable
             Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
             if (Config.LogLevel >= Restgres.Config.LogLevel.Debug)
-                Log("Schema cache queries (ms): " + string.Join(", ", SchemaCacheLoader.Timings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
+                Log("Schema cache queries (ms): " + string.Join(", ", cache.LoadTimings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)

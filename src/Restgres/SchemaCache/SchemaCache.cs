@@ -17,6 +17,12 @@ public sealed class SchemaCache
     /// <summary>Settings of the roles the authenticator can switch to (ALTER ROLE ... SET), applied per request.</summary>
     public FrozenDictionary<string, RoleSettings> RoleSettings { get; init; } = FrozenDictionary<string, RoleSettings>.Empty;
 
+    /// <summary>
+    /// Milliseconds spent by this snapshot's load: each catalog query, then view key dependencies, tables and
+    /// relationships in C# (for debug logs). Kept on the snapshot so concurrent loads never share state.
+    /// </summary>
+    public IReadOnlyList<double> LoadTimings { get; init; } = [];
+
     /// <summary>Builtin and custom media handlers by (relation, media type).</summary>
     public Plan.MediaHandlerMap MediaHandlers { get; init; } = Plan.MediaHandlerMap.Builtin;
 

@@ -16,28 +16,28 @@ public static class SchemaCacheLoader
 
         // Schemas are passed as quoted identifiers and cast to regnamespace, so a missing schema fails loudly.
         var schemaParam = schemas.Select(Sql.SqlText.QuoteIdent).ToArray();
-        Timings.Clear();
-        var tablesJson = await ScalarAsync(conn, tx, CatalogQueries.Tables, schemaParam, ct);
-        var fksJson = await ScalarAsync(conn, tx, CatalogQueries.ForeignKeys, null, ct);
-        var routinesJson = await ScalarAsync(conn, tx, CatalogQueries.Routines, schemaParam, ct);
-        var repsJson = await ScalarAsync(conn, tx, CatalogQueries.DataRepresentations, null, ct);
-        var viewsJson = await ScalarAsync(conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
-        var keysJson = await ScalarAsync(conn, tx, CatalogQueries.KeyConstraints, null, ct);
-        var computedJson = await ScalarAsync(conn, tx, CatalogQueries.ComputedRelationships, null, ct);
+        var timings = new List<double>();
+        var tablesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Tables, schemaParam, ct);
+        var fksJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ForeignKeys, null, ct);
+        var routinesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Routines, schemaParam, ct);
+        var repsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.DataRepresentations, null, ct);
+        var viewsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
+        var keysJson = await ScalarAsync(timings, conn, tx, CatalogQueries.KeyConstraints, null, ct);
+        var computedJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ComputedRelationships, null, ct);
         var mediaHandlers = await MediaHandlersAsync(conn, tx, schemaParam, ct);
-        var roleSettingsJson = await ScalarAsync(conn, tx, CatalogQueries.RoleSettings, null, ct);
+        var roleSettingsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.RoleSettings, null, ct);
         await tx.CommitAsync(ct);
 
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
-        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
-        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
         var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
-        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         return new SchemaCache
         {
             Tables = tables.ToFrozenDictionary(),
@@ -46,10 +46,11 @@ public static class SchemaCacheLoader
             Representations = ParseRepresentations(repsJson),
             MediaHandlers = mediaHandlers,
             RoleSettings = ParseRoleSettings(roleSettingsJson),
+            LoadTimings = timings,
         };
     }
 
-    private static async Task<string> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
+    private static async Task<string> ScalarAsync(List<double> timings, NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
@@ -58,12 +59,10 @@ public static class SchemaCacheLoader
         if (second is not null)
             cmd.Parameters.Add(new NpgsqlParameter { Value = second, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var result = (string)(await cmd.ExecuteScalarAsync(ct))!;
-        Timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return result;
     }
 
-    /// <summary>Milliseconds per catalog query of the last load (tables, fks, routines, reps, views, keys, computed), for debug logs.</summary>
-    public static List<double> Timings { get; } = [];
 
     private static List<Table> ParseTables(string json)
     {
