@@ -93,6 +93,15 @@ if [ "$(id -u)" = 0 ]; then
   chmod 711 "$WORK"
   chown "$runas" "$WORK/pg"
 fi
+# setup-db.sh runs as that user too; when the corpus sits under a directory it cannot enter (e.g. a 700 mktemp
+# directory holding the clone and shared/), give it a readable copy of what the script reads.
+SETUP="$CONF/setup-db.sh"
+if [ "$(id -u)" = 0 ] && ! runuser -u "$runas" -- test -r "$SETUP"; then
+  mkdir "$WORK/corpus"
+  cp -r "$CONF/setup-db.sh" "$CONF/fixtures" "$CONF/tools" "$WORK/corpus/"
+  chmod -R a+rX "$WORK/corpus"
+  SETUP="$WORK/corpus/setup-db.sh"
+fi
 DATADIR="$WORK/pg/db"
 db_started=0
 server_pid=""
@@ -115,7 +124,7 @@ cleanup() {
   if [ -n "$runpy_pid" ]; then kill -TERM "$runpy_pid" 2>/dev/null || true; wait "$runpy_pid" 2>/dev/null || true; fi
   stop_server
   if [ "$db_started" = 1 ]; then
-    bash "$CONF/setup-db.sh" --stop --datadir "$DATADIR" >/dev/null 2>&1 || log "warning: could not stop the cluster in $DATADIR"
+    bash "$SETUP" --stop --datadir "$DATADIR" >/dev/null 2>&1 || log "warning: could not stop the cluster in $DATADIR"
   fi
   rm -rf "$WORK"
   exit "$rc"
@@ -131,7 +140,7 @@ setup_db() {
   local setup_log="$RESULTS/logs/setup-db-$setup_count.log" t0=$SECONDS
   stop_server   # it holds connections to the database being dropped
   db_started=1
-  if ! bash "$CONF/setup-db.sh" --port "$pg_port" --datadir "$DATADIR" >"$setup_log" 2>&1; then
+  if ! bash "$SETUP" --port "$pg_port" --datadir "$DATADIR" >"$setup_log" 2>&1; then
     tail -n 40 "$setup_log" >&2
     die "setup-db.sh failed (full log: ${setup_log#"$ROOT"/})"
   fi
