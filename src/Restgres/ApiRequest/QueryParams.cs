@@ -34,7 +34,9 @@ public sealed record QueryParams
     public static QueryParams Parse(bool isRpcRead, string rawQuery)
     {
         var qParams = SplitQuery(rawQuery);
-        var nonEmpty = qParams.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string>(p.Key, p.Value!)).ToList();
+        var nonEmpty = new List<KeyValuePair<string, string>>(qParams.Count);
+        foreach (var p in qParams)
+            if (p.Value is not null) nonEmpty.Add(new(p.Key, p.Value));
 
         string? Lookup(string key)
         {
@@ -43,90 +45,135 @@ public sealed record QueryParams
             return null;
         }
 
-        static string LastWord(string key)
-        {
-            var i = key.LastIndexOf('.');
-            return i < 0 ? key : key[(i + 1)..];
-        }
-
         // order, logic, columns, select, filters, on_conflict — in PostgREST's order so the first error reported matches.
-        var order = ImmutableArray.CreateBuilder<(ImmutableArray<string>, ImmutableArray<OrderTerm>)>();
-        foreach (var (k, v) in nonEmpty.Where(p => LastWord(p.Key) == "order"))
+        var order = ImmutableArray<(ImmutableArray<string>, ImmutableArray<OrderTerm>)>.Empty;
+        foreach (var (k, v) in nonEmpty)
         {
-            var path = ParseOrThrow(Grammar.TreePath, k, $"failed to parse tree path ({k})").Path;
-            var terms = ParseOrThrow(Grammar.Order, v, $"failed to parse order ({v})");
-            order.Add((path, [.. terms]));
+            if (LastWord(k) != "order") continue;
+            var path = TreePathMemo.Get(k, "failed to parse tree path").Path;
+            order = order.Add((path, OrderMemo.Get(v, "failed to parse order")));
         }
 
-        var logic = ImmutableArray.CreateBuilder<(ImmutableArray<string>, LogicTree)>();
-        foreach (var (k, v) in nonEmpty.Where(p => LastWord(p.Key) is "and" or "or"))
+        var logic = ImmutableArray<(ImmutableArray<string>, LogicTree)>.Empty;
+        foreach (var (k, v) in nonEmpty)
         {
-            var (path, op) = ParseOrThrow(Grammar.LogicPath, k, $"failed to parse logic path ({k})");
-            var tree = ParseOrThrow(Grammar.LogicTree, op + v, $"failed to parse logic tree ({v})");
-            logic.Add((path, tree));
+            if (LastWord(k) is not ("and" or "or")) continue;
+            var (path, op) = ParseOrThrow(Grammar.LogicPath, k, "failed to parse logic path", k);
+            var tree = ParseOrThrow(Grammar.LogicTree, op + v, "failed to parse logic tree", v);
+            logic = logic.Add((path, tree));
         }
 
         var columnsText = Lookup("columns");
-        ImmutableArray<string>? columns = columnsText is null
-            ? null
-            : [.. ParseOrThrow(Grammar.Columns, columnsText, $"failed to parse columns parameter ({columnsText})")];
+        ImmutableArray<string>? columns = columnsText is null ? null : ColumnsMemo.Get(columnsText, "failed to parse columns parameter");
 
-        var selectText = Lookup("select") ?? "*";
-        var select = ParseOrThrow(Grammar.FieldForest, selectText, $"failed to parse select parameter ({selectText})");
+        var selectText = Lookup("select");
+        var select = selectText is null ? DefaultSelect : SelectMemo.Get(selectText, "failed to parse select parameter");
 
-        var filters = ImmutableArray.CreateBuilder<(ImmutableArray<string>, Filter)>();
-        var rpcParams = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        var filters = ImmutableArray<(ImmutableArray<string>, Filter)>.Empty;
+        var rpcParams = ImmutableArray<KeyValuePair<string, string>>.Empty;
         foreach (var (k, v) in nonEmpty)
         {
             if (Reserved.Contains(k) || ReservedEmbeddable.Contains(LastWord(k))) continue;
-            var (path, field) = ParseOrThrow(Grammar.TreePath, k, $"failed to parse tree path ({k})");
-            var expr = isRpcRead
-                ? ParseOrThrow(Grammar.RpcFilterExpr, v, $"failed to parse filter ({v})")
-                : ParseOrThrow(Grammar.FilterExpr, v, $"failed to parse filter ({v})");
+            var (path, field) = TreePathMemo.Get(k, "failed to parse tree path");
+            var expr = FastFilter.TryParse(v)
+                ?? (isRpcRead
+                    ? ParseOrThrow(Grammar.RpcFilterExpr, v, "failed to parse filter", v)
+                    : ParseOrThrow(Grammar.FilterExpr, v, "failed to parse filter", v));
             if (expr is null)
             {
-                rpcParams.Add(new(field.Name, v));
+                rpcParams = rpcParams.Add(new(field.Name, v));
                 continue;
             }
-            filters.Add((path, new Filter(field, expr with { RawValue = v })));
+            filters = filters.Add((path, new Filter(field, ReferenceEquals(expr.RawValue, v) ? expr : expr with { RawValue = v })));
         }
 
         var onConflictText = Lookup("on_conflict");
-        ImmutableArray<string>? onConflict = onConflictText is null
-            ? null
-            : [.. ParseOrThrow(Grammar.Columns, onConflictText, $"failed to parse on_conflict parameter ({onConflictText})")];
+        ImmutableArray<string>? onConflict = onConflictText is null ? null : ColumnsMemo.Get(onConflictText, "failed to parse on_conflict parameter");
 
         return new QueryParams
         {
             Canonical = Canonicalize(qParams),
-            RpcParams = rpcParams.ToImmutable(),
-            Ranges = ParseRanges(nonEmpty, LastWord),
-            Order = order.ToImmutable(),
-            Logic = logic.ToImmutable(),
+            RpcParams = rpcParams,
+            Ranges = ParseRanges(nonEmpty),
+            Order = order,
+            Logic = logic,
             Columns = columns,
-            Select = [.. select],
-            Filters = filters.ToImmutable(),
+            Select = select,
+            Filters = filters,
             OnConflict = onConflict,
         };
     }
 
-    private static T ParseOrThrow<T>(Parsec.P<T> parser, string input, string sourceName)
+    private static string LastWord(string key)
     {
-        if (Parsec.Run(parser, input, sourceName, out var value, out var err)) return value;
+        var i = key.LastIndexOf('.');
+        return i < 0 ? key : key[(i + 1)..];
+    }
+
+    /// <summary><c>select=*</c>, what PostgREST parses when there is no select parameter.</summary>
+    private static readonly ImmutableArray<SelectItem> DefaultSelect =
+        [.. ParseOrThrow(Grammar.FieldForest, "*", "failed to parse select parameter", "*")];
+
+    // Keys, select, order and column lists repeat from request to request (filter values do not): their parses are
+    // memoised. The grammar is a pure function of the text, so a memoised result is the result.
+    private static readonly ParseMemo<(ImmutableArray<string> Path, Field Field)> TreePathMemo = Memo(Grammar.TreePath, r => r);
+    private static readonly ParseMemo<ImmutableArray<OrderTerm>> OrderMemo = Memo(Grammar.Order, r => r.ToImmutableArray());
+    private static readonly ParseMemo<ImmutableArray<SelectItem>> SelectMemo = Memo(Grammar.FieldForest, r => r.ToImmutableArray());
+    private static readonly ParseMemo<ImmutableArray<string>> ColumnsMemo = Memo(Grammar.Columns, r => r.ToImmutableArray());
+
+    private static ParseMemo<T> Memo<TParsed, T>(Parsec.P<TParsed> parser, Func<TParsed, T> freeze) =>
+        new((input, what) => freeze(ParseOrThrow(parser, input, what, input)));
+
+    /// <summary>
+    /// Runs a parser; on failure throws PGRST100 with Parsec's message, whose source name is <c>what (subject)</c> as in
+    /// PostgREST. The source name is only built on failure (parsing runs again for it: errors are rare, successes hot).
+    /// </summary>
+    private static T ParseOrThrow<T>(Parsec.P<T> parser, string input, string what, string subject)
+    {
+        if (Parsec.Run(parser, input, "", out var value, out _)) return value;
+        Parsec.Run(parser, input, $"{what} ({subject})", out _, out var err);
         throw Pgrst.QueryParam(err.Message, err.Details);
+    }
+
+    /// <summary>A bounded memo of one grammar rule's results, keyed by the input text (short inputs only).</summary>
+    private sealed class ParseMemo<T>(Func<string, string, T> parse)
+    {
+        private const int MaxEntries = 1024;
+        private const int MaxInputLength = 256;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, T> _results = new(StringComparer.Ordinal);
+        private int _count;
+
+        /// <summary>The parse of <paramref name="input"/>; a failure throws PGRST100 naming <paramref name="what"/>.</summary>
+        public T Get(string input, string what)
+        {
+            if (_results.TryGetValue(input, out var hit)) return hit;
+            var result = parse(input, what);
+            if (input.Length > MaxInputLength) return result;
+            if (Interlocked.Increment(ref _count) > MaxEntries)
+            {
+                _results.Clear();
+                Volatile.Write(ref _count, 1);
+            }
+            _results[input] = result;
+            return result;
+        }
     }
 
     /// <summary>
     /// limit/offset per key; an offset key is renamed to the matching ".limit" key so both combine (QueryParams.hs).
     /// Numbers are read like Haskell's <c>readMaybe :: Integer</c>; unparsable ones mean "no restriction".
     /// </summary>
-    private static ImmutableDictionary<string, NonnegRange> ParseRanges(List<KeyValuePair<string, string>> nonEmpty, Func<string, string> lastWord)
+    private static ImmutableDictionary<string, NonnegRange> ParseRanges(List<KeyValuePair<string, string>> nonEmpty)
     {
+        var any = false;
+        foreach (var (k, _) in nonEmpty)
+            any |= LastWord(k) is "limit" or "offset";
+        if (!any) return NoRanges;
         var limits = new Dictionary<string, NonnegRange>(StringComparer.Ordinal);
         var offsets = new Dictionary<string, NonnegRange>(StringComparer.Ordinal);
         foreach (var (k, v) in nonEmpty)
         {
-            var lw = lastWord(k);
+            var lw = LastWord(k);
             if (lw == "limit")
                 limits[k] = NonnegRange.All.Restrict(ReadInteger(v));
             else if (lw == "offset")
@@ -149,6 +196,8 @@ public sealed record QueryParams
             if (!limits.ContainsKey(k)) result[k] = o;
         return result.ToImmutable();
     }
+
+    private static readonly ImmutableDictionary<string, NonnegRange> NoRanges = ImmutableDictionary.Create<string, NonnegRange>(StringComparer.Ordinal);
 
     private static long? ReadInteger(string s) => HaskellRead.ReadInteger(s);
 
@@ -211,10 +260,19 @@ public sealed record QueryParams
     private static string Canonicalize(List<KeyValuePair<string, string?>> qParams)
     {
         // sortOn fst is stable and compares the raw bytes, i.e. code points: a surrogate pair sorts above U+FFFF.
-        var sorted = qParams.Select((p, i) => (p.Key, Val: p.Value ?? "", i))
-            .OrderBy(p => p.Key, CodePointComparer.Instance).ThenBy(p => p.i).ToList();
+        if (qParams.Count == 0) return "";
+        // Insertion sort: stable and allocation-free for the handful of parameters a request has.
+        var sorted = new (string Key, string Val)[qParams.Count];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            var item = (qParams[i].Key, qParams[i].Value ?? "");
+            var j = i;
+            for (; j > 0 && CodePointComparer.Instance.Compare(sorted[j - 1].Key, item.Key) > 0; j--)
+                sorted[j] = sorted[j - 1];
+            sorted[j] = item;
+        }
         var sb = new StringBuilder();
-        for (var i = 0; i < sorted.Count; i++)
+        for (var i = 0; i < sorted.Length; i++)
         {
             var k = sorted[i].Key;
             if (i > 0 && sorted[i - 1].Key == k)
@@ -269,6 +327,7 @@ public sealed record QueryParams
     /// </summary>
     private static string CanonicalEncode(string s)
     {
+        if (!s.AsSpan().ContainsAnyExcept(UnreservedChars)) return s;
         var sb = new StringBuilder(s.Length);
         foreach (var b in Encoding.UTF8.GetBytes(s))
         {
@@ -283,6 +342,9 @@ public sealed record QueryParams
         }
         return sb.ToString();
     }
+
+    private static readonly System.Buffers.SearchValues<char> UnreservedChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~");
 
     private static void AppendHex(StringBuilder sb, byte b) => sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
 }

@@ -26,18 +26,31 @@ internal sealed class ReadPlanCache
     private static readonly ConditionalWeakTable<SchemaCache.SchemaCache, ReadPlanCache> PerSnapshot = new();
 
     private readonly ConcurrentDictionary<string, CachedRead> _entries = new(StringComparer.Ordinal);
+    private int _count;
     // Admission: a read is cached the second time it is seen, so one-off URLs (e.g. random ids) don't churn the cache.
-    private readonly ConcurrentDictionary<string, byte> _seenOnce = new(StringComparer.Ordinal);
+    // A lock-free table of key hashes (a hash collision only admits a key one sighting early): ConcurrentDictionary's
+    // per-bucket locks and its all-locks Count were measured as ~15 % of restgres's CPU under get_event load, spinning in
+    // Monitor contention (docs/perf-notes.md, item 7).
+    private readonly int[] _seenOnce = new int[MaxEntries];
     private readonly AppConfig _config;
+    private readonly SchemaCache.SchemaCache _cache;
 
-    private ReadPlanCache(AppConfig config) => _config = config;
+    // The cache of the current (snapshot, config) pair, so the per-request lookup is two reference comparisons.
+    private static ReadPlanCache? s_last;
+
+    private ReadPlanCache(SchemaCache.SchemaCache cache, AppConfig config) => (_cache, _config) = (cache, config);
 
     public static ReadPlanCache For(SchemaCache.SchemaCache cache, AppConfig config)
     {
-        var c = PerSnapshot.GetValue(cache, _ => new ReadPlanCache(config));
-        if (ReferenceEquals(c._config, config)) return c;
-        c = new ReadPlanCache(config);
-        PerSnapshot.AddOrUpdate(cache, c);
+        var last = Volatile.Read(ref s_last);
+        if (last is not null && ReferenceEquals(last._cache, cache) && ReferenceEquals(last._config, config)) return last;
+        var c = PerSnapshot.GetValue(cache, _ => new ReadPlanCache(cache, config));
+        if (!ReferenceEquals(c._config, config))
+        {
+            c = new ReadPlanCache(cache, config);
+            PerSnapshot.AddOrUpdate(cache, c);
+        }
+        Volatile.Write(ref s_last, c);
         return c;
     }
 
@@ -58,12 +71,18 @@ internal sealed class ReadPlanCache
 
     public void Add(string key, CachedRead value)
     {
-        if (_seenOnce.TryAdd(key, 0))
+        var h = key.GetHashCode(StringComparison.Ordinal) | 1; // never 0, the empty slot
+        ref var slot = ref _seenOnce[(uint)h % MaxEntries];
+        if (Volatile.Read(ref slot) != h)
         {
-            if (_seenOnce.Count >= MaxEntries) _seenOnce.Clear();
+            Volatile.Write(ref slot, h);
             return;
         }
-        if (_entries.Count >= MaxEntries) _entries.Clear();
+        if (Interlocked.Increment(ref _count) > MaxEntries)
+        {
+            _entries.Clear();
+            Volatile.Write(ref _count, 1);
+        }
         _entries[key] = value;
     }
 }
