@@ -261,13 +261,19 @@ public static class QueryBuilder
         }
     }
 
+    /// <summary>
+    /// <c>LIMIT n OFFSET m</c> as integer literals (PostgREST binds them as parameters). Both are numbers the parser
+    /// produced, never client text, and a literal limit lets PostgreSQL settle on a generic plan for the prepared
+    /// statement: with <c>LIMIT $n</c> the generic plan cannot see the limit, loses to the custom plan, and every
+    /// execution is planned again (~10 % of PostgreSQL's CPU under list_events; docs/perf-notes.md, item 8).
+    /// </summary>
     private static void LimitOffset(SqlBuilder sb, NonnegRange range)
     {
         if (range.IsAll) return;
         sb.Append(" LIMIT ");
-        if (range.Limit is { } l) sb.Param(l.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (range.Limit is { } l) sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture));
         else sb.Append("ALL");
-        sb.Append(" OFFSET ").Param(range.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        sb.Append(" OFFSET ").Append(range.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public static string FromQi(QualifiedIdentifier qi) => SqlText.QuoteQualified(qi.Schema, qi.Name);

@@ -244,10 +244,10 @@ public sealed class QueryBuilderTests
             "SELECT \"api\".\"items\".* FROM \"api\".\"items\" ORDER BY \"clients\".\"name\" DESC NULLS LAST | "
         },
         { "all rows: no LIMIT", Plan() with { Range = NonnegRange.All }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" | " },
-        { "limit", Plan() with { Range = NonnegRange.All.Restrict(10) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT $1 OFFSET $2 | '10', '0'" },
-        { "limit and offset", Plan() with { Range = NonnegRange.Geq(20).Restrict(10) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT $1 OFFSET $2 | '10', '20'" },
-        { "offset only", Plan() with { Range = NonnegRange.Geq(5) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT ALL OFFSET $1 | '5'" },
-        { "limit=0", Plan() with { Range = NonnegRange.LimitZero }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT $1 OFFSET $2 | '0', '0'" },
+        { "limit", Plan() with { Range = NonnegRange.All.Restrict(10) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT 10 OFFSET 0 | " },
+        { "limit and offset", Plan() with { Range = NonnegRange.Geq(20).Restrict(10) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT 10 OFFSET 20 | " },
+        { "offset only", Plan() with { Range = NonnegRange.Geq(5) }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT ALL OFFSET 5 | " },
+        { "limit=0", Plan() with { Range = NonnegRange.LimitZero }, "SELECT \"api\".\"items\".* FROM \"api\".\"items\" LIMIT 0 OFFSET 0 | " },
         {
             "everything, parameters numbered in order",
             Plan(Sel(Col("data", Key("k")), alias: "k")) with
@@ -256,7 +256,7 @@ public sealed class QueryBuilderTests
                 Order = [new CoercibleOrderTerm(null, Col("data", Key("o")), OrderDirection.Asc, null)],
                 Range = NonnegRange.Geq(3).Restrict(2),
             },
-            "SELECT \"api\".\"items\".\"data\"->$1 AS \"k\" FROM \"api\".\"items\" WHERE \"api\".\"items\".\"a\" = $2 ORDER BY \"api\".\"items\".\"data\"->$3 ASC LIMIT $4 OFFSET $5 | 'k', '1', 'o', '2', '3'"
+            "SELECT \"api\".\"items\".\"data\"->$1 AS \"k\" FROM \"api\".\"items\" WHERE \"api\".\"items\".\"a\" = $2 ORDER BY \"api\".\"items\".\"data\"->$3 ASC LIMIT 2 OFFSET 3 | 'k', '1', 'o'"
         },
         {
             "a table alias (self joins, embeds)",
