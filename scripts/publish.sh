@@ -9,6 +9,12 @@ require_dotnet
 
 cd "$RESTGRES_ROOT"
 log "dotnet publish -> ${RESTGRES_PUBLISH_DIR#"$RESTGRES_ROOT"/}"
-dotnet publish src/Restgres/Restgres.csproj -c Release -o "$RESTGRES_PUBLISH_DIR" --nologo -v quiet "$@" \
-  || die "dotnet publish failed (see the compiler output above)"
+# ReadyToRun (precompiled code: the server is fast from its first requests instead of after the JIT's warm-up) needs
+# the crossgen2 package from NuGet; without it, publish plain IL rather than fail.
+if ! dotnet publish src/Restgres/Restgres.csproj -c Release --use-current-runtime --self-contained false \
+    -p:PublishReadyToRun=true -o "$RESTGRES_PUBLISH_DIR" --nologo -v quiet "$@"; then
+  log "ReadyToRun publish failed; publishing without it"
+  dotnet publish src/Restgres/Restgres.csproj -c Release -o "$RESTGRES_PUBLISH_DIR" --nologo -v quiet "$@" \
+    || die "dotnet publish failed (see the compiler output above)"
+fi
 [ -x "$RESTGRES_BIN" ] || die "publish succeeded but $RESTGRES_BIN is missing or not executable"

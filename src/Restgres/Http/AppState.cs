@@ -43,7 +43,9 @@ public sealed class AppState : IAsyncDisposable
         csb.CommandTimeout = 0;
         // PostgREST returns PostgreSQL's error details verbatim.
         csb.IncludeErrorDetail = true;
-        DataSource = new NpgsqlDataSourceBuilder(csb.ConnectionString).Build();
+        var dsb = new NpgsqlDataSourceBuilder(csb.ConnectionString);
+        dsb.UsePhysicalConnectionInitializer(Execution.SessionWarmup.Run, Execution.SessionWarmup.RunAsync);
+        DataSource = dsb.Build();
         ListenerConnectionString = new NpgsqlConnectionStringBuilder(csb.ConnectionString) { Pooling = false, KeepAlive = 30 }.ConnectionString;
         Observer = new Observability.Observer(this);
         Reloader = new ConfigReloader(this);
