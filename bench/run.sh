@@ -73,15 +73,7 @@ fi
 cd "$RESTGRES_ROOT"
 if [[ " ${targets[*]} " == *" server "* ]]; then
   if [ "$publish" = 1 ]; then
-    require_dotnet
-    log "dotnet publish -> artifacts/restgres-bench"
-    # ReadyToRun, as scripts/publish.sh, with the same fallback.
-    if ! dotnet publish src/Restgres/Restgres.csproj -c Release --use-current-runtime --self-contained false \
-        -p:PublishReadyToRun=true -o "$BENCH_PUBLISH_DIR" --nologo -v quiet; then
-      log "ReadyToRun publish failed; publishing without it"
-      dotnet publish src/Restgres/Restgres.csproj -c Release -o "$BENCH_PUBLISH_DIR" --nologo -v quiet \
-        || die "dotnet publish failed (see the compiler output above)"
-    fi
+    RESTGRES_PUBLISH_DIR="$BENCH_PUBLISH_DIR" "$RESTGRES_ROOT/scripts/publish.sh"
   fi
   [ -x "$BENCH_BIN" ] || die "$BENCH_BIN is missing: run without --no-publish"
 fi

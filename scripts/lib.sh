@@ -7,7 +7,8 @@ RESTGRES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RESTGRES_ROOT
 
 # Where `dotnet publish` puts the server; run.sh, test.sh and the conformance harness all use this copy.
-RESTGRES_PUBLISH_DIR="$RESTGRES_ROOT/artifacts/restgres"
+# RESTGRES_PUBLISH_DIR may be overridden for scripts/publish.sh (bench/ publishes to artifacts/restgres-bench).
+RESTGRES_PUBLISH_DIR="${RESTGRES_PUBLISH_DIR:-$RESTGRES_ROOT/artifacts/restgres}"
 # RESTGRES_BIN may be overridden, e.g. to score another build or PostgREST itself with the conformance harness.
 RESTGRES_BIN="${RESTGRES_BIN:-$RESTGRES_PUBLISH_DIR/restgres}"
 export RESTGRES_PUBLISH_DIR RESTGRES_BIN

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publish the server to artifacts/restgres (executable: artifacts/restgres/restgres).
+# Publish the server to artifacts/restgres (executable: artifacts/restgres/restgres), or to $RESTGRES_PUBLISH_DIR.
 # Incremental: when nothing changed, MSBuild skips the compile and this takes seconds.
 # Usage: scripts/publish.sh [extra dotnet publish args]
 set -euo pipefail
@@ -17,4 +17,4 @@ if ! dotnet publish src/Restgres/Restgres.csproj -c Release --use-current-runtim
   dotnet publish src/Restgres/Restgres.csproj -c Release -o "$RESTGRES_PUBLISH_DIR" --nologo -v quiet "$@" \
     || die "dotnet publish failed (see the compiler output above)"
 fi
-[ -x "$RESTGRES_BIN" ] || die "publish succeeded but $RESTGRES_BIN is missing or not executable"
+[ -x "$RESTGRES_PUBLISH_DIR/restgres" ] || die "publish succeeded but $RESTGRES_PUBLISH_DIR/restgres is missing or not executable"
