@@ -43,6 +43,9 @@ public sealed class AppState : IAsyncDisposable
         csb.CommandTimeout = 0;
         // PostgREST returns PostgreSQL's error details verbatim.
         csb.IncludeErrorDetail = true;
+        // PostgreSQL streams a result in 8 KB pieces; with Npgsql's default 8 KB buffer a 19 KB list_events body took
+        // ~6 recv calls (and thread hand-offs) per request, with 64 KB ~2 (docs/perf-notes.md, item 11).
+        csb.ReadBufferSize = 64 * 1024;
         var dsb = new NpgsqlDataSourceBuilder(csb.ConnectionString);
         dsb.UsePhysicalConnectionInitializer(Execution.SessionWarmup.Run, Execution.SessionWarmup.RunAsync);
         DataSource = dsb.Build();

@@ -15,6 +15,15 @@ public static class Statements
 {
     public const string SourceCte = "pgrst_source";
 
+    /// <summary>
+    /// The page's row count. <c>_postgrest_t</c> is a subquery alias here, so its whole-row value is never null and
+    /// <c>count(*)</c> equals PostgREST's <c>count(_postgrest_t)</c> without building each row a second time (every
+    /// aggregate evaluates its own whole-row argument; <c>json_agg</c> already builds one). EXPLAIN output keeps
+    /// PostgREST's form so plans read the same.
+    /// </summary>
+    private static string RowCount(MediaType media) =>
+        media.Kind == MediaKind.Plan ? "pg_catalog.count(_postgrest_t)" : "pg_catalog.count(*)";
+
     public static Statement MainRead(WrappedReadPlan wrp, Preferences prefs, long? maxRows, NonnegRange topRange, out Statement? explain)
     {
         var sb = new SqlBuilder();
@@ -35,12 +44,12 @@ public static class Statements
                 sb.Append(')');
                 countResult = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)";
             }
-            else countResult = "pg_catalog.count(_postgrest_t)";
+            else countResult = RowCount(wrp.Media);
         }
         else countResult = "null::bigint";
 
         sb.Append(" SELECT ").Append(countResult).Append(" AS total_result_set, ")
-          .Append("pg_catalog.count(_postgrest_t) AS page_total, ");
+          .Append(RowCount(wrp.Media)).Append(" AS page_total, ");
         if (wrp.Media.Kind == MediaKind.Plan)
         {
             // For EXPLAIN the columns keep PostgREST's order, so plan outputs read the same (PlanSpec).

@@ -314,4 +314,18 @@ public sealed class QueryBuilderTests
             "\"api\".\"items\".\"f\" @@ to_tsquery($1, $2)  | 'english', 'cat'",
         ], sql);
     }
+
+    [Theory]
+    [InlineData(false, "pg_catalog.count(*) AS page_total")]
+    [InlineData(true, "pg_catalog.count(_postgrest_t) AS page_total")]
+    public void Main_read_counts_rows_without_rebuilding_them(bool explainMedia, string pageCount)
+    {
+        // count(*) for reads (the subquery alias's whole row is never null); EXPLAIN output keeps PostgREST's form.
+        var media = explainMedia ? new MediaType(MediaKind.Plan, PlanFor: MediaType.Json) : MediaType.Json;
+        var wrp = new WrappedReadPlan(Plan(), Qi, new CallHandler(MediaHandler.Json), media, false);
+        var prefs = Preferences.Parse(["count=exact"], false);
+        var main = Statements.MainRead(wrp, prefs, null, NonnegRange.All, out _);
+        Assert.Contains(pageCount, main.Sql, StringComparison.Ordinal);
+        Assert.Contains(pageCount.Replace("page_total", "total_result_set", StringComparison.Ordinal), main.Sql, StringComparison.Ordinal);
+    }
 }
