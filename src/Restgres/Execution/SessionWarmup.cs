@@ -19,15 +19,29 @@ public static class SessionWarmup
 {
     private const string Sql = "SELECT length(repeat(' ', 4194304))";
 
+    // A failure (say, an absurdly low statement_timeout on the login role) only loses the optimisation: the
+    // connection is idle and outside any transaction either way, so it is kept.
     public static void Run(NpgsqlConnection conn)
     {
         using var cmd = new NpgsqlCommand(Sql, conn);
-        cmd.ExecuteScalar();
+        try
+        {
+            cmd.ExecuteScalar();
+        }
+        catch (PostgresException)
+        {
+        }
     }
 
     public static async Task RunAsync(NpgsqlConnection conn)
     {
         await using var cmd = new NpgsqlCommand(Sql, conn);
-        await cmd.ExecuteScalarAsync();
+        try
+        {
+            await cmd.ExecuteScalarAsync();
+        }
+        catch (PostgresException)
+        {
+        }
     }
 }
