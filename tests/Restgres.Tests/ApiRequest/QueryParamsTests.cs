@@ -237,8 +237,6 @@ public sealed class QueryParamsTests
           "OK" },
         { false, "select=a(b",
           "\"failed to parse select parameter (a(b)\" (line 1, column 4) | unexpected end of input expecting letter, digit, \"-\", \"->>\", \"->\", \"::\", \".\", \")\", \",\" or end of input" },
-        { false, "select=\"a",
-          "\"failed to parse select parameter (\"a)\" (line 1, column 3) | unexpected end of input expecting \"\\\\\" or \"\\\"\"" },
         { false, "select=a(b))",
           "OK" },
         { false, "select=a(b,c(d)",
