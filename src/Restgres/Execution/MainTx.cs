@@ -226,7 +226,8 @@ public static class MainTx
         return plan.TryGetProperty("Plan Rows", out var rows) ? rows.GetInt64() : null;
     }
 
-    private static void Add(NpgsqlBatch batch, Statement st)
+    /// <summary>Appends a statement with its parameters (OpenApiTx builds its batch the same way).</summary>
+    internal static void Add(NpgsqlBatch batch, Statement st)
     {
         var cmd = new NpgsqlBatchCommand(st.Sql);
         foreach (var p in st.Params)
@@ -277,7 +278,7 @@ public static class MainTx
         _ => e.Message,
     };
 
-    private static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
+    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
     {
         try
         {

@@ -103,8 +103,8 @@ public static class OpenApiTx
         await using var conn = await MainTx.OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"));
-        Add(batch, tx.Prelude);
-        if (tx.PreRequest is { } pre) Add(batch, pre);
+        MainTx.Add(batch, tx.Prelude);
+        if (tx.PreRequest is { } pre) MainTx.Add(batch, pre);
         // One statement with a named column per answer, so the results are told apart from the prelude's.
         var sql = accessible
             ? $"SELECT ({AccessibleTables}) AS pgrst_openapi_tables, ({AccessibleFuncs}) AS pgrst_openapi_funcs, ({SchemaDescription}) AS pgrst_openapi_description"
@@ -131,32 +131,8 @@ public static class OpenApiTx
         }
         catch (PostgresException e)
         {
-            await RollbackQuietlyAsync(conn);
+            await MainTx.RollbackQuietlyAsync(conn);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
-        }
-    }
-
-    private static void Add(NpgsqlBatch batch, Statement st)
-    {
-        var cmd = new NpgsqlBatchCommand(st.Sql);
-        foreach (var p in st.Params)
-            cmd.Parameters.Add(new NpgsqlParameter { Value = p.Value ?? DBNull.Value, NpgsqlDbType = p.Type });
-        batch.BatchCommands.Add(cmd);
-    }
-
-    private static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
-    {
-        try
-        {
-            if (conn.State == ConnectionState.Open)
-            {
-                await using var cmd = new NpgsqlCommand("ROLLBACK", conn);
-                await cmd.ExecuteNonQueryAsync();
-            }
-        }
-        catch (NpgsqlException)
-        {
-            // The connection is broken; the pool discards it.
         }
     }
 }

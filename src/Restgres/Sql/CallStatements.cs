@@ -38,20 +38,7 @@ public static class CallStatements
 
         sb.Append("SELECT ").Append(countResult).Append(" AS total_result_set, ")
           .Append(pageCount).Append(" AS page_total, ");
-        if (plan.Media.Kind == MediaKind.Plan)
-        {
-            // EXPLAIN keeps PostgREST's column order so plan outputs read the same (PlanSpec).
-            sb.Append(Body(plan)).Append(" AS body, ")
-              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-              .Append("'' AS response_inserted");
-        }
-        else
-        {
-            sb.Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-              .Append(Body(plan)).Append(" AS body");
-        }
+        Statements.ResponseColumns(sb, plan.Media, Body(plan));
         sb.Append(" FROM (");
         QueryBuilder.ReadPlanToQuery(sb, plan.ReadPlan);
         sb.Append(") _postgrest_t");

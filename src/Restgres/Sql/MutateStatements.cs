@@ -37,15 +37,13 @@ public static class MutateStatements
             if (location) LocationCase(sb, ins!.PkColumns);
             else sb.Append("array[]::text[]");
             sb.Append(" AS header, ").Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body, ")
-              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
+              .Append(Statements.ResponseGucs).Append(", ")
               .Append(counted ? "nullif(current_setting('pgrst.inserted', true),'')::int" : "''").Append(" AS response_inserted ");
         }
         else
         {
             sb.Append("null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ")
-              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ");
+              .Append(Statements.ResponseGucs).Append(", ");
             if (location)
             {
                 LocationCase(sb, ins!.PkColumns);

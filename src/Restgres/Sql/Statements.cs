@@ -15,6 +15,23 @@ public static class Statements
 {
     public const string SourceCte = "pgrst_source";
 
+    /// <summary>The GUCs a request may set to shape its response, as the standard row's two columns.</summary>
+    public const string ResponseGucs =
+        "nullif(current_setting('response.headers', true), '') AS response_headers, " +
+        "nullif(current_setting('response.status', true), '') AS response_status";
+
+    /// <summary>
+    /// The standard row's columns after the counts, for reads and calls. For EXPLAIN the columns keep PostgREST's order
+    /// (body first, plus an empty response_inserted), so plan outputs read the same (PlanSpec).
+    /// </summary>
+    public static void ResponseColumns(SqlBuilder sb, MediaType media, string body)
+    {
+        if (media.Kind == MediaKind.Plan)
+            sb.Append(body).Append(" AS body, ").Append(ResponseGucs).Append(", '' AS response_inserted");
+        else
+            sb.Append(ResponseGucs).Append(", ").Append(body).Append(" AS body");
+    }
+
     /// <summary>
     /// The page's row count. <c>_postgrest_t</c> is a subquery alias here, so its whole-row value is never null and
     /// <c>count(*)</c> equals PostgREST's <c>count(_postgrest_t)</c> without building each row a second time (every
@@ -50,20 +67,7 @@ public static class Statements
 
         sb.Append(" SELECT ").Append(countResult).Append(" AS total_result_set, ")
           .Append(RowCount(wrp.Media)).Append(" AS page_total, ");
-        if (wrp.Media.Kind == MediaKind.Plan)
-        {
-            // For EXPLAIN the columns keep PostgREST's order, so plan outputs read the same (PlanSpec).
-            sb.Append(Body(wrp.Handler)).Append(" AS body, ")
-              .Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-              .Append("'' AS response_inserted");
-        }
-        else
-        {
-            sb.Append("nullif(current_setting('response.headers', true), '') AS response_headers, ")
-              .Append("nullif(current_setting('response.status', true), '') AS response_status, ")
-              .Append(Body(wrp.Handler)).Append(" AS body");
-        }
+        ResponseColumns(sb, wrp.Media, Body(wrp.Handler));
         sb.Append(" FROM ( SELECT * FROM ").Append(SourceCte).Append(" ) _postgrest_t");
 
         explain = null;
