@@ -139,14 +139,7 @@ internal static class AdminKit
         return null;
     }
 
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int FreePort() => Restgres.Dev.PostgresCluster.FreePort();
 
     /// <summary>HS256 token for <paramref name="claimsJson"/>, signed with <see cref="JwtSecret"/>.</summary>
     public static string Token(string claimsJson)

@@ -121,14 +121,7 @@ public sealed class RestgresProcess : IAsyncDisposable
         if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -s {signal} {Id} failed");
     }
 
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int FreePort() => Restgres.Dev.PostgresCluster.FreePort();
 
     public async ValueTask DisposeAsync()
     {
