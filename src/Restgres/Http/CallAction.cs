@@ -17,16 +17,50 @@ public static class CallAction
         var (config, req) = (rc.Config, rc.Request);
         var t = Stopwatch.GetTimestamp();
         // PostgREST parses the body with the rest of the request, so body errors (PGRST102) come before a missing function.
-        var payload = call.Method == InvokeMethod.Inv
-            ? CallArgsParser.ParsePayload(req.ContentMediaType, req.Body, req.QueryParams.Columns)
-            : null;
+        var payload = ParsePayload(req, call);
         var handlers = rc.Cache.MediaHandlers;
         var plan = CallPlanner.Plan(config, rc.Cache, req, call.Target, call.Method, payload, handlers);
         var main = CallStatements.MainCall(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange);
-        t = rc.Mark(2, t);
         // Only the function's SET options listed in db-hoisted-tx-settings apply to the whole transaction.
-        var hoisted = plan.Routine.Settings.Where(s => config.DbHoistedTxSettings.Contains(s.Key)).ToList();
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, hoisted, rc.Cache, plan.Routine.IsolationLevel);
+        var planned = new PlannedCall(plan, main, [.. plan.Routine.Settings.Where(s => config.DbHoistedTxSettings.Contains(s.Key))]);
+        if (rc.PlanCacheKey is { } key && plan.Media.Kind != MediaKind.Plan && CallStatements.CanRebind(plan.CallPlan)
+            && CallStatements.PayloadShape(payload) is { } shape)
+        {
+            var cache = PlanCache.For(rc.Cache, config);
+            if (cache.TryGet(key, out var known) && known is CachedCall entry) entry.Add(shape, planned);
+            else
+            {
+                entry = new CachedCall(req with { Headers = [], Cookies = [], Body = ReadOnlyMemory<byte>.Empty }, call);
+                entry.Add(shape, planned);
+                cache.Add(key, entry);
+            }
+        }
+        t = rc.Mark(2, t);
+        return await ExecuteAsync(rc, planned, main, t);
+    }
+
+    /// <summary>
+    /// A call whose URL and headers were planned before (see <see cref="PlanCache"/>): only the body is parsed, and
+    /// when its shape was planned too, the statement is re-bound to it. Null when this shape is new.
+    /// </summary>
+    internal static Task<PgrstResponse>? TryRunPlanned(RequestContext rc, CachedCall cached)
+    {
+        var t = Stopwatch.GetTimestamp();
+        var payload = ParsePayload(rc.Request, cached.Action);
+        if (CallStatements.PayloadShape(payload) is not { } shape || !cached.TryGet(shape, out var planned)) return null;
+        var main = CallStatements.WithPayload(planned.Main, planned.Plan.CallPlan, payload);
+        t = rc.Mark(2, t);
+        return ExecuteAsync(rc, planned, main, t);
+    }
+
+    private static CallPayload? ParsePayload(ApiRequest.ApiRequest req, RoutineCall call) => call.Method == InvokeMethod.Inv
+        ? CallArgsParser.ParsePayload(req.ContentMediaType, req.Body, req.QueryParams.Columns)
+        : null;
+
+    private static async Task<PgrstResponse> ExecuteAsync(RequestContext rc, PlannedCall planned, Statement main, long t)
+    {
+        var (config, req, plan) = (rc.Config, rc.Request, planned.Plan);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, planned.Hoisted, rc.Cache, plan.Routine.IsolationLevel);
         if (plan.Media.Kind == MediaKind.Plan)
         {
             // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output, whatever the function returns.

@@ -18,12 +18,12 @@ public static class ReadAction
         var plan = Planner.WrappedRead(config, rc.Cache, req, read.Target, read.HeadersOnly);
         var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
         if (rc.PlanCacheKey is { } key)
-            ReadPlanCache.For(rc.Cache, config).Add(key, new CachedRead(req with { Headers = [], Cookies = [] }, read, plan, main, explain));
+            PlanCache.For(rc.Cache, config).Add(key, new CachedRead(req with { Headers = [], Cookies = [] }, read, plan, main, explain));
         t = rc.Mark(2, t);
         return await ExecuteAsync(rc, plan, main, explain, t);
     }
 
-    /// <summary>A read planned by an earlier identical request (see <see cref="ReadPlanCache"/>).</summary>
+    /// <summary>A read planned by an earlier identical request (see <see cref="PlanCache"/>).</summary>
     internal static Task<PgrstResponse> RunPlannedAsync(RequestContext rc, CachedRead cached) =>
         ExecuteAsync(rc, cached.Plan, cached.Main, cached.Explain, Stopwatch.GetTimestamp());
 

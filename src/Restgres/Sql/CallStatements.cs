@@ -245,4 +245,42 @@ public static class CallStatements
         }
         return false;
     }
+    /// <summary>
+    /// What of a call's payload the plan and <see cref="MainCall"/>'s SQL text depend on, for the plan cache: nothing
+    /// for GET/HEAD (the arguments are in the URL); for a JSON body (or CSV turned into one) the argument names, which
+    /// choose the overload and the columns of <c>json_to_record</c>, and whether it is an object or an array
+    /// (<c>json_to_record</c> or <c>json_to_recordset</c>). Null for other bodies: those calls are planned every time.
+    /// </summary>
+    public static string? PayloadShape(CallPayload? payload)
+    {
+        if (payload is null) return "";
+        if (payload is not JsonCallPayload json) return null;
+        var sb = new StringBuilder(IsJsonObject(json.Raw) ? "{" : "[");
+        // Length-prefixed, so that no two key sets give the same text whatever characters the names contain.
+        foreach (var k in json.Keys) sb.Append(k.Length).Append(':').Append(k);
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Whether <see cref="WithPayload"/> can re-bind a statement planned for <paramref name="plan"/> to another payload
+    /// of the same shape: calls with arguments from the URL (nothing to re-bind), and named arguments from a JSON body,
+    /// which is the statement's first parameter (<c>pgrst_payload</c>) or, without arguments, not a parameter at all.
+    /// </summary>
+    public static bool CanRebind(CallPlan plan) => plan.Args is DirectArgs || (plan.Args is BodyArgs && plan.Params is KeyParams);
+
+    /// <summary>
+    /// <paramref name="planned"/> (<see cref="MainCall"/> for a plan with <see cref="CanRebind"/>) with the body
+    /// parameter replaced by <paramref name="payload"/>'s: the same text and parameters MainCall gives for that payload.
+    /// </summary>
+    public static Statement WithPayload(Statement planned, CallPlan plan, CallPayload? payload)
+    {
+        if (plan.Args is DirectArgs || plan.Params is KeyParams { Params.IsEmpty: true }) return planned;
+        if (plan.Params is not KeyParams || payload is not JsonCallPayload json)
+            throw new InvalidOperationException("this call's statement cannot be re-bound to another payload");
+        var ps = new SqlParam[planned.Params.Count];
+        // FromJsonBody binds the body first: nothing before the pgrst_payload subquery takes a parameter.
+        ps[0] = new SqlParam(Encoding.UTF8.GetString(json.Raw.Span), NpgsqlDbType.Json);
+        for (var i = 1; i < ps.Length; i++) ps[i] = planned.Params[i];
+        return planned with { Params = ps };
+    }
 }

@@ -84,6 +84,14 @@ create function api.label(api.books) returns text
   language sql stable
   as $$ select $1.title || ' (' || coalesce($1.published::text, '?') || ')' $$;
 
+-- Overloads by argument names, for the plan cache tests (one URL, several payload shapes).
+create function api.add(a int, b int) returns int
+  language sql stable
+  as $$ select a + b $$;
+create function api.add(a int, b int, c int) returns int
+  language sql stable
+  as $$ select a + b + c $$;
+
 -- A function that sets response.headers and response.status, used by a view.
 create function private.set_response() returns boolean
   language plpgsql volatile

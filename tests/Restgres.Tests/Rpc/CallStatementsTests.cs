@@ -105,4 +105,48 @@ public sealed class CallStatementsTests
     [InlineData("", false)]
     public void Object_or_array_is_told_by_the_first_significant_byte(string body, bool isObject) =>
         Assert.Equal(isObject, CallStatements.IsJsonObject(Encoding.UTF8.GetBytes(body)));
+    [Theory]
+    // Content-Type, body, shape: what the plan cache keys a call's plan by (argument names, object or array).
+    [InlineData("application/json", """{"b":1,"a":2}""", "{1:a1:b")]
+    [InlineData("application/json", """ {"a":9, "b":[1]}""", "{1:a1:b")]
+    [InlineData("application/json", """[{"a":1,"b":2}]""", "[1:a1:b")]
+    [InlineData("application/json", "{}", "{")]
+    [InlineData("application/json", "", "[")]
+    [InlineData("application/json", """{"a:1":0}""", "{3:a:1")]
+    [InlineData("application/json", """{"a":0,"1":0}""", "{1:11:a")]
+    [InlineData("text/csv", "a,b\n1,2", "[1:a1:b")]
+    [InlineData("text/plain", "hello", null)]
+    [InlineData("application/x-www-form-urlencoded", "a=1", null)]
+    public void Payload_shape_is_the_argument_names_and_the_json_kind(string contentType, string body, string? shape) =>
+        Assert.Equal(shape, CallStatements.PayloadShape(
+            CallArgsParser.ParsePayload(global::Restgres.ApiRequest.MediaType.Decode(contentType), Encoding.UTF8.GetBytes(body), null)));
+
+    [Fact]
+    public void A_get_call_has_one_shape() => Assert.Equal("", CallStatements.PayloadShape(null));
+
+    [Fact]
+    public void Re_binding_a_json_body_gives_what_planning_that_body_gives()
+    {
+        var ps = new KeyParams([P("min", "bigint"), P("max", "bigint")]);
+        var first = new BodyArgs(Encoding.UTF8.GetBytes("""{"min":2,"max":4}"""));
+        var second = Encoding.UTF8.GetBytes("""{"max":40,"min":20}""");
+        var (sql1, ps1) = Sql(ps, first, filters: ["min"]);
+        var (sql2, ps2) = Sql(ps, new BodyArgs(second), filters: ["min"]);
+        var plan = new CallPlan(Qi, ps, first, false, false, Keys("min"), Keys("*"));
+        var rebound = CallStatements.WithPayload(new Statement(sql1, ps1), plan, new JsonCallPayload(second, Keys("max", "min")));
+        Assert.Equal(sql2, rebound.Sql);
+        Assert.Equal(ps2, rebound.Params);
+    }
+
+    [Fact]
+    public void Calls_without_arguments_or_with_url_arguments_keep_their_statement()
+    {
+        var none = new CallPlan(Qi, new KeyParams([]), new BodyArgs(null), false, false, Keys(), Keys("*"));
+        var planned = new Statement("SELECT 1", []);
+        Assert.Same(planned, CallStatements.WithPayload(planned, none, new JsonCallPayload("{}"u8.ToArray(), Keys())));
+        var url = new CallPlan(Qi, new KeyParams([P("a")]), Direct(("a", "1")), false, false, Keys(), Keys("*"));
+        Assert.Same(planned, CallStatements.WithPayload(planned, url, null));
+        Assert.True(CallStatements.CanRebind(none) && CallStatements.CanRebind(url));
+        Assert.False(CallStatements.CanRebind(new CallPlan(Qi, new OnePosParam(P("", "json")), new BodyArgs(null), false, false, Keys(), Keys("*"))));
+    }
 }
