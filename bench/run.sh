@@ -10,6 +10,9 @@
 # ("-dirty" is added when src/ has uncommitted changes, "-2", "-3"... when the file exists).
 #
 #   --no-publish   reuse the last build in artifacts/restgres-bench/
+#   --handwritten  benchmark bench/handwritten (the minimal hand-written ASP.NET Core + Npgsql server issue 2 names as
+#                  the yardstick) as the server instead of restgres; it serves get_event, list_events and
+#                  recent_completions only, which become the default scenarios
 #   TARGET         server | fastapi | pgbench; default: all three. Ratios are only computed within one run,
 #                  so keep pgbench in the list.
 # Every other option goes to the harness unchanged (../shared/bench/run.sh --help), e.g.
@@ -31,6 +34,8 @@ BENCH_PUBLISH_DIR="$RESTGRES_ROOT/artifacts/restgres-bench"
 BENCH_BIN="$BENCH_PUBLISH_DIR/restgres"
 
 publish=1
+handwritten=0
+has_scenarios=0
 targets=()
 pass=()
 has_out=0
@@ -38,16 +43,25 @@ while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
     --no-publish) publish=0; shift ;;
+    --handwritten) handwritten=1; shift ;;
     server|fastapi|pgbench) targets+=("$1"); shift ;;
     --cmd|--name) die "$1 is set by bench/run.sh (it benchmarks this repository's restgres); call $SHARED_BENCH/run.sh directly for another server" ;;
     --out) has_out=1; pass+=("$1" "${2:?--out needs a file}"); shift 2 ;;
     --style|--duration|--warmup|--connections|--threads|--scenarios)
       [ $# -ge 2 ] || die "$1 needs a value"
+      [ "$1" != --scenarios ] || has_scenarios=1
       pass+=("$1" "$2"); shift 2 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=(server fastapi pgbench)
+server_name=restgres
+if [ "$handwritten" = 1 ]; then
+  server_name=handwritten
+  BENCH_PUBLISH_DIR="$RESTGRES_ROOT/artifacts/handwritten-bench"
+  BENCH_BIN="$BENCH_PUBLISH_DIR/handwritten"
+  [ "$has_scenarios" = 1 ] || pass+=(--scenarios "get_event list_events recent_completions")
+fi
 
 [ -x "$SHARED_BENCH/run.sh" ] || die "the shared benchmark harness is not at $SHARED_BENCH/run.sh.
   It lives in ../shared/bench beside the repository (CI's layout); check it out there, or set SHARED_BENCH=/path/to/bench."
@@ -73,7 +87,14 @@ fi
 cd "$RESTGRES_ROOT"
 if [[ " ${targets[*]} " == *" server "* ]]; then
   if [ "$publish" = 1 ]; then
-    RESTGRES_PUBLISH_DIR="$BENCH_PUBLISH_DIR" "$RESTGRES_ROOT/scripts/publish.sh"
+    if [ "$handwritten" = 1 ]; then
+      dotnet publish bench/handwritten/HandWritten.csproj -c Release --use-current-runtime --self-contained false \
+        -p:PublishReadyToRun=true -o "$BENCH_PUBLISH_DIR" --nologo -v quiet \
+        || dotnet publish bench/handwritten/HandWritten.csproj -c Release -o "$BENCH_PUBLISH_DIR" --nologo -v quiet \
+        || die "dotnet publish of bench/handwritten failed"
+    else
+      RESTGRES_PUBLISH_DIR="$BENCH_PUBLISH_DIR" "$RESTGRES_ROOT/scripts/publish.sh"
+    fi
   fi
   [ -x "$BENCH_BIN" ] || die "$BENCH_BIN is missing: run without --no-publish"
 fi
@@ -82,6 +103,7 @@ if [ "$has_out" = 0 ]; then
   sha=$(git rev-parse --short HEAD 2>/dev/null || echo nogit)
   if [ "$sha" != nogit ] && [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then sha="$sha-dirty"; fi
   mkdir -p bench/results
+  [ "$handwritten" = 0 ] || sha="$sha-handwritten"
   out="bench/results/$(date -u +%F)-$sha.md"
   n=2
   while [ -e "$out" ]; do out="bench/results/$(date -u +%F)-$sha-$n.md"; n=$((n + 1)); done
@@ -90,6 +112,6 @@ fi
 
 # --cmd implies the server target in the harness, so give it only when the server is benchmarked.
 server_args=()
-[[ " ${targets[*]} " != *" server "* ]] || server_args=(--name restgres --cmd "$BENCH_BIN")
+[[ " ${targets[*]} " != *" server "* ]] || server_args=(--name "$server_name" --cmd "$BENCH_BIN")
 log "harness: $SHARED_BENCH/run.sh ${server_args[*]} ${targets[*]} ${pass[*]}"
 exec "$SHARED_BENCH/run.sh" "${server_args[@]}" "${targets[@]}" "${pass[@]}"
