@@ -24,12 +24,14 @@ internal sealed record CachedCall(ApiRequest.ApiRequest Request, ApiRequest.Rout
     /// <summary>More argument-name sets than this for one URL are planned every time.</summary>
     private const int MaxShapes = 16;
     private readonly ConcurrentDictionary<string, PlannedCall> _shapes = new(StringComparer.Ordinal);
+    // A counter rather than ConcurrentDictionary.Count, which takes every lock (see PlanCache's admission).
+    private int _added;
 
     public bool TryGet(string shape, out PlannedCall planned) => _shapes.TryGetValue(shape, out planned!);
 
     public void Add(string shape, PlannedCall planned)
     {
-        if (_shapes.Count < MaxShapes) _shapes.TryAdd(shape, planned);
+        if (Volatile.Read(ref _added) < MaxShapes && Interlocked.Increment(ref _added) <= MaxShapes) _shapes.TryAdd(shape, planned);
     }
 }
 
