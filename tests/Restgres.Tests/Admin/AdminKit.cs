@@ -19,18 +19,7 @@ internal static class AdminKit
     public const string Anon = "adm_anon";
     public const string JwtSecret = "reallyreallyreallyreallyverysafe";
 
-    public const string Schema = $$"""
-        do $$
-        begin
-          if not exists (select from pg_roles where rolname = '{{Authenticator}}') then
-            create role {{Authenticator}} login noinherit;
-          end if;
-          if not exists (select from pg_roles where rolname = '{{Anon}}') then
-            create role {{Anon}} nologin;
-          end if;
-        end
-        $$;
-        grant {{Anon}} to {{Authenticator}};
+    public static readonly string Schema = PgClusterFixture.RolesSql(Authenticator, Anon) + $$"""
         create schema api;
         grant usage on schema api to {{Anon}};
         create table api.items (id int primary key, name text);

@@ -1,16 +1,5 @@
 -- The schema of the HTTP integration tests of the read path (tests/Restgres.Tests/Http/).
--- Roles are cluster-wide and the test cluster is shared, so they are created only when missing.
-do $$
-begin
-  if not exists (select from pg_roles where rolname = 'restgres_authenticator') then
-    create role restgres_authenticator login noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'web_anon') then
-    create role web_anon nologin;
-  end if;
-end
-$$;
-grant web_anon to restgres_authenticator;
+-- The roles (restgres_authenticator, web_anon) are created by ReadPathApi (PgClusterFixture.RolesSql).
 
 create schema api;
 create schema v2;

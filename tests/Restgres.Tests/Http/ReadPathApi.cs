@@ -71,7 +71,8 @@ public sealed class ReadPathApi : IAsyncLifetime
         await gate.WaitAsync();
         try
         {
-            database ??= await pg.CreateDatabaseAsync(await File.ReadAllTextAsync(RepoPaths.Fixture("read_path.sql")));
+            database ??= await pg.CreateDatabaseAsync(
+                PgClusterFixture.RolesSql("restgres_authenticator", "web_anon") + await File.ReadAllTextAsync(RepoPaths.Fixture("read_path.sql")));
             if (!servers.TryGetValue(name, out var server))
             {
                 server = await TestServer.StartAsync(configure(BaseConfig));

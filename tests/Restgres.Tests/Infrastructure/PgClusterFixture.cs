@@ -13,14 +13,34 @@ public sealed class PgCollection : ICollectionFixture<PgClusterFixture>;
 
 /// <summary>
 /// One temporary, ephemeral cluster (fsync off, random loopback port, deleted at the end). Databases are cheap to
-/// create, so isolate tests by database; roles are cluster-wide, so fixtures must create them idempotently
-/// (<c>do $$ ... if not exists (select from pg_roles ...) $$</c>).
+/// create, so isolate tests by database; roles are cluster-wide, so fixtures create them idempotently
+/// (<see cref="RolesSql"/>).
 /// </summary>
 public sealed class PgClusterFixture : IAsyncLifetime
 {
     private PostgresCluster? cluster;
 
     public PostgresCluster Cluster => cluster ?? throw new InvalidOperationException("the cluster is not started yet");
+
+    /// <summary>
+    /// SQL creating a login role <paramref name="authenticator"/> (noinherit, as PostgREST's authenticator) and a
+    /// nologin role <paramref name="anon"/> granted to it, unless they exist: roles are shared by every database of the
+    /// cluster, and test classes run in any order. The names are the tests' own constants, not user input.
+    /// </summary>
+    public static string RolesSql(string authenticator, string anon) => $$"""
+        do $$
+        begin
+          if not exists (select from pg_roles where rolname = '{{authenticator}}') then
+            create role {{authenticator}} login noinherit;
+          end if;
+          if not exists (select from pg_roles where rolname = '{{anon}}') then
+            create role {{anon}} nologin;
+          end if;
+        end
+        $$;
+        grant {{anon}} to {{authenticator}};
+
+        """;
 
     public async Task InitializeAsync() => cluster = await PostgresCluster.CreateTemporaryAsync();
 

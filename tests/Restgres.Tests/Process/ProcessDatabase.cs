@@ -12,18 +12,7 @@ namespace Restgres.Tests.Process;
 /// </summary>
 public sealed class ProcessDatabase : IAsyncLifetime
 {
-    public const string Schema = """
-        do $$
-        begin
-          if not exists (select from pg_roles where rolname = 'restgres_authenticator') then
-            create role restgres_authenticator login noinherit;
-          end if;
-          if not exists (select from pg_roles where rolname = 'web_anon') then
-            create role web_anon nologin;
-          end if;
-        end
-        $$;
-        grant web_anon to restgres_authenticator;
+    public static readonly string Schema = PgClusterFixture.RolesSql("restgres_authenticator", "web_anon") + """
         create schema api;
         grant usage on schema api to web_anon;
         alter default privileges in schema api grant select on tables to web_anon;
