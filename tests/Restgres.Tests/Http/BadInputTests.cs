@@ -240,6 +240,66 @@ public sealed class BadInputTests(PgClusterFixture pg, ReadPathApi api) : IClass
         Assert.Equal("PostgREST; error=PGRST100", r.Header("Proxy-Status"));
     }
 
+    // authors -> books -> authors -> ...: every level is a real relationship around a cycle.
+    private static string Nest(int levels) => levels == 0 ? "id" : "id," + (levels % 2 == 0 ? "books" : "authors") + "(" + Nest(levels - 1) + ")";
+
+    [Fact]
+    public async Task Embedding_50_levels_deep_around_a_cycle_is_PGRST100()
+    {
+        // PostgreSQL's planning time grows exponentially with nested lateral joins (50 levels never finishes), so
+        // restgres caps embedding at Planner.MaxEmbedDepth levels rather than hang a backend.
+        Expect.Error(await Get("/authors?select=" + Nest(50) + "&id=eq.1"), 400, "PGRST100", "Resource embedding is nested too deeply",
+            "The select parameter embeds more than 20 levels deep; at most 20 are allowed.");
+    }
+
+    [Fact]
+    public async Task Embedding_20_levels_deep_around_a_cycle_works()
+    {
+        var r = await Get("/authors?select=" + Nest(20) + "&id=eq.1");
+        Assert.True(r.Status == 200, r.ToString());
+        // Follow the first book / the author down: 20 levels of embedded objects, alternating.
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Body);
+        var node = doc.RootElement[0];
+        var depth = 0;
+        while (node.TryGetProperty(depth % 2 == 0 ? "books" : "authors", out var child))
+        {
+            node = child.ValueKind == System.Text.Json.JsonValueKind.Array ? child[0] : child;
+            depth++;
+        }
+        Assert.Equal(20, depth);
+    }
+
+    [Fact]
+    public async Task An_unknown_relationship_deep_in_an_embed_is_PGRST200()
+    {
+        var r = await Timed(s => s.GetAsync("/authors?select=id,books(id,authors(id,books(id,nowhere(id))))"));
+        Expect.PgrstShaped4xx(r);
+        Assert.Equal("PostgREST; error=PGRST200", r.Header("Proxy-Status"));
+    }
+
+    [Theory]
+    // Unknown function, unknown argument, and an argument PostgreSQL cannot read as the parameter's type.
+    [InlineData("/rpc/nope", """{"a":1}""", 404, "PGRST202")]
+    [InlineData("/rpc/add", """{"a":1,"zz":2}""", 404, "PGRST202")]
+    [InlineData("/rpc/add", """{"a":"one","b":2}""", 400, "22P02")]
+    [InlineData("/rpc/add", """{"a":99999999999,"b":2}""", 400, "22003")]
+    [InlineData("/rpc/add", """{"a":[1],"b":2}""", 400, "22P02")]
+    public async Task Bad_function_calls_are_4xx(string path, string body, int status, string code)
+    {
+        var r = await Timed(s => s.SendAsync(HttpMethod.Post, path, body, ("Content-Type", "application/json")));
+        Assert.Equal(status, r.Status);
+        Expect.PgrstShaped4xx(r);
+        Assert.Contains($"\"code\":\"{code}\"", r.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_query_argument_to_a_function_is_4xx()
+    {
+        var r = await Timed(s => s.GetAsync("/rpc/add?a=x&b=1"));
+        Assert.Equal(400, r.Status);
+        Expect.PgrstShaped4xx(r);
+    }
+
     [Fact]
     public async Task A_moderately_nested_or_still_works()
     {
