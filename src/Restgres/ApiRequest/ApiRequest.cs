@@ -102,21 +102,22 @@ public sealed record ApiRequest
     private sealed record ResRoutine(string Name) : Resource;
     private sealed record ResSchema : Resource;
 
-    private static Resource GetResource(AppConfig config, ImmutableArray<string> segments)
+    private static Resource GetResource(AppConfig config, ImmutableArray<string> segments) =>
+        ResourceOf(config, segments)
+        ?? throw (segments.IsEmpty ? Pgrst.OpenApiDisabled() : Pgrst.InvalidResourcePath());
+
+    /// <summary>The resource a path names, or null when it names none (PGRST126 at the root, PGRST125 elsewhere).</summary>
+    private static Resource? ResourceOf(AppConfig config, ImmutableArray<string> segments) => segments.Length switch
     {
-        switch (segments.Length)
-        {
-            case 0:
-                if (config.OpenApiMode == OpenApiMode.Disabled) throw Pgrst.OpenApiDisabled();
-                return config.DbRootSpec is { } root ? new ResRoutine(root.Name) : new ResSchema();
-            case 1:
-                return new ResRelation(segments[0]);
-            case 2 when segments[0] == "rpc":
-                return new ResRoutine(segments[1]);
-            default:
-                throw Pgrst.InvalidResourcePath();
-        }
-    }
+        0 when config.OpenApiMode == OpenApiMode.Disabled => null,
+        0 => config.DbRootSpec is { } root ? new ResRoutine(root.Name) : new ResSchema(),
+        1 => new ResRelation(segments[0]),
+        2 when segments[0] == "rpc" => new ResRoutine(segments[1]),
+        _ => null,
+    };
+
+    /// <summary>Whether the path names a function (<c>/rpc/fn</c>, or <c>/</c> with db-root-spec).</summary>
+    public static bool NamesRoutine(AppConfig config, ImmutableArray<string> segments) => ResourceOf(config, segments) is ResRoutine;
 
     private static ApiAction GetAction(Resource resource, string schema, string method)
     {

@@ -82,11 +82,14 @@ internal sealed class PlanCache
         return c;
     }
 
-    /// <summary>The cache key of a GET, HEAD or POST request, or null for other methods.</summary>
-    public static string? Key(HttpContext ctx)
+    /// <summary>
+    /// The cache key of a GET or HEAD request, or of a POST that calls a function (<paramref name="callsRoutine"/>);
+    /// null for other requests, which are never cached, so inserts do not pay for a key.
+    /// </summary>
+    public static string? Key(HttpContext ctx, bool callsRoutine)
     {
         var r = ctx.Request;
-        if (!HttpMethods.IsGet(r.Method) && !HttpMethods.IsHead(r.Method) && !HttpMethods.IsPost(r.Method)) return null;
+        if (!HttpMethods.IsGet(r.Method) && !HttpMethods.IsHead(r.Method) && !(callsRoutine && HttpMethods.IsPost(r.Method))) return null;
         var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (target is null) return null;
         var prefix = ctx.Items.TryGetValue("restgres.prefix", out var p) ? (string?)p : null;

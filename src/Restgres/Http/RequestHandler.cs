@@ -65,20 +65,19 @@ public sealed class RequestHandler(AppState state)
         Observability.Observer.SetRole(ctx, auth.Role);
         var raw = await ReadRawAsync(ctx);
         var t1 = Stopwatch.GetTimestamp();
-        var planKey = PlanCache.Key(ctx);
+        var planKey = PlanCache.Key(ctx, ApiRequest.ApiRequest.NamesRoutine(config, raw.PathSegments));
         if (planKey is not null && PlanCache.For(cache, config).TryGet(planKey, out var cached))
         {
             // Planned before: only the per-request headers, cookies and body change.
             var headers = ApiRequest.ApiRequest.RequestHeaders(raw);
             var cookies = ApiRequest.ApiRequest.RequestCookies(raw);
+            if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
             switch (cached)
             {
                 case CachedRead read:
-                    if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
                     return await ReadAction.RunPlannedAsync(new RequestContext(state, config, cache,
                         read.Request with { Headers = headers, Cookies = cookies }, auth, timings, ctx.RequestAborted), read);
                 case CachedCall call:
-                    if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
                     var hit = call.Request with { Headers = headers, Cookies = cookies, Body = raw.Body };
                     // A body with argument names not planned yet for this URL goes the long way (and is planned).
                     if (CallAction.TryRunPlanned(new RequestContext(state, config, cache, hit, auth, timings, ctx.RequestAborted), call) is { } run)

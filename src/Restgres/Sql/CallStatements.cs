@@ -245,6 +245,7 @@ public static class CallStatements
         }
         return false;
     }
+
     /// <summary>
     /// What of a call's payload the plan and <see cref="MainCall"/>'s SQL text depend on, for the plan cache: nothing
     /// for GET/HEAD (the arguments are in the URL); for a JSON body (or CSV turned into one) the argument names, which
