@@ -60,6 +60,7 @@ if [ "$handwritten" = 1 ]; then
   server_name=handwritten
   BENCH_PUBLISH_DIR="$RESTGRES_ROOT/artifacts/handwritten-bench"
   BENCH_BIN="$BENCH_PUBLISH_DIR/handwritten"
+  export PUBLISH_PROJECT=bench/handwritten/HandWritten.csproj PUBLISH_EXE=handwritten   # for scripts/publish.sh
   [ "$has_scenarios" = 1 ] || pass+=(--scenarios "get_event list_events recent_completions")
 fi
 
@@ -87,14 +88,7 @@ fi
 cd "$RESTGRES_ROOT"
 if [[ " ${targets[*]} " == *" server "* ]]; then
   if [ "$publish" = 1 ]; then
-    if [ "$handwritten" = 1 ]; then
-      dotnet publish bench/handwritten/HandWritten.csproj -c Release --use-current-runtime --self-contained false \
-        -p:PublishReadyToRun=true -o "$BENCH_PUBLISH_DIR" --nologo -v quiet \
-        || dotnet publish bench/handwritten/HandWritten.csproj -c Release -o "$BENCH_PUBLISH_DIR" --nologo -v quiet \
-        || die "dotnet publish of bench/handwritten failed"
-    else
-      RESTGRES_PUBLISH_DIR="$BENCH_PUBLISH_DIR" "$RESTGRES_ROOT/scripts/publish.sh"
-    fi
+    RESTGRES_PUBLISH_DIR="$BENCH_PUBLISH_DIR" "$RESTGRES_ROOT/scripts/publish.sh"
   fi
   [ -x "$BENCH_BIN" ] || die "$BENCH_BIN is missing: run without --no-publish"
 fi
