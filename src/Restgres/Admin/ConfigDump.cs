@@ -81,6 +81,7 @@ public static partial class ConfigDump
             "admin-server-unix-socket-mode = " + Q(Convert.ToString(c.AdminServerUnixSocketMode, 8)),
             // Beyond PostgREST.
             "log-format = " + Q(c.LogFormat),
+            "server-max-body-size = " + I(c.ServerMaxBodySize),
             "server-path-prefixes = " + Q(string.Join(',', c.ServerPathPrefixes)),
             "server-static-dir = " + Q(c.ServerStaticDir ?? ""),
         };

@@ -17,7 +17,16 @@ public readonly partial record struct NonnegRange(long Lower, long? Upper)
     public bool IsAll => Lower == 0 && Upper is null;
     public bool HasLimitZero => Upper == -1;
     public long Offset => Lower;
-    public long? Limit => Upper is { } u ? 1 + u - Lower : null;
+    public long? Limit => Upper is { } u ? Saturate((Int128)1 + u - Lower) : null;
+
+    /// <summary>
+    /// The last offset of <paramref name="count"/> rows from <paramref name="first"/>. PostgREST computes with
+    /// unbounded Integers; the operands here are client numbers clamped to a long, so the sum saturates instead of
+    /// wrapping (a huge offset plus a huge limit wrapped to an empty range, 416).
+    /// </summary>
+    public static long LastOf(long first, long count) => Saturate((Int128)first + count - 1);
+
+    private static long Saturate(Int128 v) => (long)Int128.Clamp(v, long.MinValue, long.MaxValue);
 
     public bool SameAs(NonnegRange other) => (IsEmpty && other.IsEmpty) || this == other;
 
@@ -35,7 +44,7 @@ public readonly partial record struct NonnegRange(long Lower, long? Upper)
     {
         if (limit is not { } l) return this;
         if (IsEmpty) return CanonicalEmpty;
-        var capUpper = Lower + l - 1;
+        var capUpper = LastOf(Lower, l);
         return new NonnegRange(Lower, Upper is { } u ? Math.Min(u, capUpper) : capUpper);
     }
 

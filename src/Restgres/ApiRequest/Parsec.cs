@@ -472,6 +472,12 @@ internal static class Parsec
 /// <c>reads :: Double</c>). It accepts surrounding spaces, parentheses, a separate minus sign (<c>- 5</c>), and hex/octal
 /// literals (<c>0x10</c>, <c>0o17</c>), but not a plus sign.
 /// </summary>
+/// <remarks>
+/// The input is client-controlled, so the reader is one linear pass with no recursion: nested parentheses are
+/// counted rather than recursed into (a recursion per <c>(</c> overflowed the stack, which .NET cannot catch), and an
+/// integer literal is kept modulo 2^64 with a flag for "at least 2^64" rather than as a BigInteger grown per digit
+/// (quadratic in the literal's length). That is all the callers need: Integer is clamped to a long, Int64 wraps.
+/// </remarks>
 internal static class HaskellRead
 {
     /// <summary><c>readMaybe s :: Maybe Integer</c>, clamped to the range of a long.</summary>
@@ -481,8 +487,9 @@ internal static class HaskellRead
         if (!ReadNumber(s, ref i, integerOnly: true, out var n) || n.Double is not null) return null;
         SkipSpaces(s, ref i);
         if (i != s.Length) return null;
-        var v = n.Integer!.Value;
-        return v > long.MaxValue ? long.MaxValue : v < long.MinValue ? long.MinValue : (long)v;
+        const ulong minMagnitude = 1UL << 63;
+        if (n.Negative) return n.Huge || n.Low >= minMagnitude ? long.MinValue : -(long)n.Low;
+        return n.Huge || n.Low > long.MaxValue ? long.MaxValue : (long)n.Low;
     }
 
     /// <summary><c>readMaybe s :: Maybe Int64</c> (wraps around like <c>fromInteger</c>).</summary>
@@ -492,7 +499,7 @@ internal static class HaskellRead
         if (!ReadNumber(s, ref i, integerOnly: true, out var n) || n.Double is not null) return null;
         SkipSpaces(s, ref i);
         if (i != s.Length) return null;
-        return (long)(ulong)(n.Integer!.Value & ulong.MaxValue);
+        return (long)(n.Negative ? 0UL - n.Low : n.Low);
     }
 
     /// <summary>The first result of <c>reads s :: [(Double, String)]</c> (leftover text allowed), or null.</summary>
@@ -500,36 +507,34 @@ internal static class HaskellRead
     {
         var i = 0;
         if (!ReadNumber(s, ref i, integerOnly: false, out var n)) return null;
-        return n.Double ?? (double)n.Integer!.Value;
+        if (n.Double is { } d) return n.Negative ? -d : d;
+        return n.Negative && n.Approx != 0 ? -n.Approx : n.Approx;
     }
 
-    private readonly record struct Number(System.Numerics.BigInteger? Integer, double? Double);
+    /// <summary>
+    /// A number literal: an integer's magnitude modulo 2^64 (<see cref="Low"/>), whether it is 2^64 or more
+    /// (<see cref="Huge"/>) and its nearest double (<see cref="Approx"/>); or, with a fraction or exponent, a double.
+    /// </summary>
+    private readonly record struct Number(ulong Low, bool Huge, double Approx, double? Double, bool Negative);
 
     private static void SkipSpaces(string s, ref int i)
     {
         while (i < s.Length && Parsec.IsHsSpace(s[i])) i++;
     }
 
-    // readNumber: parens (do { x <- lexP; case x of Symbol "-" -> negate <$> (lexP >>= convert); _ -> convert x })
+    // readNumber: parens (do { x <- lexP; case x of Symbol "-" -> negate <$> (lexP >>= convert); _ -> convert x }).
+    // `parens` nests: n opening parentheses (each after optional spaces) need n closing ones after the number.
     private static bool ReadNumber(string s, ref int i, bool integerOnly, out Number n)
     {
         n = default;
         var start = i;
+        var depth = 0;
         SkipSpaces(s, ref i);
-        if (i < s.Length && s[i] == '(')
+        while (i < s.Length && s[i] == '(')
         {
+            depth++;
             i++;
-            if (ReadNumber(s, ref i, integerOnly, out n))
-            {
-                SkipSpaces(s, ref i);
-                if (i < s.Length && s[i] == ')')
-                {
-                    i++;
-                    return true;
-                }
-            }
-            i = start;
-            return false;
+            SkipSpaces(s, ref i);
         }
         var negative = false;
         if (i < s.Length && s[i] == '-')
@@ -549,7 +554,17 @@ internal static class HaskellRead
             i = start;
             return false;
         }
-        if (negative) n = new Number(-n.Integer, -n.Double);
+        for (var d = 0; d < depth; d++)
+        {
+            SkipSpaces(s, ref i);
+            if (i >= s.Length || s[i] != ')')
+            {
+                i = start;
+                return false;
+            }
+            i++;
+        }
+        n = n with { Negative = negative };
         return true;
     }
 
@@ -564,7 +579,7 @@ internal static class HaskellRead
                 var end = i + word.Length;
                 if (end < s.Length && (char.IsLetterOrDigit(s[end]) || s[end] is '_' or '\'')) return false;
                 i = end;
-                n = new Number(null, value);
+                n = new Number(0, false, 0, value, false);
                 return true;
             }
         }
@@ -573,21 +588,26 @@ internal static class HaskellRead
         {
             var radix = s[i + 1] is 'x' or 'X' ? 16 : 8;
             var j = i + 2;
-            System.Numerics.BigInteger v = 0;
+            var acc = new Accumulator();
             while (j < s.Length && DigitValue(s[j], radix) is { } d)
             {
-                v = v * radix + d;
+                acc.Add(radix, d);
                 j++;
             }
             if (j > i + 2)
             {
                 i = j;
-                n = new Number(v, null);
+                n = new Number(acc.Low, acc.Huge, acc.Approx, null, false);
                 return true;
             }
         }
         var k = i;
-        while (k < s.Length && char.IsAsciiDigit(s[k])) k++;
+        var dec = new Accumulator();
+        while (k < s.Length && char.IsAsciiDigit(s[k]))
+        {
+            dec.Add(10, s[k] - '0');
+            k++;
+        }
         if (k == i) return false;
         var intEnd = k;
         var hasFrac = false;
@@ -609,14 +629,38 @@ internal static class HaskellRead
                 hasExp = true;
             }
         }
+        // double.Parse is linear in the text's length and correctly rounded.
         if (hasFrac || hasExp)
         {
             // A fraction or exponent makes it no Integer (numberToInteger is Nothing): the caller rejects it.
-            n = new Number(null, double.Parse(s.AsSpan(i, k - i), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture));
+            n = new Number(0, false, 0, double.Parse(s.AsSpan(i, k - i), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture), false);
         }
-        else n = new Number(System.Numerics.BigInteger.Parse(s.AsSpan(i, intEnd - i), System.Globalization.CultureInfo.InvariantCulture), null);
+        else
+        {
+            var approx = dec.Huge
+                ? double.Parse(s.AsSpan(i, intEnd - i), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture)
+                : dec.Low;
+            n = new Number(dec.Low, dec.Huge, approx, null, false);
+        }
         i = k;
         return true;
+    }
+
+    /// <summary>Digits folded into a magnitude modulo 2^64, with overflow noted and a running double for hex/octal.</summary>
+    private struct Accumulator
+    {
+        public ulong Low;
+        public bool Huge;
+        public double Approx;
+
+        public void Add(int radix, int digit)
+        {
+            var wide = (UInt128)Low * (uint)radix + (uint)digit;
+            if (wide > ulong.MaxValue) Huge = true;
+            Low = (ulong)wide;
+            // Exact below 2^53; above it (hex or octal literals beyond any sensible q-value) within rounding.
+            Approx = Approx * radix + digit;
+        }
     }
 
     private static int? DigitValue(char c, int radix)

@@ -46,21 +46,22 @@ public sealed record QueryParams
         }
 
         // order, logic, columns, select, filters, on_conflict — in PostgREST's order so the first error reported matches.
-        var order = ImmutableArray<(ImmutableArray<string>, ImmutableArray<OrderTerm>)>.Empty;
+        // Builders, not ImmutableArray.Add per item: that copies the array each time, quadratic in a long query string.
+        var order = ImmutableArray.CreateBuilder<(ImmutableArray<string>, ImmutableArray<OrderTerm>)>();
         foreach (var (k, v) in nonEmpty)
         {
             if (LastWord(k) != "order") continue;
             var path = TreePathMemo.Get(k, "failed to parse tree path").Path;
-            order = order.Add((path, OrderMemo.Get(v, "failed to parse order")));
+            order.Add((path, OrderMemo.Get(v, "failed to parse order")));
         }
 
-        var logic = ImmutableArray<(ImmutableArray<string>, LogicTree)>.Empty;
+        var logic = ImmutableArray.CreateBuilder<(ImmutableArray<string>, LogicTree)>();
         foreach (var (k, v) in nonEmpty)
         {
             if (LastWord(k) is not ("and" or "or")) continue;
             var (path, op) = ParseOrThrow(Grammar.LogicPath, k, "failed to parse logic path", k);
             var tree = ParseOrThrow(Grammar.LogicTree, op + v, "failed to parse logic tree", v);
-            logic = logic.Add((path, tree));
+            logic.Add((path, tree));
         }
 
         var columnsText = Lookup("columns");
@@ -69,8 +70,8 @@ public sealed record QueryParams
         var selectText = Lookup("select");
         var select = selectText is null ? DefaultSelect : SelectMemo.Get(selectText, "failed to parse select parameter");
 
-        var filters = ImmutableArray<(ImmutableArray<string>, Filter)>.Empty;
-        var rpcParams = ImmutableArray<KeyValuePair<string, string>>.Empty;
+        var filters = ImmutableArray.CreateBuilder<(ImmutableArray<string>, Filter)>();
+        var rpcParams = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
         foreach (var (k, v) in nonEmpty)
         {
             if (Reserved.Contains(k) || ReservedEmbeddable.Contains(LastWord(k))) continue;
@@ -81,10 +82,10 @@ public sealed record QueryParams
                     : ParseOrThrow(Grammar.FilterExpr, v, "failed to parse filter", v));
             if (expr is null)
             {
-                rpcParams = rpcParams.Add(new(field.Name, v));
+                rpcParams.Add(new(field.Name, v));
                 continue;
             }
-            filters = filters.Add((path, new Filter(field, ReferenceEquals(expr.RawValue, v) ? expr : expr with { RawValue = v })));
+            filters.Add((path, new Filter(field, ReferenceEquals(expr.RawValue, v) ? expr : expr with { RawValue = v })));
         }
 
         var onConflictText = Lookup("on_conflict");
@@ -93,13 +94,13 @@ public sealed record QueryParams
         return new QueryParams
         {
             Canonical = Canonicalize(qParams),
-            RpcParams = rpcParams,
+            RpcParams = rpcParams.DrainToImmutable(),
             Ranges = ParseRanges(nonEmpty),
-            Order = order,
-            Logic = logic,
+            Order = order.DrainToImmutable(),
+            Logic = logic.DrainToImmutable(),
             Columns = columns,
             Select = select,
-            Filters = filters,
+            Filters = filters.DrainToImmutable(),
             OnConflict = onConflict,
         };
     }
@@ -188,7 +189,7 @@ public sealed record QueryParams
             if (offsets.TryGetValue(k, out var o))
             {
                 var lim = l.Limit ?? 0;
-                result[k] = new NonnegRange(o.Offset, o.Offset + lim - 1);
+                result[k] = new NonnegRange(o.Offset, NonnegRange.LastOf(o.Offset, lim));
             }
             else result[k] = l;
         }
@@ -261,15 +262,25 @@ public sealed record QueryParams
     {
         // sortOn fst is stable and compares the raw bytes, i.e. code points: a surrogate pair sorts above U+FFFF.
         if (qParams.Count == 0) return "";
-        // Insertion sort: stable and allocation-free for the handful of parameters a request has.
+        // Insertion sort: stable and allocation-free for the handful of parameters a request has; a stable
+        // O(n log n) sort beyond that, since the count is the client's (insertion sort is quadratic).
         var sorted = new (string Key, string Val)[qParams.Count];
-        for (var i = 0; i < sorted.Length; i++)
+        if (sorted.Length > 16)
         {
-            var item = (qParams[i].Key, qParams[i].Value ?? "");
-            var j = i;
-            for (; j > 0 && CodePointComparer.Instance.Compare(sorted[j - 1].Key, item.Key) > 0; j--)
-                sorted[j] = sorted[j - 1];
-            sorted[j] = item;
+            var i = 0;
+            foreach (var p in qParams.OrderBy(p => p.Key, CodePointComparer.Instance))
+                sorted[i++] = (p.Key, p.Value ?? "");
+        }
+        else
+        {
+            for (var i = 0; i < sorted.Length; i++)
+            {
+                var item = (qParams[i].Key, qParams[i].Value ?? "");
+                var j = i;
+                for (; j > 0 && CodePointComparer.Instance.Compare(sorted[j - 1].Key, item.Key) > 0; j--)
+                    sorted[j] = sorted[j - 1];
+                sorted[j] = item;
+            }
         }
         var sb = new StringBuilder();
         for (var i = 0; i < sorted.Length; i++)

@@ -128,6 +128,9 @@ internal static class ConfigExample
         ## Folder served for GET requests that match no API route (Restgres only).
         # server-static-dir = "./public"
 
+        ## Largest request body in bytes; a larger POST/PATCH/PUT body gets 413 (Restgres only; 10 MiB).
+        server-max-body-size = 10485760
+
         ## ---------------------------------------------------------------- Admin server
 
         ## Port of the admin server (/live, /ready, /metrics, /config); disabled when unset.

@@ -91,6 +91,13 @@ public sealed record AppConfig
     public ImmutableArray<string> ServerPathPrefixes { get; init; } = [];
     /// <summary><c>server-static-dir</c>: a folder served for GET requests that match no API route.</summary>
     public string? ServerStaticDir { get; init; }
+    /// <summary>
+    /// <c>server-max-body-size</c>: the largest request body, in bytes, that POST/PATCH/PUT may send (larger ones get
+    /// 413). PostgREST has no limit and buffers any body; a default bounds what one request can make the server hold.
+    /// </summary>
+    public long ServerMaxBodySize { get; init; } = DefaultServerMaxBodySize;
+
+    public const long DefaultServerMaxBodySize = 10 * 1024 * 1024;
 
     /// <summary>The path of the config file, when one was given.</summary>
     public string? ConfigFilePath { get; init; }

@@ -69,7 +69,7 @@ public static class ConfigLoader
         // Old names PostgREST still accepts.
         "db-schema", "max-rows", "pre-request", "root-spec", "role-claim-key", "secret-is-base64", "db-pool-timeout",
         // Beyond PostgREST.
-        "log-format", "server-path-prefixes", "server-static-dir",
+        "log-format", "server-max-body-size", "server-path-prefixes", "server-static-dir",
     ];
 
     private const string AppSettingsPrefix = "app.settings.";
@@ -225,6 +225,9 @@ public static class ConfigLoader
         var staticDir = r.String("server-static-dir");
         if (staticDir is not null && !Directory.Exists(staticDir))
             throw Invalid("server-static-dir", $"Invalid server-static-dir: '{staticDir}' is not a directory");
+        var maxBodySize = r.Long("server-max-body-size") ?? AppConfig.DefaultServerMaxBodySize;
+        if (maxBodySize < 1)
+            throw Invalid("server-max-body-size", $"Invalid server-max-body-size: {maxBodySize} is not a positive number of bytes");
 
         // Then, as PostgREST's decodeLoadFiles: @file values, the base64 secret, and the secret's checks.
         if (dbUri.StartsWith('@')) dbUri = ReadOptionFile("db-uri", dbUri[1..]).Trim();
@@ -305,6 +308,7 @@ public static class ConfigLoader
             LogFormat = logFormat,
             ServerPathPrefixes = pathPrefixes,
             ServerStaticDir = staticDir,
+            ServerMaxBodySize = maxBodySize,
             ConfigFilePath = path,
         };
     }

@@ -54,7 +54,9 @@ public sealed class ApiServer : IAsyncDisposable
             // PostgREST sends header values as raw UTF-8 (e.g. Content-Location of a unicode table name).
             k.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
             k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
-            k.Limits.MaxRequestBodySize = 100 * 1024 * 1024;
+            // RequestHandler checks server-max-body-size itself (and reads bodies only where PostgREST does); this is
+            // Kestrel's backstop for what it discards unread, e.g. a GET's body.
+            k.Limits.MaxRequestBodySize = Math.Max(config.ServerMaxBodySize, 1024 * 1024);
             // Room for a 64 KB URL to reach the API (and get a PostgREST answer); beyond that Kestrel answers 414/431.
             k.Limits.MaxRequestLineSize = 128 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 128 * 1024;

@@ -21,8 +21,6 @@ namespace Restgres.Http;
 /// </summary>
 public sealed class RequestHandler(AppState state)
 {
-    private const int MaxBodyBytes = 100 * 1024 * 1024;
-
     public async Task HandleAsync(HttpContext ctx)
     {
         var config = state.Config;
@@ -36,9 +34,12 @@ public sealed class RequestHandler(AppState state)
         {
             resp = PgrstResponse.FromError(e, config.ClientErrorVerbosity);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        catch (BadHttpRequestException e)
         {
-            resp = PgrstResponse.FromError(new ApiError(413, "PGRST102", "Request body too large"), config.ClientErrorVerbosity);
+            // Kestrel refused the body while we read it: over the size limit (413), cut short, or sent too slowly (408).
+            resp = PgrstResponse.FromError(e.StatusCode == 413
+                ? BodyTooLarge(config.ServerMaxBodySize)
+                : new ApiError(e.StatusCode, "PGRST102", "Could not read the request body", ApiError.Str(e.Message)), config.ClientErrorVerbosity);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -63,7 +64,7 @@ public sealed class RequestHandler(AppState state)
         var tAuth = Stopwatch.GetTimestamp();
         if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
         Observability.Observer.SetRole(ctx, auth.Role);
-        var raw = await ReadRawAsync(ctx);
+        var raw = await ReadRawAsync(ctx, config.ServerMaxBodySize);
         var t1 = Stopwatch.GetTimestamp();
         var planKey = PlanCache.Key(ctx, ApiRequest.ApiRequest.NamesRoutine(config, raw.PathSegments));
         if (planKey is not null && PlanCache.For(cache, config).TryGet(planKey, out var cached))
@@ -115,7 +116,10 @@ public sealed class RequestHandler(AppState state)
         return Responses.Info(allow.ToString());
     }
 
-    private static async Task<RawRequest> ReadRawAsync(HttpContext ctx)
+    private static ApiError BodyTooLarge(long limit) => new(413, "PGRST102", "Request body too large",
+        ApiError.Str($"The request body is larger than {limit.ToString(CultureInfo.InvariantCulture)} bytes (server-max-body-size)."));
+
+    private static async Task<RawRequest> ReadRawAsync(HttpContext ctx, long maxBodySize)
     {
         var http = ctx.Request;
         var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.PathBase + http.Path + http.QueryString).ToString();
@@ -131,15 +135,46 @@ public sealed class RequestHandler(AppState state)
             foreach (var v in h.Value)
                 headers.Add(new(h.Key, v ?? ""));
 
-        ReadOnlyMemory<byte> body = ReadOnlyMemory<byte>.Empty;
-        if (http.ContentLength is > 0 || http.Headers.TransferEncoding.Count > 0)
-        {
-            using var ms = new MemoryStream();
-            await http.Body.CopyToAsync(ms, ctx.RequestAborted);
-            if (ms.Length > MaxBodyBytes) throw new ApiError(413, "PGRST102", "Request body too large");
-            body = ms.ToArray();
-        }
+        var body = HasPayload(http.Method) ? await ReadBodyAsync(ctx, maxBodySize) : ReadOnlyMemory<byte>.Empty;
         return new RawRequest(http.Method, rawPath, segments, rawQuery, headers.ToImmutable(), body);
+    }
+
+    /// <summary>
+    /// Only POST, PATCH and PUT carry a payload PostgREST reads (ApiRequest.hs parses none for GET, HEAD, DELETE or
+    /// OPTIONS); any other body is left unread, and Kestrel discards it.
+    /// </summary>
+    private static bool HasPayload(string method) =>
+        HttpMethods.IsPost(method) || HttpMethods.IsPatch(method) || HttpMethods.IsPut(method);
+
+    /// <summary>
+    /// The whole body, at most <paramref name="limit"/> bytes: a declared length is checked before anything is read
+    /// and read into one array of exactly that size; a chunked body grows up to the limit and no further.
+    /// </summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx, long limit)
+    {
+        var http = ctx.Request;
+        // Kestrel's own per-request limit follows the (reloadable) option, so a chunked body over it stops there too.
+        if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            sizeFeature.MaxRequestBodySize = limit;
+        if (http.ContentLength is { } declared)
+        {
+            if (declared > limit) throw BodyTooLarge(limit);
+            if (declared == 0) return ReadOnlyMemory<byte>.Empty;
+            var buffer = new byte[declared];
+            // A body shorter than its Content-Length ends in Kestrel's BadHttpRequestException (400), handled above.
+            await http.Body.ReadExactlyAsync(buffer, ctx.RequestAborted);
+            return buffer;
+        }
+        if (http.Headers.TransferEncoding.Count == 0) return ReadOnlyMemory<byte>.Empty;
+        using var ms = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await http.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
+        {
+            if (ms.Length + n > limit) throw BodyTooLarge(limit);
+            ms.Write(chunk, 0, n);
+        }
+        return ms.ToArray();
     }
 
     private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, double[]? timings)

@@ -171,18 +171,24 @@ public static class CallArgsParser
         var variadic = routine.HasVariadic
             ? routine.Params.Where(p => p.Variadic).Select(p => p.Name).ToHashSet(StringComparer.Ordinal)
             : null;
-        var result = new Dictionary<string, RpcParamValue>(StringComparer.Ordinal);
+        var result = ImmutableDictionary.CreateBuilder<string, RpcParamValue>(StringComparer.Ordinal);
+        // Variadic values are collected in builders and frozen once: appending to an ImmutableArray per value copied
+        // it each time, quadratic in a form body that repeats the name.
+        Dictionary<string, ImmutableArray<string>.Builder>? collected = null;
         foreach (var (k, v) in pairs)
         {
             if (variadic is not null && variadic.Contains(k))
             {
-                result[k] = result.TryGetValue(k, out var prev) && prev is VariadicArg va
-                    ? new VariadicArg(va.Values.Add(v))
-                    : new VariadicArg([v]);
+                collected ??= new(StringComparer.Ordinal);
+                if (!collected.TryGetValue(k, out var values)) collected[k] = values = ImmutableArray.CreateBuilder<string>();
+                values.Add(v);
             }
             else result[k] = new FixedArg(v);
         }
-        return result.ToImmutableDictionary(StringComparer.Ordinal);
+        if (collected is not null)
+            foreach (var (k, values) in collected)
+                result[k] = new VariadicArg(values.ToImmutable());
+        return result.ToImmutable();
     }
 
     /// <summary>The JSON object PostgREST encodes direct arguments to when they feed a single unnamed parameter.</summary>

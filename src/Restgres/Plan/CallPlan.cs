@@ -281,6 +281,7 @@ public static class CallPlanner
         string? possible;
         if (overloads.Count == 0)
         {
+            if (!Fuzzy.Hintable(procName)) return null;
             var set = new FuzzySet(allProcs.Where(k => k.Schema == schema).Select(k => k.Name));
             possible = set.GetOne(procName, 0.75);
         }
@@ -355,6 +356,7 @@ public sealed class FuzzySet
     public const double DefaultMinScore = 0.33;
 
     private readonly List<(string Value, string Lower, Dictionary<string, int>[] Grams, double[] Norms)> _items = [];
+    private readonly int _longest;
 
     public FuzzySet(IEnumerable<string> values)
     {
@@ -372,6 +374,7 @@ public sealed class FuzzySet
                 norms[size] = Math.Sqrt(grams[size].Values.Sum(n => (double)n * n));
             }
             _items.Add((v, lower, grams, norms));
+            _longest = Math.Max(_longest, lower.Length);
         }
     }
 
@@ -382,6 +385,9 @@ public sealed class FuzzySet
         var key = query.ToLowerInvariant();
         foreach (var item in _items)
             if (item.Lower == key) return [(1.0, item.Value)];
+        // A Levenshtein similarity is at most the ratio of the two lengths: when even the longest candidate is too
+        // short for that ratio to reach the minimum, nothing can match, and a client-sized query costs nothing more.
+        if (Fuzzy.MaxSimilarity(key.Length, _longest) < minScore && key.Length > _longest) return [];
         for (var size = 3; size >= 2; size--)
         {
             var qv = GramVector(key, size);
@@ -398,7 +404,8 @@ public sealed class FuzzySet
             var results = cosine
                 .OrderByDescending(c => c.Score)
                 .Take(50)
-                .Select(c => (Score: LevenshteinSimilarity(key, _items[c.Index].Lower), _items[c.Index].Value))
+                .Select(c => (Score: Fuzzy.MaxSimilarity(key.Length, _items[c.Index].Lower.Length) < minScore
+                    ? 0 : LevenshteinSimilarity(key, _items[c.Index].Lower), _items[c.Index].Value))
                 .OrderByDescending(r => r.Score)
                 .Where(r => r.Score >= minScore)
                 .ToList();

@@ -10,8 +10,19 @@ public static class Fuzzy
 {
     private const int MaxTablesForFuzzySearch = 500;
 
+    /// <summary>PostgreSQL's identifier limit (NAMEDATALEN − 1 bytes): no relation or function name is longer.</summary>
+    public const int MaxIdentifierBytes = 63;
+
+    /// <summary>
+    /// Whether a client-supplied name is short enough to look for similar names: a longer one names nothing and is
+    /// not worth a comparison grid per candidate (a 130k-character name cost seconds of CPU per request).
+    /// </summary>
+    public static bool Hintable(string name) =>
+        name.Length <= MaxIdentifierBytes && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxIdentifierBytes;
+
     public static string? TableHint(SchemaCache.SchemaCache cache, QualifiedIdentifier target)
     {
+        if (!Hintable(target.Name)) return null;
         var names = cache.Tables.Keys.Where(k => k.Schema == target.Schema).Select(k => k.Name).ToList();
         if (names.Count == 0 || names.Count >= MaxTablesForFuzzySearch) return null;
         var best = Best(target.Name, names, 0.75);
@@ -24,11 +35,17 @@ public static class Fuzzy
         var bestScore = 0.0;
         foreach (var c in candidates)
         {
+            // The distance is at least the difference in length, so a candidate whose length ratio is below the
+            // minimum can never be chosen: skip its grid.
+            if (MaxSimilarity(needle.Length, c.Length) < minScore) continue;
             var s = Similarity(needle, c);
             if (s > bestScore) { bestScore = s; best = c; }
         }
         return bestScore >= minScore ? best : null;
     }
+
+    /// <summary>An upper bound of <see cref="Similarity"/> from the lengths alone (distance ≥ length difference).</summary>
+    public static double MaxSimilarity(int a, int b) => a == b ? 1 : (double)Math.Min(a, b) / Math.Max(a, b);
 
     /// <summary>Levenshtein-based similarity in [0,1] (1 - distance / max length), as fuzzyset reports.</summary>
     public static double Similarity(string a, string b)

@@ -18,7 +18,7 @@ public static class RelErrors
         {
             // Do not suggest when the child exists among the relations (then the hint is the problem).
             var children = parentRels.Select(r => r.ForeignTable.Name).Distinct().ToList();
-            if (!children.Contains(child))
+            if (!children.Contains(child) && Fuzzy.Hintable(child))
             {
                 var best = Fuzzy.Best(child, children, 0.33);
                 if (best is not null) suggestion = $"Perhaps you meant '{best}' instead of '{child}'.";
@@ -27,7 +27,7 @@ public static class RelErrors
         else
         {
             var parents = cache.Relationships.Keys.Where(k => k.Schema == schema).Select(k => k.Name).ToList();
-            var best = Fuzzy.Best(parent, parents, 0.33);
+            var best = Fuzzy.Hintable(parent) ? Fuzzy.Best(parent, parents, 0.33) : null;
             if (best is not null) suggestion = $"Perhaps you meant '{best}' instead of '{parent}'.";
         }
         return new ApiError(400, "PGRST200", $"Could not find a relationship between '{parent}' and '{child}' in the schema cache",

@@ -249,4 +249,18 @@ public sealed class BadInputTests
         Assert.Null(Outcome(() => Assert.Equal(10_000, Preferences.Parse([prefer], true).Invalid.Count)));
         Assert.Null(Outcome(() => MediaType.Decode("application/vnd.pgrst.plan" + Repeat("; options=analyze", 10_000))));
     }
+
+    [Fact]
+    public void Two_hundred_thousand_parameters_in_reverse_key_order_parse_in_n_log_n()
+    {
+        // Insertion sort for the canonical query string and an ImmutableArray copy per filter were quadratic.
+        var query = string.Join('&', Enumerable.Range(0, 200_000).Reverse().Select(i => $"k{i:D6}=eq.{i}"));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var qp = QueryParams.Parse(false, query);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), sw.Elapsed.ToString());
+        Assert.Equal(200_000, qp.Filters.Length);
+        Assert.StartsWith("k000000=eq.0&k000001=eq.1&", qp.Canonical, StringComparison.Ordinal);
+        Assert.EndsWith("&k199999=eq.199999", qp.Canonical, StringComparison.Ordinal);
+    }
 }
+

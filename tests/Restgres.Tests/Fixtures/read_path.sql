@@ -81,6 +81,11 @@ create function api.add(a int, b int, c int) returns int
   language sql stable
   as $$ select a + b + c $$;
 
+-- A variadic function: repeated form or query arguments are all collected (hostile-input tests send 200k).
+create function api.count_args(variadic v text[]) returns int
+  language sql immutable
+  as $$ select cardinality(v) $$;
+
 -- A function that sets response.headers and response.status, used by a view.
 create function private.set_response() returns boolean
   language plpgsql volatile

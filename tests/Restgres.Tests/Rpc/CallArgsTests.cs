@@ -105,4 +105,18 @@ public sealed class CallArgsTests
         var args = CallArgsParser.ToRpcParams(fn, [new("v", "x\"y"), new("a", "1"), new("v", "2")]);
         Assert.Equal("""{"a":"1","v":["x\"y","2"]}""", CallArgsParser.ToJsonObject(args));
     }
+
+    [Fact]
+    public void Hundreds_of_thousands_of_variadic_values_are_collected_in_linear_time()
+    {
+        // An ImmutableArray.Add per value copied the array each time: quadratic in a form body repeating the name.
+        var fn = Fn("f", P("v", "text[]", variadic: true));
+        var pairs = Enumerable.Range(0, 300_000).Select(i => new KeyValuePair<string, string>("v", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var values = Assert.IsType<VariadicArg>(CallArgsParser.ToRpcParams(fn, pairs)["v"]).Values;
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), sw.Elapsed.ToString());
+        Assert.Equal(300_000, values.Length);
+        Assert.Equal(("0", "299999"), (values[0], values[^1]));
+    }
 }
+

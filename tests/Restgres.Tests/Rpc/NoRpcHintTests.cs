@@ -57,4 +57,48 @@ public sealed class NoRpcHintTests
     [InlineData("abc", "", 0.0)]
     public void Levenshtein_similarity_is_normalised_by_the_longer_string(string a, string b, double expected) =>
         Assert.Equal(expected, FuzzySet.LevenshteinSimilarity(a, b), 10);
+
+    [Fact]
+    public void Names_longer_than_an_identifier_get_no_hint_and_cost_no_comparison_grid()
+    {
+        // A 130k-character name against 200 functions built |name| x |candidate| grids: seconds and gigabytes.
+        var procs = Enumerable.Range(0, 200).Select(i => new QualifiedIdentifier("api", "function_number_" + i)).ToArray();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(CallPlanner.NoRpcHint("api", new string('f', 130_000), [], procs, []));
+        Assert.Null(CallPlanner.NoRpcHint("api", "function_number_" + new string('1', 48), [], procs, []));
+        // 64 bytes (PostgreSQL's limit is 63): a name the database cannot hold gets no suggestion.
+        Assert.Null(CallPlanner.NoRpcHint("api", new string('t', 64), [], [new QualifiedIdentifier("api", new string('t', 63))], []));
+        Assert.Equal("Perhaps you meant to call the function api." + new string('t', 63),
+            CallPlanner.NoRpcHint("api", new string('t', 62) + "x", [], [new QualifiedIdentifier("api", new string('t', 63))], []));
+        // A parameter list of 50k names against short ones: nothing within reach, and no grid built.
+        var keys = Enumerable.Range(0, 50_000).Select(i => "arg" + i).Order(StringComparer.Ordinal);
+        Assert.Null(CallPlanner.NoRpcHint("api", "test", keys, AllProcs, ProcsDesc));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), sw.Elapsed.ToString());
+    }
+
+    [Fact]
+    public void Candidates_too_long_or_too_short_to_reach_the_minimum_are_not_returned()
+    {
+        // Levenshtein similarity is at most the ratio of the lengths: the skipped candidates could never have passed.
+        var set = new FuzzySet(["abcdefghijkl", "abcd"]);
+        Assert.Equal([(1 - 2.0 / 6, "abcd"), (0.5, "abcdefghijkl")], set.Get("abcdef", 0.33));
+        Assert.Empty(set.Get("abcdefghijklmnopqrstuvwxyzabcdefghijklmn", 0.33));
+        Assert.Equal("abcdefghijkl", Fuzzy.Best("abcdefghijk", ["abcdefghijkl", "ab"], 0.33));
+        Assert.Null(Fuzzy.Best("a" + new string('b', 100_000), ["ab", "abb"], 0.33));
+    }
+
+    [Fact]
+    public void A_long_name_against_many_tables_allocates_no_comparison_grids()
+    {
+        // Table and relationship hints (Fuzzy.Best) built a |name| x |candidate| grid per candidate: with 20 tables
+        // and a 130k-character name, 134 MB per request. Allocation is counted, not timed, so this cannot flake.
+        var tables = Enumerable.Range(0, 20).Select(i => $"table_{i:D2}_" + new string('t', 54)).ToList();
+        var name = new string('t', 130_000);
+        Assert.False(Fuzzy.Hintable(name));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Null(Fuzzy.Best(name, tables, 0.33));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1_000_000, "allocated a grid");
+        Assert.Equal(tables[7], Fuzzy.Best(tables[7][..^1] + "x", tables, 0.75));
+    }
 }
+
