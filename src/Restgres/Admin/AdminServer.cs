@@ -140,7 +140,7 @@ public sealed class AdminServer : IAsyncDisposable
         /// </summary>
         private int ReadyStatus()
         {
-            if (state.SchemaCache is null || !state.IsConnected) return 503;
+            if (state.SchemaCache is null || !state.Recovery.IsConnected) return 503;
             return MainIsLive ? 200 : 500;
         }
     }

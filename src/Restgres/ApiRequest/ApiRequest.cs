@@ -60,7 +60,15 @@ public sealed record ApiRequest
     public required IReadOnlyList<MediaType> AcceptMediaTypes { get; init; }
     public required MediaType ContentMediaType { get; init; }
     public required ReadOnlyMemory<byte> Body { get; init; }
+    /// <summary>The parsed body of a write to a relation (DELETE: no payload, but no body either).</summary>
+    public ParsedPayload? MutationPayload { get; init; }
+    /// <summary>The parsed body of a <c>POST /rpc</c> call; null for GET/HEAD calls, whose arguments are in the URL.</summary>
+    public Plan.CallPayload? CallPayload { get; init; }
 
+    /// <summary>
+    /// PostgREST's userApiRequest: resource, schema, action, query parameters, ranges and then the body (getPayload), so
+    /// a bad body (PGRST102) is reported after a bad query string and before anything about the schema cache.
+    /// </summary>
     public static ApiRequest FromRaw(AppConfig config, RawRequest req, Preferences prefs)
     {
         var resource = GetResource(config, req.PathSegments);
@@ -70,7 +78,7 @@ public sealed record ApiRequest
         var qp = QueryParams.Parse(isRpcRead, req.RawQuery);
         var (top, ranges) = GetRanges(req, qp);
         var contentType = req.Header("Content-Type");
-        return new ApiRequest
+        var request = new ApiRequest
         {
             Action = action,
             TopLevelRange = top,
@@ -87,7 +95,19 @@ public sealed record ApiRequest
             ContentMediaType = contentType is null ? MediaType.Json : MediaType.Decode(contentType),
             Body = req.Body,
         };
+        return request.WithBody(req.Body);
     }
+
+    /// <summary>This request with another body, parsed as its action reads bodies (getPayload).</summary>
+    public ApiRequest WithBody(ReadOnlyMemory<byte> body) => Action switch
+    {
+        RelationMut mut => this with { Body = body, MutationPayload = PayloadParser.Parse(mut.Mutation, ContentMediaType, body, QueryParams.Columns) },
+        RoutineCall { Method: InvokeMethod.Inv } => this with
+        {
+            Body = body, CallPayload = Plan.CallArgsParser.ParsePayload(ContentMediaType, body, QueryParams.Columns),
+        },
+        _ => this with { Body = body },
+    };
 
     /// <summary>Request headers with lower-cased names, without Cookie (PostgREST's iHeaders).</summary>
     public static ImmutableArray<KeyValuePair<string, string>> RequestHeaders(RawRequest req) =>

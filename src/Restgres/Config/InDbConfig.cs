@@ -225,7 +225,7 @@ public sealed class ConfigReloader : IDisposable
                 foreach (var w in warnings) _state.Log(w);
                 _state.Log("Config reloaded");
             }
-            if (!beforeSchemaLoad && SchemaInputsChanged(old, fresh)) _state.RequestReload(_life.Token);
+            if (!beforeSchemaLoad && SchemaInputsChanged(old, fresh)) _state.Schemas.RequestReload(_life.Token);
             return true;
         }
         finally

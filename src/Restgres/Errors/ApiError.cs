@@ -29,6 +29,13 @@ public sealed class ApiError : Exception
     public string? HintJson { get; }
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
 
+    /// <summary>
+    /// The database could not be reached or the connection broke (PGRST000/001/002, SQLSTATE class 08, 57P01–57P03):
+    /// the server starts its recovery (flush the pool, reload the schema cache with backoff). Set where the error is
+    /// made, from what failed, rather than read back from the response.
+    /// </summary>
+    public bool ConnectionLost { get; init; }
+
     /// <summary>The body, with keys in aeson's (sorted) order so Content-Length matches PostgREST's.</summary>
     public string ToJson(ErrorVerbosity verbosity)
     {

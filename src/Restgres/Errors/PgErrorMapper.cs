@@ -21,7 +21,12 @@ public static class PgErrorMapper
 
         var status = StatusFor(code, e.MessageText, authenticated);
         var headers = status == 401 ? new[] { new KeyValuePair<string, string>("WWW-Authenticate", "Bearer") } : null;
-        return new ApiError(status, code, e.MessageText, ApiError.Str(e.Detail), ApiError.Str(e.Hint), headers);
+        return new ApiError(status, code, e.MessageText, ApiError.Str(e.Detail), ApiError.Str(e.Hint), headers)
+        {
+            // The server shutting down or restarting (admin_shutdown, crash_shutdown, cannot_connect_now) or a
+            // connection exception: the pool's connections are likely all gone.
+            ConnectionLost = code is "57P01" or "57P02" or "57P03" || code.StartsWith("08", StringComparison.Ordinal),
+        };
     }
 
     public static int StatusFor(string code, string message, bool authenticated)

@@ -8,11 +8,11 @@ public static class Pgrst
 {
     // PGRST0xx: connection
     public static ApiError DbConnection(string? details) =>
-        new(503, "PGRST000", "Database connection error.", ApiError.Str(details));
+        new(503, "PGRST000", "Database connection error.", ApiError.Str(details)) { ConnectionLost = true };
     public static ApiError DbClient(string? details) =>
-        new(503, "PGRST001", "Database client error. Retrying the connection.", ApiError.Str(details));
+        new(503, "PGRST001", "Database client error. Retrying the connection.", ApiError.Str(details)) { ConnectionLost = true };
     public static ApiError NoSchemaCache() =>
-        new(503, "PGRST002", "Could not query the database for the schema cache. Retrying.");
+        new(503, "PGRST002", "Could not query the database for the schema cache. Retrying.") { ConnectionLost = true };
     public static ApiError PoolTimeout() =>
         new(504, "PGRST003", "Timed out acquiring connection from connection pool.");
 

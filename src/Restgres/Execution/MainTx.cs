@@ -59,8 +59,6 @@ public static class MainTx
     public static async Task<ResultSet> RunAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain,
         Func<ResultSet, ApiError?>? check, CancellationToken ct)
     {
-        // log-query (PostgREST's QueryObs): the main statement of this request.
-        Observability.QueryLog.Record(main.Sql);
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
@@ -184,7 +182,6 @@ public static class MainTx
     /// </summary>
     public static async Task<byte[]> RunPlanAsync(NpgsqlDataSource ds, TxSettings tx, Statement explain, CancellationToken ct)
     {
-        Observability.QueryLog.Record(explain.Sql);
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = new NpgsqlBatch(conn);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));

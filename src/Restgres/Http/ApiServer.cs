@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
@@ -74,26 +75,18 @@ public sealed class ApiServer : IAsyncDisposable
         app.Run(ctx =>
         {
             ctx.Response.OnStarting(retryHint.Callback, ctx);
-            foreach (var p in prefixes)
-            {
-                var path = ctx.Request.Path.Value ?? "";
-                if (path == p || path.StartsWith(p + "/", StringComparison.Ordinal))
-                {
-                    ctx.Items["restgres.prefix"] = p;
-                    break;
-                }
-            }
-            if (staticFiles is not null && !ctx.Items.ContainsKey("restgres.prefix") && staticFiles.TryServe(ctx) is { } served)
+            var prefix = PrefixOf(ctx.Request.Path.Value ?? "", prefixes);
+            if (staticFiles is not null && prefix is null && staticFiles.TryServe(ctx) is { } served)
                 return served;
             if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, state.Config))
                 return Task.CompletedTask;
-            return handler.HandleAsync(ctx);
+            return handler.HandleAsync(ctx, prefix ?? "");
         });
 
         // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
         var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
         // Serve even when the database is down at startup (503 PGRST002 until it is up), retrying in the background.
-        if (!await state.ReloadSchemaCacheAsync(ct)) state.ReportConnectionLoss();
+        if (!await state.Schemas.ReloadAsync(ct)) state.Recovery.ReportConnectionLoss();
         await app.StartAsync(ct);
         var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
@@ -101,6 +94,14 @@ public sealed class ApiServer : IAsyncDisposable
         server._listener = server.ListenAsync(server._stop.Token);
         log($"Listening on {uri}");
         return server;
+    }
+
+    /// <summary>The server-path-prefixes entry <paramref name="path"/> is under, or null (then static files may serve it).</summary>
+    private static string? PrefixOf(string path, ImmutableArray<string> prefixes)
+    {
+        foreach (var p in prefixes)
+            if (path == p || path.StartsWith(p + "/", StringComparison.Ordinal)) return p;
+        return null;
     }
 
     private static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
@@ -129,13 +130,13 @@ public sealed class ApiServer : IAsyncDisposable
                 await conn.OpenAsync(ct);
                 conn.Notification += (_, e) =>
                 {
-                    if (e.Payload is "" or "reload schema") _state.RequestReload(ct);
+                    if (e.Payload is "" or "reload schema") _state.Schemas.RequestReload(ct);
                     else if (e.Payload == "reload config") _state.Reloader.Request($"Received a config reload message on the \"{config.DbChannel}\" channel");
                 };
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);
                 _state.ListenerOn = true;
-                if (!first || _state.SchemaCache is null) _state.RequestReload(ct);
+                if (!first || _state.SchemaCache is null) _state.Schemas.RequestReload(ct);
                 first = false;
                 delay = TimeSpan.FromSeconds(1);
                 while (!ct.IsCancellationRequested)
@@ -149,7 +150,7 @@ public sealed class ApiServer : IAsyncDisposable
             {
                 first = false;
                 _state.ListenerOn = false;
-                _state.ReportConnectionLoss();
+                _state.Recovery.ReportConnectionLoss();
                 _state.Log($"Listener connection lost: {e.Message}; retrying in {delay.TotalSeconds:0}s");
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromSeconds(Math.Min(32, delay.TotalSeconds * 2));
@@ -182,11 +183,11 @@ public sealed class ApiServer : IAsyncDisposable
         await using (server)
         {
             // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
-            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.RequestReload(cts.Token); });
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.Schemas.RequestReload(cts.Token); });
             // SIGUSR2 reloads the config (PostgREST's signal; docs: references/configuration.rst).
             using var usr2 = PosixSignalRegistration.Create((PosixSignal)12, c => { c.Cancel = true; server._state.Reloader.Request(); });
             // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.
-            if (await Task.WhenAny(Task.Delay(Timeout.Infinite, cts.Token), server._state.Fatal) == server._state.Fatal)
+            if (await Task.WhenAny(Task.Delay(Timeout.Infinite, cts.Token), server._state.Recovery.Fatal) == server._state.Recovery.Fatal)
                 exitCode = 1;
         }
         // Lines logged during the shutdown must reach the terminal before the process exits.
@@ -196,8 +197,7 @@ public sealed class ApiServer : IAsyncDisposable
 
     /// <summary>
     /// PostgREST's addRetryHint: every 503 carries <c>Retry-After</c> with the seconds until the next reconnection
-    /// attempt. A 503 caused by the connection itself (PGRST000/001/002, SQLSTATE class 08, 57P01-57P03) also starts
-    /// the recovery, which is how a lost connection is noticed when db-channel-enabled is off.
+    /// attempt. (A lost connection starts the recovery where the error is caught: <see cref="Errors.ApiError.ConnectionLost"/>.)
     /// </summary>
     private sealed class RetryHint(AppState state)
     {
@@ -205,21 +205,9 @@ public sealed class ApiServer : IAsyncDisposable
         {
             var response = ((HttpContext)o).Response;
             if (response.StatusCode == StatusCodes.Status503ServiceUnavailable)
-            {
-                if (IsConnectionFailure(response.Headers["Proxy-Status"].ToString())) state.ReportConnectionLoss();
-                response.Headers.RetryAfter = state.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
+                response.Headers.RetryAfter = state.Recovery.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         };
-
-        private static bool IsConnectionFailure(string proxyStatus)
-        {
-            const string prefix = "PostgREST; error=";
-            if (!proxyStatus.StartsWith(prefix, StringComparison.Ordinal)) return false;
-            var code = proxyStatus[prefix.Length..];
-            return code is "PGRST000" or "PGRST001" or "PGRST002" or "57P01" or "57P02" or "57P03"
-                || code.StartsWith("08", StringComparison.Ordinal);
-        }
     }
 
     public async ValueTask DisposeAsync()

@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Restgres.ApiRequest;
+using Restgres.App;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
@@ -16,22 +17,26 @@ using Restgres.Sql;
 namespace Restgres.Http;
 
 /// <summary>
-/// The terminal request delegate: HTTP → ApiRequest → Plan → SQL → execution → response, with PostgREST's CORS,
-/// trace header, Server-Timing and error handling around it. Client mistakes always end as PGRST-shaped 4xx errors.
+/// The terminal request delegate: HTTP → ApiRequest → action plan (from the plan cache when planned before) →
+/// <see cref="Pipeline"/> → response, with PostgREST's CORS, trace header, Server-Timing and error handling around it.
+/// Client mistakes always end as PGRST-shaped 4xx errors.
 /// </summary>
 public sealed class RequestHandler(AppState state)
 {
-    public async Task HandleAsync(HttpContext ctx)
+    /// <param name="prefix">The server-path-prefixes entry the path starts with, or "" (ApiServer's routing).</param>
+    public async Task HandleAsync(HttpContext ctx, string prefix)
     {
         var config = state.Config;
         PgrstResponse resp;
-        var timings = config.ServerTimingEnabled ? new double[5] : null;
+        var timing = config.ServerTimingEnabled ? new ServerTiming() : null;
         try
         {
-            resp = await ProcessAsync(ctx, config, timings);
+            resp = await ProcessAsync(ctx, prefix, config, timing);
         }
         catch (ApiError e)
         {
+            // A lost connection is how recovery starts when db-channel-enabled is off (PostgREST's addRetryHint path).
+            if (e.ConnectionLost) state.Recovery.ReportConnectionLoss();
             resp = PgrstResponse.FromError(e, config.ClientErrorVerbosity);
         }
         catch (BadHttpRequestException e)
@@ -52,81 +57,50 @@ public sealed class RequestHandler(AppState state)
             resp = PgrstResponse.FromError(new ApiError(500, "PGRSTX00", "Internal server error", ApiError.Str(e.GetType().Name)), config.ClientErrorVerbosity);
         }
 #pragma warning restore CA1031
-        await WriteAsync(ctx, config, resp, timings);
+        await WriteAsync(ctx, config, resp, timing);
     }
 
-    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, AppConfig config, double[]? timings)
+    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, ServerTiming? timing)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
-        var t0 = Stopwatch.GetTimestamp();
         // PostgREST reads the first Authorization header only.
         var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
-        var tAuth = Stopwatch.GetTimestamp();
-        if (timings is not null) timings[0] = Stopwatch.GetElapsedTime(t0, tAuth).TotalMilliseconds;
+        timing?.JwtDone();
         Observability.Observer.SetRole(ctx, auth.Role);
-        var raw = await ReadRawAsync(ctx, config.ServerMaxBodySize);
-        var t1 = Stopwatch.GetTimestamp();
-        var planKey = PlanCache.Key(ctx, ApiRequest.ApiRequest.NamesRoutine(config, raw.PathSegments));
-        if (planKey is not null && PlanCache.For(cache, config).TryGet(planKey, out var cached))
+        var (raw, rawTarget) = await ReadRawAsync(ctx, prefix, config.ServerMaxBodySize);
+        timing?.Skip();
+
+        var planCache = state.PlanCacheFor(cache, config);
+        var key = PlanCache.Key(raw, prefix, rawTarget, ApiRequest.ApiRequest.NamesRoutine(config, raw.PathSegments));
+        if (key is null || !planCache.TryGet(key, raw, out var req, out var plan))
         {
-            // Planned before: only the per-request headers, cookies and body change.
-            var headers = ApiRequest.ApiRequest.RequestHeaders(raw);
-            var cookies = ApiRequest.ApiRequest.RequestCookies(raw);
-            if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
-            switch (cached)
-            {
-                case CachedRead read:
-                    return await ReadAction.RunPlannedAsync(new RequestContext(state, config, cache,
-                        read.Request with { Headers = headers, Cookies = cookies }, auth, timings, ctx.RequestAborted), read);
-                case CachedCall call:
-                    var hit = call.Request with { Headers = headers, Cookies = cookies, Body = raw.Body };
-                    // A body with argument names not planned yet for this URL goes the long way (and is planned).
-                    if (CallAction.TryRunPlanned(new RequestContext(state, config, cache, hit, auth, timings, ctx.RequestAborted), call) is { } run)
-                        return await run;
-                    break;
-            }
+            req = ApiRequest.ApiRequest.FromRaw(config, raw, Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride));
+            timing?.ParseDone();
+            plan = ActionPlanner.Plan(config, cache, req);
+            if (key is not null) planCache.Add(key, req, plan);
         }
-        var prefs = Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride);
-        var req = ApiRequest.ApiRequest.FromRaw(config, raw, prefs);
-        if (timings is not null) timings[1] = Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
-        var rc = new RequestContext(state, config, cache, req, auth, timings, ctx.RequestAborted) { PlanCacheKey = planKey };
+        else timing?.ParseDone();
+        timing?.PlanDone();
 
-        return req.Action switch
+        var rc = new RequestContext(config, cache, req, auth, state.DataSource, ctx.RequestAborted)
         {
-            RelationRead read => await ReadAction.RunAsync(rc, read),
-            RelationInfo info => RelationInfoResponse(cache, info),
-            RelationMut mut => await MutateAction.RunAsync(rc, mut),
-            RoutineCall call => await CallAction.RunAsync(rc, call),
-            RoutineInfo info => CallAction.Info(rc, info),
-            SchemaInfo => Responses.Info("OPTIONS,GET,HEAD"),
-            SchemaRead read => await SchemaAction.RunAsync(rc, read),
-            _ => throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build"),
+            Timing = timing,
+            Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
-    }
-
-    private static PgrstResponse RelationInfoResponse(SchemaCache.SchemaCache cache, RelationInfo info)
-    {
-        var table = Planner.FindTable(cache, info.Target);
-        var hasPk = table.PrimaryKey.Count > 0;
-        var allow = new StringBuilder("OPTIONS,GET,HEAD");
-        if (table.Insertable) allow.Append(",POST");
-        if (table.Insertable && table.Updatable && hasPk) allow.Append(",PUT");
-        if (table.Updatable) allow.Append(",PATCH");
-        if (table.Deletable) allow.Append(",DELETE");
-        return Responses.Info(allow.ToString());
+        return await Pipeline.RunAsync(rc, plan);
     }
 
     private static ApiError BodyTooLarge(long limit) => new(413, "PGRST102", "Request body too large",
         ApiError.Str($"The request body is larger than {limit.ToString(CultureInfo.InvariantCulture)} bytes (server-max-body-size)."));
 
-    private static async Task<RawRequest> ReadRawAsync(HttpContext ctx, long maxBodySize)
+    /// <summary>The request as the parser sees it, and its raw target (path and query, still percent-encoded).</summary>
+    private static async Task<(RawRequest Raw, string Target)> ReadRawAsync(HttpContext ctx, string prefix, long maxBodySize)
     {
         var http = ctx.Request;
         var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.PathBase + http.Path + http.QueryString).ToString();
         var q = target.IndexOf('?', StringComparison.Ordinal);
         var rawPath = q >= 0 ? target[..q] : target;
         var rawQuery = q >= 0 ? target[(q + 1)..] : "";
-        var prefix = ctx.Items.TryGetValue("restgres.prefix", out var pfx) ? (string)pfx! : "";
         if (prefix.Length > 0 && rawPath.StartsWith(prefix, StringComparison.Ordinal)) rawPath = rawPath[prefix.Length..];
         var segments = rawPath.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToImmutableArray();
         // wai's pathInfo drops a trailing empty segment but keeps inner ones; "/" alone is the root.
@@ -136,7 +110,7 @@ public sealed class RequestHandler(AppState state)
                 headers.Add(new(h.Key, v ?? ""));
 
         var body = HasPayload(http.Method) ? await ReadBodyAsync(ctx, maxBodySize) : ReadOnlyMemory<byte>.Empty;
-        return new RawRequest(http.Method, rawPath, segments, rawQuery, headers.ToImmutable(), body);
+        return (new RawRequest(http.Method, rawPath, segments, rawQuery, headers.ToImmutable(), body), target);
     }
 
     /// <summary>
@@ -177,7 +151,7 @@ public sealed class RequestHandler(AppState state)
         return ms.ToArray();
     }
 
-    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, double[]? timings)
+    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, ServerTiming? timing)
     {
         var http = ctx.Response;
         try
@@ -190,9 +164,7 @@ public sealed class RequestHandler(AppState state)
                 http.Headers.Append(k, v);
             }
             if (!hasVary) http.Headers.Vary = "Accept, Prefer, Range";
-            if (timings is not null)
-                http.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture,
-                    $"jwt;dur={timings[0]:0.0}, parse;dur={timings[1]:0.0}, plan;dur={timings[2]:0.0}, transaction;dur={timings[3]:0.0}, response;dur={timings[4]:0.0}");
+            if (timing is not null) http.Headers["Server-Timing"] = timing.Render();
             if (config.ServerTraceHeader is { } trace)
                 http.Headers[trace] = ctx.Request.Headers[trace].ToString();
             Cors.Apply(ctx, config);

@@ -109,7 +109,7 @@ public sealed class Metrics : IDisposable
             PrometheusText.Sample(sb, "restgres_schema_cache_objects", cache.Relationships.Values.Sum(r => r.Count), ("kind", "relationships"));
             PrometheusText.Sample(sb, "restgres_schema_cache_objects", cache.Routines.Values.Sum(r => r.Count), ("kind", "routines"));
         }
-        PrometheusText.Single(sb, "restgres_db_connected", "gauge", "1 unless the server is recovering from a lost database connection", state.IsConnected ? 1 : 0);
+        PrometheusText.Single(sb, "restgres_db_connected", "gauge", "1 unless the server is recovering from a lost database connection", state.Recovery.IsConnected ? 1 : 0);
         PrometheusText.Header(sb, "restgres_config_reloads_total", "counter", "Configuration reloads (SIGUSR2, NOTIFY 'reload config', in-database config), by outcome");
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloadFailures, ("status", "FAIL"));
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloads, ("status", "SUCCESS"));

@@ -76,7 +76,6 @@ public sealed class Observer : IDisposable
         {
             observation = new RequestObservation();
             ctx.Features.Set(observation);
-            if (config.LogQuery) QueryLog.Begin(observation);
         }
         var failed = false;
         try

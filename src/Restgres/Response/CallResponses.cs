@@ -50,15 +50,8 @@ public static class CallResponses
             resp.SuppressContentLength = isHead;
             Responses.AddContentType(resp, plan.Media, req);
         }
-        try
-        {
-            Responses.OverrideStatusHeaders(resp, rs);
-        }
-        catch (ApiError)
-        {
-            if (resp.Owner is { } owner) MainTx.Release(owner);
-            throw;
-        }
+        // An invalid override (PGRST111/112) throws; the pipeline then returns the pooled body buffer.
+        Responses.OverrideStatusHeaders(resp, rs);
         return resp;
     }
 

@@ -98,8 +98,8 @@ public sealed class ResilienceTests
             {
                 Assert.True(await ProcessDatabase.EventuallyAsync(async () => (await s.GetAsync("/items")).Status, 200, BackWithin));
                 Expect.Ok(await s.GetAsync("/items?order=id"), Expect.Rows("""{"id":1}""", """{"id":2}""", """{"id":3}"""));
-                Assert.True(await ProcessDatabase.EventuallyAsync(() => Task.FromResult(s.Server.State.IsConnected ? 1 : 0), 1, BackWithin));
-                Assert.Equal(0, s.Server.State.RetryAfterSeconds);
+                Assert.True(await ProcessDatabase.EventuallyAsync(() => Task.FromResult(s.Server.State.Recovery.IsConnected ? 1 : 0), 1, BackWithin));
+                Assert.Equal(0, s.Server.State.Recovery.RetryAfterSeconds);
             }
             // The schema cache was reloaded on recovery.
             for (var i = 0; i < cachesBefore.Count; i++)
@@ -133,7 +133,7 @@ public sealed class PoolTests(PgClusterFixture pg, ReadPathApi api) : IClassFixt
         Assert.InRange(sw.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
         Expect.Error(r, 504, "PGRST003", "Timed out acquiring connection from connection pool.");
         Assert.Null(r.Header("Retry-After"));
-        Assert.True(s.Server.State.IsConnected);
+        Assert.True(s.Server.State.Recovery.IsConnected);
 
         Expect.Ok(await slow, """[{"done":1}]""");
         Expect.Ok(await s.GetAsync("/books?select=id&id=eq.1"), """[{"id":1}]""");

@@ -1,0 +1,93 @@
+using Restgres.Config;
+using Restgres.Execution;
+using Restgres.OpenApi;
+using Restgres.Response;
+
+namespace Restgres.App;
+
+/// <summary>
+/// Runs an action plan (PostgREST's App.hs after planning): the transaction, or none, and the response built from its
+/// result. The one place where a planned request meets the database; every action goes through
+/// <see cref="RunAsync"/>.
+/// </summary>
+public static class Pipeline
+{
+    public static async Task<PgrstResponse> RunAsync(RequestContext rc, ActionPlan plan) => plan switch
+    {
+        InfoPlan info => Responses.Info(info.Allow),
+        InspectPlan inspect => await InspectAsync(rc, inspect),
+        DbActionPlan db => await RunDbAsync(rc, db),
+        _ => throw new InvalidOperationException("unknown action plan " + plan.GetType().Name),
+    };
+
+    private static async Task<PgrstResponse> RunDbAsync(RequestContext rc, DbActionPlan plan)
+    {
+        var (config, req) = (rc.Config, rc.Request);
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, plan.Hoisted, rc.Cache, plan.IsolationLevel);
+        rc.LogQuery(plan.Main.Sql);
+        if (plan.Media.Kind == ApiRequest.MediaKind.Plan)
+        {
+            // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output; an EXPLAINed write runs (and,
+            // with analyze, takes effect) like any other, without result checks.
+            var planBody = await MainTx.RunPlanAsync(rc.DataSource, tx, plan.Main, rc.Aborted);
+            rc.Timing?.TransactionDone();
+            return Responses.Plan(req, plan.Media, planBody);
+        }
+        var rs = await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, ActionPlanner.ResultCheck(plan, req.Preferences), rc.Aborted);
+        rc.Timing?.TransactionDone();
+        PgrstResponse resp;
+        try
+        {
+            resp = plan switch
+            {
+                ReadActionPlan read => Responses.Read(config, req, read.Plan, rs),
+                MutateActionPlan mutate => MutateResponses.Build(req, mutate.Plan, rs),
+                CallActionPlan call => CallResponses.Call(config, req, call.Plan, rs),
+                _ => throw new InvalidOperationException("unknown database plan " + plan.GetType().Name),
+            };
+        }
+        catch
+        {
+            // The body buffer is the response's once it is built; until then (e.g. an invalid response.status,
+            // PGRST111) it is ours to return.
+            MainTx.Release(rs);
+            throw;
+        }
+        rc.Timing?.ResponseDone();
+        return resp;
+    }
+
+    /// <summary>
+    /// The OpenAPI description of the request's schema: PostgREST's Swagger 2.0 document by default; OpenAPI 3.1 or the
+    /// HTML docs page when the client prefers them.
+    /// </summary>
+    private static async Task<PgrstResponse> InspectAsync(RequestContext rc, InspectPlan plan)
+    {
+        var (config, req, read) = (rc.Config, rc.Request, plan.Read);
+        if (plan.Format == OpenApiFormat.DocsPage)
+            return DocsPage.Respond(config, req, read.HeadersOnly);
+
+        // The statements run even for HEAD, as in PostgREST: the pre-request function may reject the request.
+        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, readOnly: true, cache: rc.Cache);
+        var db = await OpenApiTx.RunAsync(rc.DataSource, tx, read.Schema,
+            accessible: config.OpenApiMode == OpenApiMode.FollowPrivileges, rc.Aborted);
+        rc.Timing?.TransactionDone();
+
+        var resp = new PgrstResponse { Status = 200 };
+        if (read.HeadersOnly)
+        {
+            resp.SuppressContentLength = true;
+        }
+        else
+        {
+            var api = ApiDescriptionBuilder.Build(config, rc.Cache, read.Schema, db);
+            resp.Body = plan.Format == OpenApiFormat.OpenApi31 ? OpenApiV31.Write(config, api) : SwaggerV2.Write(config, api);
+        }
+        resp.Headers.Add(new("Content-Type", plan.Format == OpenApiFormat.OpenApi31
+            ? OpenApiNegotiation.OpenApi31MediaType + "; charset=utf-8"
+            : "application/openapi+json; charset=utf-8"));
+        if (req.NegotiatedByProfile) resp.Headers.Add(new("Content-Profile", req.Schema));
+        rc.Timing?.ResponseDone();
+        return resp;
+    }
+}

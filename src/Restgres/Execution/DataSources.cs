@@ -1,0 +1,50 @@
+using Npgsql;
+using Restgres.Config;
+
+namespace Restgres.Execution;
+
+/// <summary>
+/// The connection pool a config asks for (PostgREST's pool settings, AppState.hs initPool): the only place Npgsql's
+/// connection settings are decided.
+/// </summary>
+public static class DataSources
+{
+    public static NpgsqlDataSource Create(AppConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new NpgsqlDataSourceBuilder(PoolConnectionString(config))
+            .UsePhysicalConnectionInitializer(SessionWarmup.Run, SessionWarmup.RunAsync)
+            .Build();
+    }
+
+    /// <summary>
+    /// The db-channel listener's connection: outside the pool (it is held for the server's life) and kept alive by
+    /// TCP keepalives, so a dead database is noticed.
+    /// </summary>
+    public static string ListenerConnectionString(AppConfig config) =>
+        new NpgsqlConnectionStringBuilder(PoolConnectionString(config)) { Pooling = false, KeepAlive = 30 }.ConnectionString;
+
+    private static string PoolConnectionString(AppConfig config)
+    {
+        var csb = DbUri.Parse(config.DbUri);
+        csb.MaxPoolSize = Math.Max(1, config.DbPool);
+        csb.MinPoolSize = 0;
+        csb.Timeout = Math.Max(1, config.DbPoolAcquisitionTimeout);
+        csb.ConnectionIdleLifetime = Math.Max(1, config.DbPoolMaxIdletime);
+        csb.ConnectionLifetime = config.DbPoolMaxLifetime;
+        // Session state never leaks between requests (all settings are transaction-local), so skip DISCARD ALL.
+        csb.NoResetOnClose = true;
+        csb.MaxAutoPrepare = config.DbPreparedStatements ? 256 : 0;
+        csb.AutoPrepareMinUsages = 2;
+        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
+        csb.Enlist = false;
+        // PostgREST sets no client-side timeout: statement_timeout (per role or hoisted from a function) is the limit.
+        csb.CommandTimeout = 0;
+        // PostgREST returns PostgreSQL's error details verbatim.
+        csb.IncludeErrorDetail = true;
+        // PostgreSQL streams a result in 8 KB pieces; with Npgsql's default 8 KB buffer a 19 KB list_events body took
+        // ~6 recv calls (and thread hand-offs) per request, with 64 KB ~2 (docs/perf-notes.md, item 11).
+        csb.ReadBufferSize = 64 * 1024;
+        return csb.ConnectionString;
+    }
+}
