@@ -66,7 +66,20 @@ internal static class Grammar
 
     private static readonly P<string?> OptAlias = OptionMaybe(Try(Left(FieldName, AliasSeparator)));
 
-    private static readonly P<string?> OptCast = OptionMaybe(Right(Str("::"), Identifier));
+    /// <summary>
+    /// pOptCast: <c>::type</c>. The type goes into <c>CAST(... AS type)</c> unquoted (it may be several words, as in
+    /// <c>double precision</c>), so beyond PostgREST's identifier characters each word must start with a letter or
+    /// <c>_</c>: a <c>$</c> starting a word would open a dollar-quoted string and swallow the rest of the statement.
+    /// </summary>
+    private static readonly P<string?> OptCast = OptionMaybe(Right(Str("::"),
+        Refuse(Identifier, type => IsTypeName(type) ? null : $"invalid cast type \"{type}\": each word must start with a letter or _")));
+
+    internal static bool IsTypeName(string type)
+    {
+        foreach (var word in type.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            if (!(char.IsLetter(word[0]) || word[0] == '_')) return false;
+        return type.Length > 0;
+    }
 
     private static readonly P<AggregateFunction?> Aggregation = Or(
         Map(Str("sum"), _ => (AggregateFunction?)AggregateFunction.Sum),

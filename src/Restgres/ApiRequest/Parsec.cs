@@ -304,6 +304,17 @@ internal static class Parsec
         return new Reply<T>(false, r.Consumed, default!, r.Pos, r.Err is null || r.Err.IsUnknown ? zero : Error.Merge(r.Err, zero));
     };
 
+    /// <summary>
+    /// <paramref name="p"/>, failing with a message (Parsec's <c>fail</c>) at the start of what it read when
+    /// <paramref name="problem"/> finds one in its result.
+    /// </summary>
+    public static P<T> Refuse<T>(P<T> p, Func<T, string?> problem) => (s, pos) =>
+    {
+        var r = p(s, pos);
+        if (!r.Ok || problem(r.Value) is not { } message) return r;
+        return new Reply<T>(false, true, default!, pos, Error.Of(pos, MsgKind.Message, message));
+    };
+
     public static P<TA> Left<TA, TB>(P<TA> a, P<TB> b) => Seq(a, b, (x, _) => x);
 
     public static P<TB> Right<TA, TB>(P<TA> a, P<TB> b) => Seq(a, b, (_, y) => y);

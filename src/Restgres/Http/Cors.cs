@@ -28,6 +28,7 @@ public static class Cors
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         h["Access-Control-Allow-Headers"] = string.Join(", ", new[] { "Authorization" }.Concat(requested).Concat(["Accept", "Accept-Language", "Content-Language"]));
         h["Access-Control-Max-Age"] = "86400";
+        if (config.ServerCorsAllowedOrigins.Length > 0) VaryOnOrigin(h);
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentLength = 0;
         return true;
@@ -36,12 +37,24 @@ public static class Cors
     /// <summary>Adds the simple-request CORS headers to a normal response.</summary>
     public static void Apply(HttpContext ctx, AppConfig config)
     {
+        // With an allow-list the CORS headers depend on the request's Origin, so every response says so — also those
+        // without CORS headers, or a shared cache could serve one origin's answer to another (Fetch standard, "CORS
+        // protocol and HTTP caches"). With any origin allowed the answer is the same for all: no Vary needed.
+        if (config.ServerCorsAllowedOrigins.Length > 0) VaryOnOrigin(ctx.Response.Headers);
         if (!ctx.Request.Headers.TryGetValue("Origin", out var originValues)) return;
         if (!OriginAllowed(config, originValues.ToString(), out var allowOrigin)) return;
         var h = ctx.Response.Headers;
         h["Access-Control-Allow-Origin"] = allowOrigin;
         if (config.ServerCorsAllowedOrigins.Length > 0) h["Access-Control-Allow-Credentials"] = "true";
         h["Access-Control-Expose-Headers"] = ExposedHeaders;
+    }
+
+    private static void VaryOnOrigin(IHeaderDictionary h)
+    {
+        var vary = h.Vary.ToString();
+        if (vary.Length == 0) h.Vary = "Origin";
+        else if (!vary.Split(',', StringSplitOptions.TrimEntries).Any(v => v.Equals("Origin", StringComparison.OrdinalIgnoreCase) || v == "*"))
+            h.Vary = vary + ", Origin";
     }
 
     private static bool OriginAllowed(AppConfig config, string origin, out string allowOrigin)

@@ -53,7 +53,7 @@ public sealed class RequestHandler(AppState state)
 #pragma warning disable CA1031 // Last line of defence: an unexpected failure is logged and answered in PostgREST's shape, never a bare 500 or a stack trace.
         catch (Exception e)
         {
-            state.Log($"Internal error on {ctx.Request.Method} {ctx.Request.Path}: {e}");
+            state.Log($"Internal error on {ctx.Request.Method} {Observability.LogFormat.Printable(ctx.Request.Path.Value ?? "")}: {e}");
             resp = PgrstResponse.FromError(new ApiError(500, "PGRSTX00", "Internal server error", ApiError.Str(e.GetType().Name)), config.ClientErrorVerbosity);
         }
 #pragma warning restore CA1031

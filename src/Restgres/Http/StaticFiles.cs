@@ -22,6 +22,9 @@ namespace Restgres.Http;
 /// <item><c>/rpc/NAME</c> and <c>/NAME</c> where NAME is a table or view of an exposed schema stay the API;</item>
 /// <item>anything else is a file of the folder when one exists there, and the API (with its 404) when not.</item>
 /// </list>
+/// Never served: a path with a segment starting with a dot (dot-files and anything inside a dot-directory such as
+/// <c>.git/</c> or <c>.vite/</c>), and a file whose real path — symbolic links resolved — is outside the folder. Links
+/// that stay inside the folder are followed.
 /// </summary>
 public sealed partial class StaticFiles
 {
@@ -34,6 +37,8 @@ public sealed partial class StaticFiles
 
     private readonly PhysicalFileProvider _files;
     private readonly AppState _state;
+    // The folder's own real path, with a trailing separator, so a resolved file path is inside it by prefix.
+    private readonly string _realRoot;
 
     private StaticFiles(string root, AppState state)
     {
@@ -41,6 +46,7 @@ public sealed partial class StaticFiles
         // paths that climb out of the root.
         _files = new PhysicalFileProvider(root, ExclusionFilters.Sensitive);
         _state = state;
+        _realRoot = RealPath(root).TrimEnd('/') + "/";
     }
 
     /// <summary>Null when <c>server-static-dir</c> is unset, so the request path is PostgREST's alone.</summary>
@@ -57,15 +63,19 @@ public sealed partial class StaticFiles
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
             return null;
         var file = Resolve(request);
-        return file is null ? null : SendAsync(ctx, file);
+        return file is null ? null : SendAsync(ctx, file.Value.Content, file.Value.Name);
     }
 
-    private IFileInfo? Resolve(HttpRequest request)
+    /// <summary>The file to send (the link target's, for size and time) and the name it was asked by (for its type).</summary>
+    private (IFileInfo Content, string Name)? Resolve(HttpRequest request)
     {
         var path = request.Path.Value ?? "";
         if (path is "" or "/")
             return AcceptsHtml(request) ? Existing("/index.html") : null;
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // The provider hides dot-files but not what is inside a dot-directory (/.git/config): refuse any dot segment.
+        if (segments.Any(s => s.StartsWith('.')))
+            return null;
         if (segments.Length == 2 && segments[0] == "rpc")
             return null;
         if (segments.Length == 1 && IsRelation(segments[0]))
@@ -75,10 +85,53 @@ public sealed partial class StaticFiles
         return Existing(path) ?? Existing(path + "/index.html");
     }
 
-    private IFileInfo? Existing(string path)
+    private (IFileInfo Content, string Name)? Existing(string path)
     {
         var info = _files.GetFileInfo(path);
-        return info.Exists && !info.IsDirectory ? info : null;
+        if (!info.Exists || info.IsDirectory || info.PhysicalPath is not { } physical) return null;
+        try
+        {
+            var real = RealPath(physical);
+            if (!real.StartsWith(_realRoot, StringComparison.Ordinal)) return null;
+            // The provider describes a link by the link itself (its length is the target path's): describe the target.
+            return (real == physical ? info : new PhysicalFileInfo(new FileInfo(real)), info.Name);
+        }
+        catch (IOException)
+        {
+            // A link loop or a link that vanished meanwhile: not a file to serve.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The path with every symbolic link resolved, component by component as the kernel does (realpath(3)), so a
+    /// link anywhere on the way — in a directory or the file itself — is seen.
+    /// </summary>
+    internal static string RealPath(string path)
+    {
+        var pending = new Stack<string>(Path.GetFullPath(path).Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var result = "/";
+        var links = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                result = Path.GetDirectoryName(result) ?? "/";
+                continue;
+            }
+            var next = Path.Join(result, part);
+            if (new FileInfo(next).LinkTarget is not { } target)
+            {
+                result = next;
+                continue;
+            }
+            // Linux's limit of links followed in one lookup (ELOOP).
+            if (++links > 40) throw new IOException("Too many levels of symbolic links: " + path);
+            if (target.StartsWith('/')) result = "/";
+            foreach (var t in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse()) pending.Push(t);
+        }
+        return result;
     }
 
     private bool IsRelation(string name)
@@ -104,7 +157,7 @@ public sealed partial class StaticFiles
         return false;
     }
 
-    private static Task SendAsync(HttpContext ctx, IFileInfo file)
+    private static Task SendAsync(HttpContext ctx, IFileInfo file, string name)
     {
         var request = ctx.Request;
         var response = ctx.Response;
@@ -116,7 +169,7 @@ public sealed partial class StaticFiles
 
         response.Headers.ETag = etag.ToString();
         response.Headers.LastModified = modified.ToString("R", CultureInfo.InvariantCulture);
-        response.Headers.CacheControl = HashedName().IsMatch(file.Name) ? "public, max-age=31536000, immutable" : "no-cache";
+        response.Headers.CacheControl = HashedName().IsMatch(name) ? "public, max-age=31536000, immutable" : "no-cache";
         response.Headers.XContentTypeOptions = "nosniff";
 
         if (NotModified(request, etag, modified))
@@ -125,7 +178,7 @@ public sealed partial class StaticFiles
             return Task.CompletedTask;
         }
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = ContentType(file.Name);
+        response.ContentType = ContentType(name);
         response.ContentLength = file.Length;
         return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.SendFileAsync(file, ctx.RequestAborted);
     }

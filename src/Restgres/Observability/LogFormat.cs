@@ -127,6 +127,23 @@ public static class LogFormat
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Client text for a log line with its control characters escaped (<c>\x0A</c>): a decoded <c>%0A</c> in a path
+    /// must not start a forged log line.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.AsSpan().ContainsAnyInRange('\0', '\x1f') && !text.Contains('\x7f', StringComparison.Ordinal)) return text;
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (c < 0x20 || c == 0x7f) sb.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>PostgREST's showOnSingleLine for SQL: line breaks become spaces, so one statement is one log line.</summary>
     public static string SingleLine(string text)
     {

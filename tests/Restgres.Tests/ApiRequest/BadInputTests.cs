@@ -262,5 +262,26 @@ public sealed class BadInputTests
         Assert.StartsWith("k000000=eq.0&k000001=eq.1&", qp.Canonical, StringComparison.Ordinal);
         Assert.EndsWith("&k199999=eq.199999", qp.Canonical, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("select=id::int $a$")]
+    [InlineData("select=id::$1")]
+    [InlineData("select=id::text $$,title::text $$")]
+    [InlineData("select=id.count()::int $x$")]
+    [InlineData("select=id::9int")]
+    public void A_cast_that_could_open_a_dollar_quote_is_rejected(string query)
+    {
+        var e = Rejected(query);
+        Assert.Equal("PGRST100", e.Code);
+        Assert.Contains("invalid cast type", e.Message + e.DetailsJson, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("select=id::int")]
+    [InlineData("select=id::double precision")]
+    [InlineData("select=id::timestamp with time zone")]
+    [InlineData("select=id::_int4,b::int4$x")]
+    [InlineData("select=total:id.sum()::bigint")]
+    public void Type_names_are_accepted_as_casts(string query) => Assert.Null(Outcome(() => QueryParams.Parse(false, query)));
 }
 

@@ -140,6 +140,23 @@ public sealed partial class HeaderTests(PgClusterFixture pg, ReadPathApi api) : 
     }
 
     [Fact]
+    public async Task With_an_origin_list_every_response_varies_on_Origin_and_without_one_none_does()
+    {
+        // The CORS headers then depend on Origin: a shared cache must not give one origin's answer to another.
+        foreach (var origin in new[] { "https://allowed.example", "https://evil.example", null })
+        {
+            var r = await GetExtras("/books?select=id&id=eq.1", origin is null ? [] : [("Origin", origin)]);
+            Assert.Equal("Accept, Prefer, Range, Origin", r.Header("Vary"));
+        }
+        var s = await api.ExtrasAsync(pg);
+        var preflight = await s.SendRawAsync(s.RawRequest("OPTIONS", Encoding.ASCII.GetBytes("/books"),
+            ("Origin", "https://allowed.example"), ("Access-Control-Request-Method", "GET")));
+        Assert.Equal((200, "Origin"), (preflight.Status, preflight.Header("Vary")));
+        var any = await Get("/books?select=id&id=eq.1", ("Origin", "https://any.example"));
+        Assert.Equal("Accept, Prefer, Range", any.Header("Vary"));
+    }
+
+    [Fact]
     public async Task A_function_in_a_view_sets_response_headers_and_status()
     {
         var r = await Get("/shelf?order=id");

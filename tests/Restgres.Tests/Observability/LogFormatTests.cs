@@ -108,4 +108,13 @@ public sealed class LogFormatTests
     {
         Assert.Equal(logged, Observer.ShouldLogResponse(level, status));
     }
+
+    [Theory]
+    [InlineData("/items", "/items")]
+    [InlineData("/items\n127.0.0.1 - admin [forged]", "/items\\x0A127.0.0.1 - admin [forged]")]
+    [InlineData("/a\r\tb\u007f\u0000", "/a\\x0D\\x09b\\x7F\\x00")]
+    [InlineData("/caf\u00e9", "/caf\u00e9")]
+    public void Client_text_in_a_log_line_cannot_break_the_line(string text, string logged) =>
+        Assert.Equal(logged, LogFormat.Printable(text));
 }
+
