@@ -50,7 +50,9 @@ public sealed class AdminServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(main);
         var config = state.Config;
-        if (config.AdminServerPort is not { } port) return null;
+        // PostgREST runs the admin server when it has a port or a unix socket.
+        if (config.AdminServerPort is null && config.AdminServerUnixSocket is null) return null;
+        var listener = new Listener(config.AdminServerHost, config.AdminServerPort ?? 0, config.AdminServerUnixSocket, config.AdminServerUnixSocketMode);
 
         // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
         // cost CPU under load), only Kestrel; restgres reads its own config.
@@ -60,8 +62,7 @@ public sealed class AdminServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            foreach (var ep in Endpoints(config.AdminServerHost, port))
-                k.Listen(ep);
+            listener.Bind(k);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
@@ -74,22 +75,12 @@ public sealed class AdminServer : IAsyncDisposable
         catch (IOException e)
         {
             await app.DisposeAsync();
-            throw new AdminServerException($"cannot listen on admin-server-host {config.AdminServerHost}, admin-server-port {port}: {e.Message}", e);
+            throw new AdminServerException($"cannot listen on {listener.Describe("admin-server-host", "admin-server-port", "admin-server-unix-socket")}: {e.Message}", e);
         }
-        var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        var uri = listener.Started(app.Services.GetRequiredService<IServer>());
         state.Log($"Admin server listening on {uri}");
         return new AdminServer(app, uri);
     }
-
-    /// <summary>PostgREST's special host names (server-host docs): *, *4, !4 any IPv4; *6, !6 any IPv6.</summary>
-    internal static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
-    {
-        "*" or "*4" or "!4" => [new IPEndPoint(IPAddress.Any, port)],
-        "*6" or "!6" => [new IPEndPoint(IPAddress.IPv6Any, port)],
-        "localhost" => [new IPEndPoint(IPAddress.Loopback, port)],
-        _ => [new IPEndPoint(IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0], port)],
-    };
 
     public async ValueTask DisposeAsync()
     {

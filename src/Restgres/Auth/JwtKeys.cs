@@ -241,6 +241,28 @@ internal sealed class JwtKeySet
         return new JwtKeySet([JwtKey.PlainSecret(secret)]);
     }
 
+    /// <summary>
+    /// Why <paramref name="secret"/> cannot be used, or null. PostgREST (jose) takes JSON that is not a valid JWK or
+    /// key set as a plain HS256 secret; when that JSON is a key set's public keys, anyone who can read them can sign
+    /// tokens. Restgres refuses instead: a JSON object is a valid JWK or key set, or a startup error.
+    /// </summary>
+    public static string? Problem(byte[] secret)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(secret);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || TryParseSet(root, out _) || TryParseJwk(root, out _)) return null;
+            return "Invalid jwt-secret: it is a JSON object but not a valid JSON Web Key (RFC 7517: kty and its "
+                + "parameters, base64url values) or key set ({\"keys\": [...]}, every key valid). It would otherwise be "
+                + "used as a shared HS256 secret, which anyone who can read it could sign tokens with.";
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static bool TryParseSet(JsonElement root, out ImmutableArray<JwtKey> keys)
     {
         keys = [];

@@ -48,6 +48,8 @@ public sealed class ApiServer : IAsyncDisposable
         // cost CPU under load), only Kestrel; restgres reads its own config.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
+        var listener = new Listener(config.ServerHost, config.ServerPort, config.ServerUnixSocket, config.ServerUnixSocketMode, config.ServerReusePort);
+        listener.ConfigureTransport(builder.WebHost);
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -61,8 +63,7 @@ public sealed class ApiServer : IAsyncDisposable
             // Room for a 64 KB URL to reach the API (and get a PostgREST answer); beyond that Kestrel answers 414/431.
             k.Limits.MaxRequestLineSize = 128 * 1024;
             k.Limits.MaxRequestHeadersTotalSize = 128 * 1024;
-            foreach (var ep in Endpoints(config.ServerHost, config.ServerPort))
-                k.Listen(ep);
+            listener.Bind(k);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var app = builder.Build();
@@ -88,8 +89,7 @@ public sealed class ApiServer : IAsyncDisposable
         // Serve even when the database is down at startup (503 PGRST002 until it is up), retrying in the background.
         if (!await state.Schemas.ReloadAsync(ct)) state.Recovery.ReportConnectionLoss();
         await app.StartAsync(ct);
-        var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var uri = new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        var uri = listener.Started(app.Services.GetRequiredService<IServer>());
         var server = new ApiServer(app, state, uri) { _admin = admin };
         server._listener = server.ListenAsync(server._stop.Token);
         log($"Listening on {uri}");
@@ -103,14 +103,6 @@ public sealed class ApiServer : IAsyncDisposable
             if (path == p || path.StartsWith(p + "/", StringComparison.Ordinal)) return p;
         return null;
     }
-
-    private static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
-    {
-        "*" or "*4" or "!4" => [new IPEndPoint(IPAddress.Any, port)],
-        "*6" or "!6" => [new IPEndPoint(IPAddress.IPv6Any, port)],
-        "localhost" => [new IPEndPoint(IPAddress.Loopback, port)],
-        _ => [new IPEndPoint(IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0], port)],
-    };
 
     /// <summary>
     /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache; a lost connection is
@@ -176,7 +168,8 @@ public sealed class ApiServer : IAsyncDisposable
         }
         catch (IOException e)
         {
-            await Console.Error.WriteLineAsync($"restgres: cannot listen on {config.ServerHost}:{config.ServerPort}: {e.Message}");
+            var where = config.ServerUnixSocket is { } socket ? "unix socket " + socket : $"{config.ServerHost}:{config.ServerPort}";
+            await Console.Error.WriteLineAsync($"restgres: cannot listen on {where}: {e.Message}");
             return 1;
         }
         var exitCode = 0;

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+
+namespace Restgres.Http;
+
+/// <summary>
+/// Where a server listens, as PostgREST decides it for the API and the admin server alike: a unix socket when one is
+/// configured (and then no TCP port at all), otherwise host and port with PostgREST's special host names.
+/// </summary>
+public sealed record Listener(string Host, int Port, string? UnixSocket, int UnixSocketMode, bool ReusePort = false)
+{
+    /// <summary>Binds Kestrel: a unix socket replacing a stale one, or the TCP endpoints of the host.</summary>
+    public void Bind(KestrelServerOptions kestrel)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        if (UnixSocket is { } path)
+        {
+            RemoveStaleSocket(path);
+            kestrel.ListenUnixSocket(path);
+            return;
+        }
+        foreach (var ep in Endpoints(Host, Port))
+            kestrel.Listen(ep);
+    }
+
+    /// <summary>
+    /// server-reuseport: SO_REUSEPORT on the listening sockets, so several processes can share one port (the kernel
+    /// spreads connections over them) and a new process can bind before the old one lets go.
+    /// </summary>
+    public void ConfigureTransport(IWebHostBuilder web)
+    {
+        ArgumentNullException.ThrowIfNull(web);
+        if (!ReusePort || UnixSocket is not null) return;
+        web.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
+        {
+            if (endpoint is not IPEndPoint ip) return SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+            var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (ip.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+                const int solSocket = 1, soReusePort = 15; // Linux <asm-generic/socket.h>
+                socket.SetRawSocketOption(solSocket, soReusePort, BitConverter.GetBytes(1));
+                socket.Bind(ip);
+                return socket;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        });
+    }
+
+    /// <summary>After binding: the socket file's mode (PostgREST sets it once the socket exists), and the address to log.</summary>
+    public Uri Started(IServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        if (UnixSocket is { } path)
+        {
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)UnixSocketMode);
+            return new Uri("unix:" + path);
+        }
+        var addr = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+    }
+
+    /// <summary>What to say when binding failed.</summary>
+    public string Describe(string hostOption, string portOption, string socketOption) => UnixSocket is { } path
+        ? $"{socketOption} {path}"
+        : $"{hostOption} {Host}, {portOption} {Port}";
+
+    /// <summary>PostgREST's special host names (server-host docs): *, *4, !4 any IPv4; *6, !6 any IPv6.</summary>
+    internal static IEnumerable<IPEndPoint> Endpoints(string host, int port) => host switch
+    {
+        "*" or "*4" or "!4" => [new IPEndPoint(IPAddress.Any, port)],
+        "*6" or "!6" => [new IPEndPoint(IPAddress.IPv6Any, port)],
+        "localhost" => [new IPEndPoint(IPAddress.Loopback, port)],
+        _ => [new IPEndPoint(IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0], port)],
+    };
+
+    /// <summary>
+    /// A socket file left by a process that did not clean up (SIGKILL) would make the bind fail; PostgREST removes
+    /// whatever is at the path first (UnixSocket.hs). One difference: a socket another server still listens on is
+    /// left alone, so the bind fails and says so instead of taking that server's address.
+    /// </summary>
+    private static void RemoveStaleSocket(string path)
+    {
+        if (!File.Exists(path)) return;
+        try
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return;
+        }
+        catch (SocketException)
+        {
+            // Nobody listens there.
+        }
+        File.Delete(path);
+    }
+}

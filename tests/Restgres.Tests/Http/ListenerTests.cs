@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Sockets;
+using Restgres.Http;
+using Restgres.Tests.Infrastructure;
+using Xunit;
+
+namespace Restgres.Tests.Http;
+
+/// <summary>
+/// server-unix-socket, admin-server-unix-socket (with their modes) and server-reuseport: a config meant to listen only
+/// on a socket never also exposes the API on a TCP port.
+/// </summary>
+[Collection("pg")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClassFixture<ReadPathApi>
+{
+    private static HttpClient UnixClient(string path) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, ct) =>
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+    })
+    { BaseAddress = new Uri("http://localhost/") };
+
+    private static bool TcpRefused(int port)
+    {
+        using var tcp = new TcpClient();
+        try
+        {
+            tcp.Connect(IPAddress.Loopback, port);
+            return false;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode == SocketError.ConnectionRefused;
+        }
+    }
+
+    [Fact]
+    public async Task The_api_and_the_admin_server_listen_on_their_sockets_with_their_modes_and_on_no_port()
+    {
+        await api.DefaultAsync(pg);
+        var dir = Directory.CreateTempSubdirectory("restgres-sock-").FullName;
+        try
+        {
+            var sock = Path.Combine(dir, "api.sock");
+            var adminSock = Path.Combine(dir, "admin.sock");
+            // A file left at the path (e.g. by a killed process) is replaced, as PostgREST does.
+            await File.WriteAllTextAsync(sock, "stale");
+            var port = Restgres.Dev.PostgresCluster.FreePort();
+            var config = api.BaseConfig with
+            {
+                ServerHost = "127.0.0.1", ServerPort = port, ServerUnixSocket = sock, ServerUnixSocketMode = Convert.ToInt32("600", 8),
+                AdminServerUnixSocket = adminSock, AdminServerUnixSocketMode = Convert.ToInt32("666", 8),
+            };
+            await using var server = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+            Assert.Equal(new Uri("unix:" + sock), server.BaseAddress);
+
+            using var client = UnixClient(sock);
+            Assert.Equal("""[{"id":1}]""", await client.GetStringAsync("/books?select=id&id=eq.1"));
+            using var admin = UnixClient(adminSock);
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/live")).StatusCode);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(sock));
+            Assert.Equal(Convert.ToInt32("666", 8), (int)File.GetUnixFileMode(adminSock));
+            Assert.True(TcpRefused(port), $"the API also listens on TCP port {port}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_socket_another_server_listens_on_is_not_taken_over()
+    {
+        await api.DefaultAsync(pg);
+        var dir = Directory.CreateTempSubdirectory("restgres-sock-").FullName;
+        try
+        {
+            var sock = Path.Combine(dir, "api.sock");
+            await using var first = await ApiServer.StartAsync(api.BaseConfig with { ServerUnixSocket = sock }, CancellationToken.None, _ => { });
+            await Assert.ThrowsAnyAsync<IOException>(() => ApiServer.StartAsync(api.BaseConfig with { ServerUnixSocket = sock }, CancellationToken.None, _ => { }));
+            using var client = UnixClient(sock);
+            Assert.Equal("""[{"id":1}]""", await client.GetStringAsync("/books?select=id&id=eq.1"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task With_reuseport_two_servers_share_a_port_and_without_it_the_second_cannot_bind()
+    {
+        await api.DefaultAsync(pg);
+        var port = Restgres.Dev.PostgresCluster.FreePort();
+        var config = api.BaseConfig with { ServerHost = "127.0.0.1", ServerPort = port, ServerReusePort = true };
+        await using var first = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        await using var second = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        Assert.Equal("""[{"id":1}]""", await http.GetStringAsync("/books?select=id&id=eq.1"));
+        await Assert.ThrowsAnyAsync<IOException>(() => ApiServer.StartAsync(config with { ServerReusePort = false }, CancellationToken.None, _ => { }));
+    }
+}
