@@ -55,7 +55,7 @@ public static class CommandLine
                 case "serve":
                     return await ServeAsync(args[1..]);
                 case "dev":
-                    return await Dev.DevCommand.RunAsync(args[1..]);
+                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
                 case "smoke":
                     return await SmokeCommand.RunAsync(args[1..]);
             }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
+using Restgres.Cli;
 using Restgres.Dev;
 using Restgres.Http;
 using Xunit;
@@ -88,7 +89,7 @@ public sealed partial class DevCommandTests(DevClusterFixture fixture) : IClassF
     [Fact]
     public void The_config_serves_the_dashboard_schema_under_the_root_and_rest_v1()
     {
-        var config = DevCommand.BuildConfig(fixture.Cluster, 3123, fixture.App);
+        var config = DevServer.AppConfigFor(DevCommand.BuildConfig(fixture.Cluster, 3123, fixture.App));
 
         Assert.Equal($"postgresql://authenticator:{DevCommand.AuthenticatorPassword}@127.0.0.1:{fixture.Cluster.Port}/postgres", config.DbUri);
         Assert.Equal<string>(["public"], config.DbSchemas);
@@ -98,7 +99,8 @@ public sealed partial class DevCommandTests(DevClusterFixture fixture) : IClassF
         Assert.Equal(3123, config.ServerPort);
         Assert.Equal(DevCommand.JwtSecret, config.JwtSecret);
         Assert.Equal(fixture.App.WebBuilt ? fixture.App.WebDist : null, config.ServerStaticDir);
-        Assert.Equal<string>(["api"], DevCommand.BuildConfig(fixture.Cluster, 3123, DevApp.Embedded).DbSchemas);
+        Assert.Equal(Restgres.Config.LogLevel.Info, config.LogLevel);
+        Assert.Equal("api", DevCommand.BuildConfig(fixture.Cluster, 3123, DevApp.Embedded).DbSchema);
     }
 
     [Fact]
@@ -149,7 +151,7 @@ public sealed partial class DevCommandTests(DevClusterFixture fixture) : IClassF
             await File.WriteAllTextAsync(Path.Combine(dir, ".secret"), "no");
             // A file named like a view: the API wins.
             await File.WriteAllTextAsync(Path.Combine(dir, "v_conversion_funnel"), "shadow");
-            var config = DevCommand.BuildConfig(fixture.Cluster, 0, fixture.App) with { ServerStaticDir = dir, LogLevel = Restgres.Config.LogLevel.Crit };
+            var config = DevServer.AppConfigFor(DevCommand.BuildConfig(fixture.Cluster, 0, fixture.App)) with { ServerStaticDir = dir, LogLevel = Restgres.Config.LogLevel.Crit };
             await using var server = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
             using var http = new HttpClient { BaseAddress = server.BaseAddress };
 
