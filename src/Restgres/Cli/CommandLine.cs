@@ -57,7 +57,7 @@ public static class CommandLine
                 case "dev":
                     return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
                 case "smoke":
-                    return await SmokeCommand.RunAsync(args[1..]);
+                    return await Dev.SmokeCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);
