@@ -55,9 +55,9 @@ public static class CommandLine
                 case "serve":
                     return await ServeAsync(args[1..]);
                 case "dev":
-                    return await Dev.DevCommand.RunAsync(args[1..]);
+                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
                 case "smoke":
-                    return await SmokeCommand.RunAsync(args[1..]);
+                    return await Dev.SmokeCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);

@@ -32,7 +32,6 @@ public sealed class RoleClaimPathTests
     {
         // path, first selected value (raw JSON) or null for none
         { "$.role", "\"web_user\"" },
-        { "$", null }, // whole document: checked separately below
         { "$.postgrest.roles[1]", "\"author\"" },
         { "$.postgrest.roles[-1]", "\"admin\"" },
         { "$.postgrest.roles[3]", null },
@@ -73,9 +72,21 @@ public sealed class RoleClaimPathTests
     [MemberData(nameof(JsonPaths))]
     public void A_JSON_path_selects_its_first_value(string path, string? expected)
     {
-        if (path == "$") return;
         Assert.Equal(expected, Eval(path));
         Assert.False(RoleClaimPath.Parse(path).IsDeprecatedSyntax);
+    }
+
+    // RFC 9535 §2.2.3: "$" alone is a valid query whose one result is the root node, the claims object itself (not
+    // "no value", which would fall back to db-anon-role).
+    [Fact]
+    public void Dollar_alone_selects_the_whole_claims_object()
+    {
+        var p = RoleClaimPath.Parse("$");
+        Assert.False(p.IsDeprecatedSyntax);
+        using var doc = JsonDocument.Parse(Claims);
+        Assert.True(p.TryEvaluate(doc.RootElement, out var value));
+        Assert.Equal(JsonValueKind.Object, value.ValueKind);
+        Assert.Equal(Claims.Trim(), value.GetRawText());
     }
 
     [Fact]

@@ -1,24 +1,43 @@
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using Npgsql;
 using Restgres.Config;
 using Restgres.Http;
+using Restgres.Tests.Admin;
 using Restgres.Tests.Infrastructure;
 using Xunit;
 
 namespace Restgres.Tests.Writes;
 
 /// <summary>
-/// Writes against a real PostgreSQL: a failing bulk write, a failed check (PGRST115 / PGRST124) and a body cut
-/// off mid-way all leave the table as it was; a successful one commits (db-tx-end = commit).
+/// Writes against a real PostgreSQL: a failing bulk write, a failed check (PGRST115 / PGRST124) and a request whose
+/// client leaves mid-transaction all leave the tables as they were, including what db-pre-request wrote in the same
+/// transaction; a successful one commits (db-tx-end = commit).
 /// </summary>
 [Collection("pg")]
 public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
 {
-    private const string Schema = """
+    /// <summary>The advisory lock api.insert_then_wait blocks on, so a test can hold a transaction open.</summary>
+    private const int GateLock = 4242;
+
+    private static readonly string Schema = $$"""
         create schema api;
         create table api.items (id int primary key, v text not null);
         insert into api.items values (100, 'kept'), (101, 'kept');
+        -- db-pre-request: records the X-Note header in the request's own transaction (only when there is one: GETs
+        -- run read-only).
+        create table api.request_log (note text not null);
+        create function api.log_request() returns void language plpgsql as $f$
+        declare note text := current_setting('request.headers', true)::json ->> 'x-note';
+        begin
+          if note is not null then insert into api.request_log values (note); end if;
+        end $f$;
+        create function api.insert_then_wait(new_id int) returns void language plpgsql as $f$
+        begin
+          insert into api.items values (new_id, 'abandoned');
+          perform pg_advisory_xact_lock({{GateLock}});
+        end $f$;
         """;
 
     private TestDatabase? db;
@@ -34,6 +53,9 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
             DbSchemas = ["api"],
             DbAnonRole = Restgres.Dev.PostgresCluster.SuperUser,
             DbChannelEnabled = false,
+            DbPreRequest = new QualifiedName("api", "log_request"),
+            // One pooled connection, so a request after an aborted one runs on the same session.
+            DbPool = 1,
             ServerHost = "127.0.0.1",
             ServerPort = 0,
         };
@@ -57,6 +79,12 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
     }
 
     private async Task<long> CountAsync() => (long)(await db!.ScalarAsync("select count(*) from api.items"))!;
+
+    /// <summary>Backends of this database waiting for <see cref="GateLock"/>.</summary>
+    private async Task<long> GateWaitersAsync() => (long)(await db!.ScalarAsync($"""
+        select count(*) from pg_locks l join pg_stat_activity a using (pid)
+        where a.datname = current_database() and l.locktype = 'advisory' and l.objid = {GateLock} and not l.granted
+        """))!;
 
     [Fact]
     public async Task A_bulk_insert_with_one_bad_row_inserts_nothing()
@@ -96,22 +124,53 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_request_cut_off_mid_body_writes_nothing()
+    public async Task A_failing_write_also_rolls_back_what_the_pre_request_wrote()
     {
+        var (status, body) = await SendAsync(HttpMethod.Post, "/items", """[{"id":600,"v":"a"},{"id":100,"v":"dup"}]""",
+            ("X-Note", "failed insert"));
+        Assert.Equal(409, status);
+        Assert.Contains("23505", body, StringComparison.Ordinal);
+        // The same pre-request does write when the request succeeds, so an empty log is not for want of a write.
+        (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":601,"v":"a"}]""", ("X-Note", "good insert"));
+        Assert.Equal(201, status);
+
+        Assert.Equal("good insert", await db!.ScalarAsync("select string_agg(note, ',') from api.request_log"));
+        await db.ExecuteSqlAsync("delete from api.request_log; delete from api.items where id = 601");
+    }
+
+    [Fact]
+    public async Task A_request_whose_client_leaves_mid_transaction_is_rolled_back()
+    {
+        // Holding the gate keeps the request's transaction open after its insert, until the test lets it go.
+        await using var gate = new NpgsqlConnection(db!.ConnectionString);
+        await gate.OpenAsync();
+        await using (var lockIt = new NpgsqlCommand($"select pg_advisory_lock({GateLock})", gate))
+            await lockIt.ExecuteNonQueryAsync();
+
         using (var tcp = new TcpClient())
         {
             await tcp.ConnectAsync(server!.BaseAddress.Host, server.BaseAddress.Port);
-            var body = Encoding.UTF8.GetBytes("""[{"id":300,"v":"a"},{"id":301,"v":"b"},""");
-            var head = Encoding.ASCII.GetBytes($"POST /items HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length + 100}\r\n\r\n");
+            var body = Encoding.UTF8.GetBytes("""{"new_id":500}""");
+            var head = Encoding.ASCII.GetBytes($"POST /rpc/insert_then_wait HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
             var stream = tcp.GetStream();
             await stream.WriteAsync(head);
             await stream.WriteAsync(body);
-            await stream.FlushAsync();
+            Assert.True(await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 1),
+                "the request's transaction never reached the gate");
         }
-        // The server must see the reset and give up; then it still serves requests and nothing was written.
-        await Task.Delay(300);
-        var (status, _) = await SendAsync(HttpMethod.Get, "/items?select=id", null);
-        Assert.Equal(200, status);
+
+        // The server must cancel the statement once the client has gone; otherwise it would wait for the gate and
+        // then commit the insert for nobody.
+        var cancelled = await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 0, TimeSpan.FromSeconds(10));
+        await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({GateLock})", gate))
+            await unlock.ExecuteNonQueryAsync();
+        Assert.True(cancelled, "the request's transaction was still waiting 10 s after its client left");
+        Assert.Equal(0L, await db.ScalarAsync("select count(*) from api.items where id = 500"));
+
+        // The connection went back to the pool clean: the next write on it commits.
+        var (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":501,"v":"after"}]""");
+        Assert.Equal(201, status);
+        await db.ExecuteSqlAsync("delete from api.items where id = 501");
         Assert.Equal(2, await CountAsync());
     }
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text;
-using Restgres.Cli;
+using Restgres.Dev;
 using Xunit;
 
-namespace Restgres.Tests.Cli;
+namespace Restgres.Tests.Dev;
 
 public sealed class SmokeCommandTests
 {

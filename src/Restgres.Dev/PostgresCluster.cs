@@ -91,8 +91,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// A <c>postgresql://</c> URI, the form PostgREST's <c>db-uri</c> documents, for building an
-    /// <see cref="Config.AppConfig"/>.
+    /// A <c>postgresql://</c> URI, the form PostgREST's <c>db-uri</c> documents.
     /// </summary>
     public string ConnectionUri(string database = "postgres", string user = SuperUser, string? password = null)
     {

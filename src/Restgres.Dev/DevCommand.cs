@@ -5,8 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Restgres.Config;
-using Restgres.Http;
 
 namespace Restgres.Dev;
 
@@ -54,7 +52,9 @@ public static class DevCommand
         Ctrl-C stops the API and then the cluster.
         """;
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="serve">Runs the API server until the token is cancelled and returns the exit code: the server
+    /// passes it in because this library does not reference the server.</param>
+    public static async Task<int> RunAsync(string[] args, Func<DevServerConfig, CancellationToken, Task<int>> serve)
     {
         DevOptions options;
         try
@@ -120,7 +120,7 @@ public static class DevCommand
             await PrepareDatabaseAsync(cluster, app, options.Events, cts.Token);
             var config = BuildConfig(cluster, options.ApiPort, app);
             Console.WriteLine(Banner(config, cluster, app, await SchedulerAsync(cluster, cts.Token)));
-            return await ApiServer.RunAsync(config, cts.Token);
+            return await serve(config, cts.Token);
         }
         catch (PostgresClusterException e)
         {
@@ -289,19 +289,15 @@ public static class DevCommand
         return reader.ReadToEnd();
     }
 
-    internal static AppConfig BuildConfig(PostgresCluster cluster, int apiPort, DevApp app) => new()
-    {
-        DbUri = cluster.ConnectionUri("postgres", "authenticator", AuthenticatorPassword),
-        DbSchemas = [app.Schema],
-        DbAnonRole = "anon",
-        JwtSecret = JwtSecret,
-        ServerHost = "127.0.0.1",
-        ServerPort = apiPort,
-        ServerPathPrefixes = [SupabasePrefix],
-        ServerStaticDir = app.WebBuilt ? app.WebDist : null,
-        // Seeing each request is most of the point of a dev server.
-        LogLevel = Config.LogLevel.Info,
-    };
+    internal static DevServerConfig BuildConfig(PostgresCluster cluster, int apiPort, DevApp app) => new(
+        DbUri: cluster.ConnectionUri("postgres", "authenticator", AuthenticatorPassword),
+        DbSchema: app.Schema,
+        DbAnonRole: "anon",
+        JwtSecret: JwtSecret,
+        ServerHost: "127.0.0.1",
+        ServerPort: apiPort,
+        ServerPathPrefix: SupabasePrefix,
+        ServerStaticDir: app.WebBuilt ? app.WebDist : null);
 
     /// <summary>A compact HS256 JWT (RFC 7519) with the given claims, as Supabase mints its anon key.</summary>
     internal static string SignHs256(string claimsJson, string secret)
@@ -330,7 +326,7 @@ public static class DevCommand
         });
     }
 
-    internal static string Banner(AppConfig config, PostgresCluster cluster, DevApp app, bool cronScheduled)
+    internal static string Banner(DevServerConfig config, PostgresCluster cluster, DevApp app, bool cronScheduled)
     {
         var url = $"http://{config.ServerHost}:{config.ServerPort.ToString(CultureInfo.InvariantCulture)}";
         if (!app.IsDashboard)

@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace Restgres.Cli;
+namespace Restgres.Dev;
 
 /// <summary>One endpoint to call: a GET, or a POST when it has a body.</summary>
 internal sealed record SmokeCheck(string Name, string Method, string Path, string? Body, int Status = 200);

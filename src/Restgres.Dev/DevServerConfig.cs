@@ -1,0 +1,17 @@
+namespace Restgres.Dev;
+
+/// <summary>
+/// What <c>restgres dev</c> serves, named after the server options it sets (db-uri, db-schemas, db-anon-role,
+/// jwt-secret, server-host, server-port, server-path-prefixes, server-static-dir). The dev tooling decides these values;
+/// the server turns them into its own config and runs it (src/Restgres/Cli/DevServer.cs), so this library needs none
+/// of the server's types.
+/// </summary>
+public sealed record DevServerConfig(
+    string DbUri,
+    string DbSchema,
+    string DbAnonRole,
+    string JwtSecret,
+    string ServerHost,
+    int ServerPort,
+    string ServerPathPrefix,
+    string? ServerStaticDir);
