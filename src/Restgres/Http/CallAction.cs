@@ -54,7 +54,7 @@ public static class CallAction
     }
 
     private static CallPayload? ParsePayload(ApiRequest.ApiRequest req, RoutineCall call) => call.Method == InvokeMethod.Inv
-        ? CallArgsParser.ParsePayload(req.ContentMediaType, req.Body, req.QueryParams.Columns)
+        ? PayloadParser.ParseCall(req.ContentMediaType, req.Body, req.QueryParams.Columns)
         : null;
 
     private static async Task<PgrstResponse> ExecuteAsync(RequestContext rc, PlannedCall planned, Statement main, long t)

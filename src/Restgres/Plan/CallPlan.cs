@@ -52,8 +52,8 @@ public static class CallPlanner
     {
         var isInv = inv == InvokeMethod.Inv;
         var paramKeys = isInv
-            ? payload?.Keys ?? ImmutableSortedSet<string>.Empty.WithComparer(CallArgsParser.KeyOrder)
-            : req.QueryParams.RpcParams.Select(p => p.Key).ToImmutableSortedSet(CallArgsParser.KeyOrder);
+            ? payload?.Keys ?? ImmutableSortedSet<string>.Empty.WithComparer(PayloadParser.KeyOrder)
+            : req.QueryParams.RpcParams.Select(p => p.Key).ToImmutableSortedSet(PayloadParser.KeyOrder);
         var routine = FindProc(cache, target, paramKeys, req.ContentMediaType, isInv);
 
         // A function returning a table's rows reads as that table, so its columns' types and relationships apply.
@@ -112,7 +112,7 @@ public static class CallPlanner
     /// <summary>getFilterFieldNames: the columns filtered on anywhere in the read plan tree.</summary>
     private static ImmutableSortedSet<string> FilterFieldNames(ReadPlan plan)
     {
-        var names = ImmutableSortedSet.CreateBuilder<string>(CallArgsParser.KeyOrder);
+        var names = ImmutableSortedSet.CreateBuilder<string>(PayloadParser.KeyOrder);
         void Tree(CoercibleLogicTree t)
         {
             switch (t)
@@ -136,7 +136,7 @@ public static class CallPlanner
     /// </summary>
     private static ImmutableSortedSet<string> Returnings(ReadPlan plan)
     {
-        var names = plan.Select.Select(s => s.Field.Name).ToImmutableSortedSet(CallArgsParser.KeyOrder);
+        var names = plan.Select.Select(s => s.Field.Name).ToImmutableSortedSet(PayloadParser.KeyOrder);
         if (names.Contains("*") || !plan.Children.IsEmpty) return ["*"];
         return names;
     }
