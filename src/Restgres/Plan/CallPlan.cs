@@ -78,7 +78,7 @@ public static class CallPlanner
         // GET/HEAD always run READ ONLY: a volatile function that writes fails with 25006 (405), as in PostgREST.
         var readOnly = !isInv || routine.Volatility != Volatility.Volatile;
         var cPlan = BuildCallPlan(routine, paramKeys, args, rPlan);
-        var (handler, media) = Negotiate(config, req, relId, handlers, IsDefaultSelect(rPlan), inv == InvokeMethod.ReadHead);
+        var (handler, media) = Negotiator.Negotiate(config, req, relId, handlers, IsDefaultSelect(rPlan), withoutBody: inv == InvokeMethod.ReadHead);
         Planner.CheckPreferences(req);
         if (req.Preferences is { MaxAffected: not null, Handling: PreferHandling.Strict } && routine.ReturnsSingle)
             throw Pgrst.MaxAffectedRpcViolation();
@@ -139,43 +139,6 @@ public static class CallPlanner
         var names = plan.Select.Select(s => s.Field.Name).ToImmutableSortedSet(PayloadParser.KeyOrder);
         if (names.Contains("*") || !plan.Children.IsEmpty) return ["*"];
         return names;
-    }
-
-    /// <summary>
-    /// Content negotiation for a call (Plan/Negotiate.hs): the first acceptable type wins; vendored types have fixed
-    /// handlers, others are looked up for the function's relation (only with the default select) and then for any
-    /// relation. HEAD needs no aggregate (PostgREST issue #2849).
-    /// </summary>
-    public static (CallHandler, MediaType) Negotiate(AppConfig config, ApiRequest.ApiRequest req, QualifiedIdentifier relId,
-        MediaHandlerMap handlers, bool defaultSelect, bool headersOnly)
-    {
-        foreach (var mt in req.AcceptMediaTypes)
-        {
-            (CallHandler, MediaType)? pick = mt.Kind switch
-            {
-                MediaKind.SingularJson => (new CallHandler(mt.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
-                MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
-                // The plan media type takes the handler of the type it describes (mtPlanToNothing when disabled).
-                MediaKind.Plan when !config.DbPlanEnabled => null,
-                MediaKind.Plan => mt.PlanFor!.Kind switch
-                {
-                    MediaKind.SingularJson => (new CallHandler(mt.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
-                    MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
-                    _ => Lookup(mt.PlanFor) is { } forPlan ? (forPlan.Item1, mt) : null,
-                },
-                _ => Lookup(mt),
-            };
-            if (pick is { } p) return headersOnly ? (new CallHandler(MediaHandler.NoAgg), p.Item2) : p;
-        }
-        throw Pgrst.MediaType(req.AcceptMediaTypes.Select(m => m.ToMime()));
-
-        (CallHandler, MediaType)? Lookup(MediaType mt)
-        {
-            if (defaultSelect && handlers.TryGet(relId, MediaType.AnyType, out var any)) return any;
-            if (defaultSelect && handlers.TryGet(relId, mt, out var exact)) return exact;
-            if (handlers.TryGet(null, mt, out var general)) return general;
-            return null;
-        }
     }
 
     // ---- findProc ----

@@ -51,7 +51,7 @@ public sealed record DeletePlan : MutatePlan;
 public sealed record MutateReadPlan(
     ReadPlan Read,
     MutatePlan Mutate,
-    MediaHandler Handler,
+    CallHandler Handler,
     MediaType Media,
     Mutation Mutation,
     QualifiedIdentifier Target);
@@ -67,9 +67,11 @@ public static class MutatePlanner
         var read = ForMutation(Planner.ReadPlanFor(config, cache, req, table.Identifier), table);
         var mutate = MutatePlanFor(cache, req, mut.Mutation, table, read, payload);
         Planner.CheckPreferences(req);
-        var (handler, media) = Planner.Negotiate(config, req, IsDefaultSelect(read), headersOnly: false);
-        // Without return=representation there is no body to aggregate (Negotiate.hs).
-        if (req.Preferences.Representation != PreferRepresentation.Full) handler = MediaHandler.NoAgg;
+        // PostgREST offers the schema's custom media handlers to writes as well (negotiateContent does not tell them
+        // apart); here only the builtin ones are, as before. Passing cache.MediaHandlers is the switch, once the
+        // responses of writes through custom aggregates are tested.
+        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, MediaHandlerMap.Builtin, IsDefaultSelect(read),
+            withoutBody: req.Preferences.Representation != PreferRepresentation.Full);
         return new MutateReadPlan(read, mutate, handler, media, mut.Mutation, mut.Target);
     }
 

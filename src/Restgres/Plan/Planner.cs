@@ -22,8 +22,7 @@ public static class Planner
     {
         var table = FindTable(cache, target);
         var plan = ReadPlanFor(config, cache, req, table.Identifier);
-        // Tables negotiate like functions: builtin handlers, overridden per relation by custom aggregates.
-        var (handler, media) = CallPlanner.Negotiate(config, req, table.Identifier, cache.MediaHandlers, IsDefaultSelect(plan), headersOnly);
+        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, cache.MediaHandlers, IsDefaultSelect(plan), withoutBody: headersOnly);
         CheckPreferences(req);
         return new WrappedReadPlan(plan, target, handler, media, headersOnly);
     }
@@ -43,42 +42,6 @@ public static class Planner
 
     private static bool IsDefaultSelect(ReadPlan plan) =>
         plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*" && plan.Select[0].Aggregate is null;
-
-    /// <summary>Content negotiation (Plan/Negotiate.hs): the first acceptable media type wins.</summary>
-    public static (MediaHandler, MediaType) Negotiate(AppConfig config, ApiRequest.ApiRequest req, bool defaultSelect, bool headersOnly)
-    {
-        _ = defaultSelect;
-        foreach (var mt in req.AcceptMediaTypes)
-        {
-            (MediaHandler, MediaType)? pick = mt.Kind switch
-            {
-                MediaKind.SingularJson => (mt.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson, mt),
-                MediaKind.ArrayJsonStrip => (MediaHandler.JsonStripNulls, mt),
-                MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, MediaType.Json),
-                MediaKind.TextCsv => (MediaHandler.Csv, MediaType.Csv),
-                MediaKind.GeoJson => (MediaHandler.GeoJson, mt),
-                // The plan media type takes the handler of the media type it describes (mtPlanToNothing when disabled).
-                MediaKind.Plan when config.DbPlanEnabled => PlanFor(mt),
-                _ => null,
-            };
-            if (pick is { } p)
-            {
-                // HEAD needs no aggregate (PostgREST issue #2849).
-                return headersOnly ? (MediaHandler.NoAgg, p.Item2) : p;
-            }
-        }
-        throw Pgrst.MediaType(req.AcceptMediaTypes.Select(m => m.ToMime()));
-    }
-
-    private static (MediaHandler, MediaType)? PlanFor(MediaType plan) => plan.PlanFor!.Kind switch
-    {
-        MediaKind.SingularJson => (plan.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson, plan),
-        MediaKind.ArrayJsonStrip => (MediaHandler.JsonStripNulls, plan),
-        MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, plan),
-        MediaKind.TextCsv => (MediaHandler.Csv, plan),
-        MediaKind.GeoJson => (MediaHandler.GeoJson, plan),
-        _ => null,
-    };
 
     private sealed record Ctx(SchemaCache.SchemaCache Cache, QualifiedIdentifier Qi)
     {

@@ -36,7 +36,7 @@ public static class MutateStatements
             sb.Append("'' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
             if (location) LocationCase(sb, ins!.PkColumns);
             else sb.Append("array[]::text[]");
-            sb.Append(" AS header, ").Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body, ")
+            sb.Append(" AS header, ").Append(Statements.Body(plan.Handler)).Append(" AS body, ")
               .Append(Statements.ResponseGucs).Append(", ")
               .Append(counted ? "nullif(current_setting('pgrst.inserted', true),'')::int" : "''").Append(" AS response_inserted ");
         }
@@ -50,12 +50,12 @@ public static class MutateStatements
                 sb.Append(" AS location, ");
             }
             if (counted) sb.Append("nullif(current_setting('pgrst.inserted', true), '')::bigint AS response_inserted, ");
-            sb.Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body ");
+            sb.Append(Statements.Body(plan.Handler)).Append(" AS body ");
         }
 
         sb.Append("FROM (");
         // With no body to build, the select list must not touch ?select= columns (they may not be returned).
-        if (plan.Handler == MediaHandler.NoAgg) sb.Append("SELECT * FROM ").Append(MutatePlanner.SourceCte);
+        if (plan.Handler == CallHandler.NoAgg) sb.Append("SELECT * FROM ").Append(MutatePlanner.SourceCte);
         else QueryBuilder.ReadPlanToQuery(sb, plan.Read);
         sb.Append(") _postgrest_t");
         var main = new Statement(sb.ToString(), sb.Params);
