@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text;
 using Restgres.ApiRequest;
 using Restgres.Config;
 using Restgres.Errors;
@@ -246,7 +245,7 @@ public static class CallPlanner
         {
             if (!Fuzzy.Hintable(procName)) return null;
             var set = new FuzzySet(allProcs.Where(k => k.Schema == schema).Select(k => k.Name));
-            possible = set.GetOne(procName, 0.75);
+            possible = set.GetOne(procName, FuzzySet.NameMinScore);
         }
         else
         {
@@ -305,109 +304,5 @@ public sealed class RoutineOrder : IComparer<Routine>
         if ((c = string.CompareOrdinal(a.TypeMaxLength, b.TypeMaxLength)) != 0) return c;
         if ((c = a.Required.CompareTo(b.Required)) != 0) return c;
         return a.Variadic.CompareTo(b.Variadic);
-    }
-}
-
-/// <summary>
-/// The fuzzy string set PostgREST's hints come from (Haskell's fuzzyset): candidates sharing n-grams (3, then 2) with
-/// the query are ranked by cosine similarity, the best 50 re-scored by normalised Levenshtein similarity on the
-/// lower-cased strings, and those at or above the minimum score returned, best first. An exact (case-insensitive)
-/// match scores 1.
-/// </summary>
-public sealed class FuzzySet
-{
-    public const double DefaultMinScore = 0.33;
-
-    private readonly List<(string Value, string Lower, Dictionary<string, int>[] Grams, double[] Norms)> _items = [];
-    private readonly int _longest;
-
-    public FuzzySet(IEnumerable<string> values)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var v in values)
-        {
-            var lower = v.ToLowerInvariant();
-            // add: an entry whose lower-cased key already exists is ignored.
-            if (!seen.Add(lower)) continue;
-            var grams = new Dictionary<string, int>[4];
-            var norms = new double[4];
-            for (var size = 2; size <= 3; size++)
-            {
-                grams[size] = GramVector(lower, size);
-                norms[size] = Math.Sqrt(grams[size].Values.Sum(n => (double)n * n));
-            }
-            _items.Add((v, lower, grams, norms));
-            _longest = Math.Max(_longest, lower.Length);
-        }
-    }
-
-    public string? GetOne(string query, double minScore) => Get(query, minScore).Select(r => r.Value).FirstOrDefault();
-
-    public List<(double Score, string Value)> Get(string query, double minScore)
-    {
-        var key = query.ToLowerInvariant();
-        foreach (var item in _items)
-            if (item.Lower == key) return [(1.0, item.Value)];
-        // A Levenshtein similarity is at most the ratio of the two lengths: when even the longest candidate is too
-        // short for that ratio to reach the minimum, nothing can match, and a client-sized query costs nothing more.
-        if (Fuzzy.MaxSimilarity(key.Length, _longest) < minScore && key.Length > _longest) return [];
-        for (var size = 3; size >= 2; size--)
-        {
-            var qv = GramVector(key, size);
-            var qNorm = Math.Sqrt(qv.Values.Sum(n => (double)n * n));
-            var cosine = new List<(double Score, int Index)>();
-            for (var i = 0; i < _items.Count; i++)
-            {
-                var iv = _items[i].Grams[size];
-                long dot = 0;
-                foreach (var (g, n) in qv)
-                    if (iv.TryGetValue(g, out var m)) dot += (long)n * m;
-                if (dot > 0) cosine.Add((dot / (qNorm * _items[i].Norms[size]), i));
-            }
-            var results = cosine
-                .OrderByDescending(c => c.Score)
-                .Take(50)
-                .Select(c => (Score: Fuzzy.MaxSimilarity(key.Length, _items[c.Index].Lower.Length) < minScore
-                    ? 0 : LevenshteinSimilarity(key, _items[c.Index].Lower), _items[c.Index].Value))
-                .OrderByDescending(r => r.Score)
-                .Where(r => r.Score >= minScore)
-                .ToList();
-            if (results.Count > 0) return results;
-        }
-        return [];
-    }
-
-    /// <summary>The n-grams of the normalised string (letters, digits, spaces, commas; lower-cased) framed by <c>-</c>.</summary>
-    public static Dictionary<string, int> GramVector(string value, int size)
-    {
-        var sb = new StringBuilder("-");
-        foreach (var c in value.ToLowerInvariant())
-            if (char.IsLetterOrDigit(c) || char.IsWhiteSpace(c) || c == ',') sb.Append(c);
-        sb.Append('-');
-        var s = sb.ToString();
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i + size <= s.Length; i++)
-        {
-            var g = s.Substring(i, size);
-            result[g] = result.GetValueOrDefault(g) + 1;
-        }
-        return result;
-    }
-
-    /// <summary>1 − Levenshtein distance / length of the longer string (text-metrics' levenshteinNorm).</summary>
-    public static double LevenshteinSimilarity(string a, string b)
-    {
-        if (a.Length == 0 && b.Length == 0) return 1;
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return 1.0 - (double)prev[b.Length] / Math.Max(a.Length, b.Length);
     }
 }
