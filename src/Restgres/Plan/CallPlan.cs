@@ -58,8 +58,8 @@ public static class CallPlanner
         // A function returning a table's rows reads as that table, so its columns' types and relationships apply.
         var relId = new QualifiedIdentifier(routine.Schema, routine.ReturnsComposite ? routine.ReturnType.Name : routine.Name);
         var rPlan = Planner.ReadPlanFor(config, cache, req, relId);
-        if (rPlan.From != SourceQi)
-            rPlan = rPlan with { From = SourceQi, FromAlias = relId.Name };
+        if (rPlan.From != ReadPlan.Source)
+            rPlan = rPlan with { From = ReadPlan.Source, FromAlias = relId.Name };
 
         CallArgs args = inv switch
         {
@@ -77,7 +77,7 @@ public static class CallPlanner
         // GET/HEAD always run READ ONLY: a volatile function that writes fails with 25006 (405), as in PostgREST.
         var readOnly = !isInv || routine.Volatility != Volatility.Volatile;
         var cPlan = BuildCallPlan(routine, paramKeys, args, rPlan);
-        var (handler, media) = Negotiator.Negotiate(config, req, relId, handlers, IsDefaultSelect(rPlan), withoutBody: inv == InvokeMethod.ReadHead);
+        var (handler, media) = Negotiator.Negotiate(config, req, relId, handlers, rPlan.IsDefaultSelect, withoutBody: inv == InvokeMethod.ReadHead);
         Planner.CheckPreferences(req);
         if (req.Preferences is { MaxAffected: not null, Handling: PreferHandling.Strict } && routine.ReturnsSingle)
             throw Pgrst.MaxAffectedRpcViolation();
@@ -87,11 +87,6 @@ public static class CallPlanner
     /// <summary>PostgREST's OPTIONS on /rpc/fn plans the call like a HEAD (errors included) and answers from the volatility.</summary>
     public static string AllowHeader(Routine routine) =>
         routine.Volatility == Volatility.Volatile ? "OPTIONS,POST" : "OPTIONS,GET,HEAD,POST";
-
-    private static readonly QualifiedIdentifier SourceQi = new("", Sql.Statements.SourceCte);
-
-    private static bool IsDefaultSelect(ReadPlan plan) =>
-        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*";
 
     public static CallPlan BuildCallPlan(Routine routine, ImmutableSortedSet<string> paramKeys, CallArgs args, ReadPlan rPlan)
     {

@@ -22,7 +22,7 @@ public static class Planner
     {
         var table = FindTable(cache, target);
         var plan = ReadPlanFor(config, cache, req, table.Identifier);
-        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, cache.MediaHandlers, IsDefaultSelect(plan), withoutBody: headersOnly);
+        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, cache.MediaHandlers, plan.IsDefaultSelect, withoutBody: headersOnly);
         CheckPreferences(req);
         return new WrappedReadPlan(plan, target, handler, media, headersOnly);
     }
@@ -39,9 +39,6 @@ public static class Planner
         if (cache.Tables.TryGetValue(target, out var t)) return t;
         throw Pgrst.TableNotFound(target.Schema, target.Name, Fuzzy.TableHint(cache, target));
     }
-
-    private static bool IsDefaultSelect(ReadPlan plan) =>
-        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*" && plan.Select[0].Aggregate is null;
 
     private sealed record Ctx(SchemaCache.SchemaCache Cache, QualifiedIdentifier Qi)
     {
@@ -211,7 +208,7 @@ public static class Planner
             if (req.Action is RelationMut or RoutineCall)
             {
                 node.FromAlias = node.From.Name;
-                node.From = new QualifiedIdentifier("", Sql.Statements.SourceCte);
+                node.From = ReadPlan.Source;
             }
         }
         else
@@ -306,7 +303,7 @@ public static class Planner
     {
         var newHasAgg = hasAgg || node.Select.Any(s => s.Aggregate is not null) || node.Spread == SpreadKind.ToMany;
         // The pgrst_source CTE of mutations and RPC stands for the table named by its alias (adjustContext).
-        var qi = node.From is { Schema: "", Name: Sql.Statements.SourceCte } && node.FromAlias is { } a ? new QualifiedIdentifier(schema, a) : node.From;
+        var qi = node.From == ReadPlan.Source && node.FromAlias is { } a ? new QualifiedIdentifier(schema, a) : node.From;
         var isSpread = node.Spread != SpreadKind.None;
         node.Select = [.. AddAliases(ExpandStars(new Ctx(cache, qi), [.. node.Select], newHasAgg, isSpread), isSpread)];
         foreach (var c in node.Children) ExpandAndAlias(cache, c, newHasAgg, schema);

@@ -85,9 +85,9 @@ public sealed class CallNegotiationTests
     }
 
     private static CallReadPlan PlanFor(Routine routine, CallHandler handler) =>
-        new(new ReadPlan { Select = [], From = new QualifiedIdentifier("", "pgrst_source"), FromAlias = routine.Name, RelName = routine.Name },
+        new(new ReadPlan { Select = [], From = ReadPlan.Source, FromAlias = routine.Name, RelName = routine.Name },
             CallPlanner.BuildCallPlan(routine, Keys(), new DirectArgs(ImmutableDictionary<string, RpcParamValue>.Empty),
-                new ReadPlan { Select = [], From = new QualifiedIdentifier("", "pgrst_source"), RelName = routine.Name }),
+                new ReadPlan { Select = [], From = ReadPlan.Source, RelName = routine.Name }),
             true, routine, handler, MediaType.Json, InvokeMethod.Read, new QualifiedIdentifier("test", routine.Name));
 
     public static TheoryData<bool, bool, string, string> Bodies => new()
