@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Unicode;
 using Restgres.Errors;
 
 namespace Restgres.ApiRequest;
@@ -23,9 +24,30 @@ public sealed record Payload(string Json, bool IsObject)
 public sealed record ParsedPayload(Payload? Payload, ImmutableArray<string> Columns);
 
 /// <summary>
-/// Body parsing for POST/PUT/PATCH on relations (PostgREST's ApiRequest/Payload.hs, getPayload). Pure. JSON is only
-/// validated here; the text itself goes to PostgreSQL untouched. With <c>columns=</c> the JSON is not even
-/// validated (PostgreSQL reports errors). CSV and form bodies are turned into JSON.
+/// The body of a POST /rpc call once parsed (PostgREST's Payload for ActRoutine Inv).
+/// <see cref="Keys"/> are the argument names the overload is chosen by (PostgREST's iColumns).
+/// </summary>
+public abstract record CallPayload(ImmutableSortedSet<string> Keys);
+
+/// <summary>A JSON object or array of objects (or CSV converted to one); <see cref="Raw"/> is sent as one json parameter.</summary>
+public sealed record JsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+
+/// <summary>A JSON body sent unchecked because <c>?columns=</c> names the arguments.</summary>
+public sealed record RawJsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+
+/// <summary>An <c>application/x-www-form-urlencoded</c> body: ordered name/value pairs (repeats kept for VARIADIC).</summary>
+public sealed record UrlEncodedCallPayload(ImmutableArray<KeyValuePair<string, string>> Params, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+
+/// <summary>text/plain, text/xml or application/octet-stream: the whole body is the single unnamed argument.</summary>
+public sealed record RawCallPayload(ReadOnlyMemory<byte> Raw) : CallPayload(ImmutableSortedSet<string>.Empty);
+
+/// <summary>
+/// The request body parser (PostgREST's ApiRequest/Payload.hs, getPayload), one for writes and calls as in PostgREST:
+/// <see cref="Parse"/> for POST/PUT/PATCH/DELETE on relations, <see cref="ParseCall"/> for POST /rpc. Both read JSON,
+/// CSV and form bodies with the same code; they differ only where getPayload looks at the action (isProc): a call
+/// takes an empty JSON body as <c>{}</c>, keeps every form pair (VARIADIC) and accepts raw text/xml/binary bodies.
+/// Pure. JSON is only validated; the text itself goes to PostgreSQL untouched. With <c>columns=</c> the JSON is not
+/// even validated (PostgreSQL reports errors). Errors are PGRST102 (400) with PostgREST's messages.
 /// </summary>
 public static class PayloadParser
 {
@@ -33,11 +55,13 @@ public static class PayloadParser
     public const string KeysMustMatch = "All object keys must match";
     public const string CsvFieldCount = "All lines must have same number of fields";
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+    /// <summary>Ordinal order, as Haskell's <c>Data.Set Text</c> sorts (error messages list the keys this way).</summary>
+    public static readonly StringComparer KeyOrder = StringComparer.Ordinal;
 
     private static readonly JsonReaderOptions ReaderOptions = new()
     {
-        // aeson has no depth limit; PostgreSQL's own limit (stack depth) still applies when it parses the body.
+        // aeson has no depth limit; PostgreSQL's own limit (stack depth) still applies when it parses the body. The
+        // reader is not recursive, so a deep body costs no stack here.
         MaxDepth = 100_000,
         CommentHandling = JsonCommentHandling.Disallow,
         AllowTrailingCommas = false,
@@ -50,9 +74,13 @@ public static class PayloadParser
         SkipValidation = true,
     };
 
+    private static readonly ImmutableSortedSet<string> NoKeys = ImmutableSortedSet<string>.Empty.WithComparer(KeyOrder);
+
+    /// <summary>PostgREST's emptyPJArray for a call.</summary>
+    private static readonly JsonCallPayload EmptyCallArray = new("[]"u8.ToArray(), NoKeys);
+
     /// <summary>
     /// getPayload for a relation mutation: DELETE reads no body; <c>columns=</c> applies to POST and PATCH only.
-    /// Errors are PGRST102 (400) with PostgREST's messages.
     /// </summary>
     public static ParsedPayload Parse(Mutation mutation, MediaType contentType, ReadOnlyMemory<byte> body, ImmutableArray<string>? qsColumns)
     {
@@ -62,33 +90,69 @@ public static class PayloadParser
         {
             case MediaKind.ApplicationJson:
                 if (columns is { } cols)
-                    return new ParsedPayload(new Payload(DecodeLenient(body.Span), StartsWithBrace(body.Span)), SortedDistinct(cols));
-                return ParseJson(body.Span);
+                    return new ParsedPayload(new Payload(Encoding.UTF8.GetString(body.Span), StartsWithBrace(body.Span)), SortedDistinct(cols));
+                return JsonAttributes(body.Span, out var keys) switch
+                {
+                    JsonShape.Empty => new ParsedPayload(Payload.EmptyArray, []),
+                    // Validated as UTF-8 already.
+                    var shape => new ParsedPayload(new Payload(Encoding.UTF8.GetString(body.Span), shape == JsonShape.Object), keys),
+                };
             case MediaKind.TextCsv:
-                return ParseCsv(body.Span);
+                return CsvToJson(body.Span, out var csvKeys) is { } csv
+                    ? new ParsedPayload(new Payload(Encoding.UTF8.GetString(csv), false), csvKeys)
+                    : new ParsedPayload(Payload.EmptyArray, []);
             case MediaKind.UrlEncoded:
-                return ParseUrlEncoded(body.Span);
+                return FormObject(FormPairs(body.Span));
             default:
-                throw Pgrst.InvalidBody("Content-Type not acceptable: " + contentType.ToMime());
+                throw NotAcceptable(contentType);
         }
     }
+
+    /// <summary>
+    /// getPayload for <c>POST /rpc</c>: an empty JSON body means <c>{}</c>; with <c>?columns=</c> the JSON is not
+    /// inspected and the columns are the argument names; text/plain, text/xml and application/octet-stream bodies
+    /// are the single unnamed argument.
+    /// </summary>
+    public static CallPayload ParseCall(MediaType contentType, ReadOnlyMemory<byte> body, ImmutableArray<string>? columns)
+    {
+        switch (contentType.Kind)
+        {
+            case MediaKind.ApplicationJson:
+                if (columns is { } cols) return new RawJsonCallPayload(body, cols.ToImmutableSortedSet(KeyOrder));
+                if (body.IsEmpty) return new JsonCallPayload(body, NoKeys);
+                return JsonAttributes(body.Span, out var keys) == JsonShape.Empty
+                    ? EmptyCallArray
+                    : new JsonCallPayload(body, keys.ToImmutableSortedSet(KeyOrder));
+            case MediaKind.TextCsv:
+                return CsvToJson(body.Span, out var csvKeys) is { } csv
+                    ? new JsonCallPayload(csv, csvKeys.ToImmutableSortedSet(KeyOrder))
+                    : EmptyCallArray;
+            case MediaKind.UrlEncoded:
+                var pairs = FormPairs(body.Span);
+                return new UrlEncodedCallPayload([.. pairs], pairs.Select(p => p.Key).ToImmutableSortedSet(KeyOrder));
+            case MediaKind.TextPlain or MediaKind.TextXml or MediaKind.OctetStream:
+                return new RawCallPayload(body);
+            default:
+                throw NotAcceptable(contentType);
+        }
+    }
+
+    private static ApiError NotAcceptable(MediaType contentType) =>
+        Pgrst.InvalidBody("Content-Type not acceptable: " + contentType.ToMime());
+
+    /// <summary>What payloadAttributes makes of a JSON value: an object, an array of objects, or an empty array.</summary>
+    private enum JsonShape { Object, Array, Empty }
 
     /// <summary>
     /// Validates a JSON body (aeson's decode: one value, surrounding whitespace only) and applies payloadAttributes:
     /// an object gives its keys; an array must hold only objects with the same key set; anything else is <c>[]</c>.
     /// Invalid JSON is reported before non-uniform keys, as in PostgREST where decoding comes first.
     /// </summary>
-    public static ParsedPayload ParseJson(ReadOnlySpan<byte> body)
+    private static JsonShape JsonAttributes(ReadOnlySpan<byte> body, out ImmutableArray<string> keys)
     {
-        string text;
-        try
-        {
-            text = StrictUtf8.GetString(body);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Pgrst.InvalidBody(InvalidJson);
-        }
+        keys = [];
+        // aeson rejects invalid UTF-8 anywhere in the text; the reader only checks what it decodes.
+        if (!Utf8.IsValid(body)) throw Pgrst.InvalidBody(InvalidJson);
 
         var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
         var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -104,7 +168,8 @@ public static class PayloadParser
                 case JsonTokenType.StartObject:
                     ReadObjectKeys(ref reader, keyIndex, ref nameBuf);
                     Drain(ref reader);
-                    return new ParsedPayload(new Payload(text, true), SortedKeys(keyIndex));
+                    keys = SortedKeys(keyIndex);
+                    return JsonShape.Object;
 
                 case JsonTokenType.StartArray:
                     var index = 0;
@@ -127,15 +192,16 @@ public static class PayloadParser
                         index++;
                     }
                     Drain(ref reader);
-                    if (index == 0) return new ParsedPayload(Payload.EmptyArray, []);
+                    if (index == 0) return JsonShape.Empty;
                     if (!uniform) throw Pgrst.InvalidBody(KeysMustMatch);
-                    return new ParsedPayload(new Payload(text, false), SortedKeys(keyIndex));
+                    keys = SortedKeys(keyIndex);
+                    return JsonShape.Array;
 
                 default:
                     // A scalar body is valid JSON that PostgREST truncates to an empty array.
                     reader.Skip();
                     Drain(ref reader);
-                    return new ParsedPayload(Payload.EmptyArray, []);
+                    return JsonShape.Empty;
             }
         }
         catch (JsonException)
@@ -234,70 +300,84 @@ public static class PayloadParser
         return false;
     }
 
-    /// <summary>Raw JSON with <c>columns=</c> is not validated; PostgreSQL rejects what it cannot parse.</summary>
-    private static string DecodeLenient(ReadOnlySpan<byte> body) => Encoding.UTF8.GetString(body);
-
     /// <summary>
     /// application/x-www-form-urlencoded: http-types' parseSimpleQuery (split on <c>&amp;</c> and <c>;</c>, <c>+</c>
-    /// is a space, a key without <c>=</c> has an empty value), the last value of a repeated key wins (HM.fromList),
-    /// every value is a JSON string.
+    /// is a space, a key without <c>=</c> has an empty value), in body order with repeats.
     /// </summary>
-    public static ParsedPayload ParseUrlEncoded(ReadOnlySpan<byte> body)
+    private static List<KeyValuePair<string, string>> FormPairs(ReadOnlySpan<byte> body)
     {
-        var text = Encoding.UTF8.GetString(body);
+        var split = QueryParams.SplitQuery(Encoding.UTF8.GetString(body));
+        var pairs = new List<KeyValuePair<string, string>>(split.Count);
+        foreach (var (k, v) in split) pairs.Add(new(k, v ?? ""));
+        return pairs;
+    }
+
+    /// <summary>A form body written to a relation: one object whose values are JSON strings; the last value of a repeated key wins (HM.fromList).</summary>
+    private static ParsedPayload FormObject(List<KeyValuePair<string, string>> pairs)
+    {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in QueryParams.SplitQuery(text))
-            map[k] = v ?? "";
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, WriterOptions))
+        foreach (var (k, v) in pairs) map[k] = v;
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
             foreach (var (k, v) in map) w.WriteString(k, v);
             w.WriteEndObject();
         }
-        return new ParsedPayload(new Payload(Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length), true), SortedDistinct(map.Keys));
+        return new ParsedPayload(new Payload(Encoding.UTF8.GetString(buffer.WrittenSpan), true), SortedDistinct(map.Keys));
     }
 
     /// <summary>
-    /// text/csv (cassava's decodeByName): a header row, then records; <c>\n</c>, <c>\r\n</c> or <c>\r</c> end lines,
-    /// fields may be double-quoted with <c>""</c> escapes, blank lines are skipped. Each record is zipped with the header
-    /// (extra fields dropped, a short record yields fewer keys, which then fails the same-keys check). A field whose
-    /// (unquoted) text is <c>NULL</c> becomes a JSON null, every other one a string (PostgREST's csvToJson).
+    /// text/csv: PostgREST's csvToJson over cassava's decodeByName, then payloadAttributes. A header row, then records;
+    /// <c>\n</c>, <c>\r\n</c> or <c>\r</c> end lines, fields may be double-quoted with <c>""</c> escapes, blank lines
+    /// are skipped. Each record is zipped with the header (toNamedRecord): extra fields are dropped and a short record
+    /// has fewer keys, and every record must have the first one's keys ("All lines must have same number of fields"),
+    /// so equally short records are accepted. A field whose text is <c>NULL</c> becomes a JSON null, every other one a
+    /// string; each object's keys are in order (aeson encodes a Map). Null for no records (PostgREST's emptyPJArray).
     /// </summary>
-    public static ParsedPayload ParseCsv(ReadOnlySpan<byte> body)
+    /// <param name="keys">The first record's keys, sorted.</param>
+    private static byte[]? CsvToJson(ReadOnlySpan<byte> body, out ImmutableArray<string> keys)
     {
-        var text = Encoding.UTF8.GetString(body);
-        var rows = CsvRecords(text);
+        keys = [];
+        var rows = CsvRecords(Encoding.UTF8.GetString(body));
         if (rows.Count == 0) throw Pgrst.InvalidBody("parse error (not enough input) at \"\"");
+        if (rows.Count == 1) return null;
         var header = rows[0];
-        var keyCount = new HashSet<string>(header, StringComparer.Ordinal).Count;
-        using var ms = new MemoryStream();
-        var records = 0;
-        var uniform = true;
-        using (var w = new Utf8JsonWriter(ms, WriterOptions))
+        // A record's keys depend only on how many of the header's names it reaches: one layout per length.
+        var layouts = new (string Name, int Index)[]?[header.Count + 1];
+        (string Name, int Index)[] Layout(int length)
+        {
+            if (layouts[length] is { } known) return known;
+            // HM.fromList over the zip: a repeated name keeps its last field.
+            var last = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < length; i++) last[header[i]] = i;
+            var layout = last.Select(kv => (kv.Key, kv.Value)).ToArray();
+            Array.Sort(layout, (x, y) => KeyOrder.Compare(x.Key, y.Key));
+            return layouts[length] = layout;
+        }
+        var first = Layout(Math.Min(header.Count, rows[1].Count));
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartArray();
             for (var r = 1; r < rows.Count; r++)
             {
                 var row = rows[r];
-                // toNamedRecord zips header and fields into a map: later duplicates of a name win.
-                var obj = new Dictionary<string, string>(StringComparer.Ordinal);
-                for (var i = 0; i < Math.Min(header.Count, row.Count); i++) obj[header[i]] = row[i];
-                if (obj.Count != keyCount) uniform = false;
+                var layout = Layout(Math.Min(header.Count, row.Count));
+                // Layouts are nested prefixes, so the same key count is the same key set.
+                if (layout.Length != first.Length) throw Pgrst.InvalidBody(CsvFieldCount);
                 w.WriteStartObject();
-                foreach (var (k, v) in obj)
+                foreach (var (name, index) in layout)
                 {
-                    if (v == "NULL") w.WriteNull(k);
-                    else w.WriteString(k, v);
+                    if (row[index] == "NULL") w.WriteNull(name);
+                    else w.WriteString(name, row[index]);
                 }
                 w.WriteEndObject();
-                records++;
             }
             w.WriteEndArray();
         }
-        if (records == 0) return new ParsedPayload(Payload.EmptyArray, []);
-        if (!uniform) throw Pgrst.InvalidBody(CsvFieldCount);
-        return new ParsedPayload(new Payload(Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length), false), SortedDistinct(header));
+        keys = [.. first.Select(f => f.Name)];
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>RFC 4180 records as cassava reads them; the header must end with a line break.</summary>

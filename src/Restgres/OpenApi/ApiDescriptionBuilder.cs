@@ -20,7 +20,7 @@ public static class ApiDescriptionBuilder
         {
             var accessible = ParseIdentifiers(db.TablesJson);
             tables = tables.Where(t => accessible.Contains(t.Identifier));
-            routines = ParseRoutines(db.RoutinesJson);
+            routines = SchemaCacheLoader.ParseRoutineList(db.RoutinesJson);
         }
         else
         {
@@ -42,29 +42,5 @@ public static class ApiDescriptionBuilder
         foreach (var e in doc.RootElement.EnumerateArray())
             set.Add(new QualifiedIdentifier(e[0].GetString()!, e[1].GetString()!));
         return set;
-    }
-
-    /// <summary>Functions as returned by the accessible-functions query (arguments: [name, type, required, variadic]).</summary>
-    public static List<Routine> ParseRoutines(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var list = new List<Routine>();
-        foreach (var r in doc.RootElement.EnumerateArray())
-        {
-            list.Add(new Routine
-            {
-                Schema = r.GetProperty("schema").GetString()!,
-                Name = r.GetProperty("name").GetString()!,
-                Description = r.GetProperty("description").ValueKind == JsonValueKind.String ? r.GetProperty("description").GetString() : null,
-                Params = [.. r.GetProperty("args").EnumerateArray().Select(a => new RoutineParam(
-                    a[0].GetString()!, a[1].GetString()!, a[1].GetString()!, a[2].GetBoolean(), a[3].GetBoolean()))],
-                ReturnType = new QualifiedIdentifier(r.GetProperty("ret_schema").GetString()!, r.GetProperty("ret_name").GetString()!),
-                ReturnsSet = r.GetProperty("setof").GetBoolean(),
-                ReturnsComposite = r.GetProperty("composite").GetBoolean(),
-                Volatility = r.GetProperty("volatility").GetString() switch { "i" => Volatility.Immutable, "s" => Volatility.Stable, _ => Volatility.Volatile },
-                HasVariadic = r.GetProperty("args").EnumerateArray().Any(a => a[3].GetBoolean()),
-            });
-        }
-        return list;
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text;
 using Restgres.ApiRequest;
 using Restgres.Config;
 using Restgres.Errors;
@@ -52,15 +51,15 @@ public static class CallPlanner
     {
         var isInv = inv == InvokeMethod.Inv;
         var paramKeys = isInv
-            ? payload?.Keys ?? ImmutableSortedSet<string>.Empty.WithComparer(CallArgsParser.KeyOrder)
-            : req.QueryParams.RpcParams.Select(p => p.Key).ToImmutableSortedSet(CallArgsParser.KeyOrder);
+            ? payload?.Keys ?? ImmutableSortedSet<string>.Empty.WithComparer(PayloadParser.KeyOrder)
+            : req.QueryParams.RpcParams.Select(p => p.Key).ToImmutableSortedSet(PayloadParser.KeyOrder);
         var routine = FindProc(cache, target, paramKeys, req.ContentMediaType, isInv);
 
         // A function returning a table's rows reads as that table, so its columns' types and relationships apply.
         var relId = new QualifiedIdentifier(routine.Schema, routine.ReturnsComposite ? routine.ReturnType.Name : routine.Name);
         var rPlan = Planner.ReadPlanFor(config, cache, req, relId);
-        if (rPlan.From != SourceQi)
-            rPlan = rPlan with { From = SourceQi, FromAlias = relId.Name };
+        if (rPlan.From != ReadPlan.Source)
+            rPlan = rPlan with { From = ReadPlan.Source, FromAlias = relId.Name };
 
         CallArgs args = inv switch
         {
@@ -78,7 +77,7 @@ public static class CallPlanner
         // GET/HEAD always run READ ONLY: a volatile function that writes fails with 25006 (405), as in PostgREST.
         var readOnly = !isInv || routine.Volatility != Volatility.Volatile;
         var cPlan = BuildCallPlan(routine, paramKeys, args, rPlan);
-        var (handler, media) = Negotiate(config, req, relId, handlers, IsDefaultSelect(rPlan), inv == InvokeMethod.ReadHead);
+        var (handler, media) = Negotiator.Negotiate(config, req, relId, handlers, rPlan.IsDefaultSelect, withoutBody: inv == InvokeMethod.ReadHead);
         Planner.CheckPreferences(req);
         if (req.Preferences is { MaxAffected: not null, Handling: PreferHandling.Strict } && routine.ReturnsSingle)
             throw Pgrst.MaxAffectedRpcViolation();
@@ -88,11 +87,6 @@ public static class CallPlanner
     /// <summary>PostgREST's OPTIONS on /rpc/fn plans the call like a HEAD (errors included) and answers from the volatility.</summary>
     public static string AllowHeader(Routine routine) =>
         routine.Volatility == Volatility.Volatile ? "OPTIONS,POST" : "OPTIONS,GET,HEAD,POST";
-
-    private static readonly QualifiedIdentifier SourceQi = new("", Sql.Statements.SourceCte);
-
-    private static bool IsDefaultSelect(ReadPlan plan) =>
-        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*";
 
     public static CallPlan BuildCallPlan(Routine routine, ImmutableSortedSet<string> paramKeys, CallArgs args, ReadPlan rPlan)
     {
@@ -112,7 +106,7 @@ public static class CallPlanner
     /// <summary>getFilterFieldNames: the columns filtered on anywhere in the read plan tree.</summary>
     private static ImmutableSortedSet<string> FilterFieldNames(ReadPlan plan)
     {
-        var names = ImmutableSortedSet.CreateBuilder<string>(CallArgsParser.KeyOrder);
+        var names = ImmutableSortedSet.CreateBuilder<string>(PayloadParser.KeyOrder);
         void Tree(CoercibleLogicTree t)
         {
             switch (t)
@@ -136,46 +130,9 @@ public static class CallPlanner
     /// </summary>
     private static ImmutableSortedSet<string> Returnings(ReadPlan plan)
     {
-        var names = plan.Select.Select(s => s.Field.Name).ToImmutableSortedSet(CallArgsParser.KeyOrder);
+        var names = plan.Select.Select(s => s.Field.Name).ToImmutableSortedSet(PayloadParser.KeyOrder);
         if (names.Contains("*") || !plan.Children.IsEmpty) return ["*"];
         return names;
-    }
-
-    /// <summary>
-    /// Content negotiation for a call (Plan/Negotiate.hs): the first acceptable type wins; vendored types have fixed
-    /// handlers, others are looked up for the function's relation (only with the default select) and then for any
-    /// relation. HEAD needs no aggregate (PostgREST issue #2849).
-    /// </summary>
-    public static (CallHandler, MediaType) Negotiate(AppConfig config, ApiRequest.ApiRequest req, QualifiedIdentifier relId,
-        MediaHandlerMap handlers, bool defaultSelect, bool headersOnly)
-    {
-        foreach (var mt in req.AcceptMediaTypes)
-        {
-            (CallHandler, MediaType)? pick = mt.Kind switch
-            {
-                MediaKind.SingularJson => (new CallHandler(mt.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
-                MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
-                // The plan media type takes the handler of the type it describes (mtPlanToNothing when disabled).
-                MediaKind.Plan when !config.DbPlanEnabled => null,
-                MediaKind.Plan => mt.PlanFor!.Kind switch
-                {
-                    MediaKind.SingularJson => (new CallHandler(mt.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson), mt),
-                    MediaKind.ArrayJsonStrip => (new CallHandler(MediaHandler.JsonStripNulls), mt),
-                    _ => Lookup(mt.PlanFor) is { } forPlan ? (forPlan.Item1, mt) : null,
-                },
-                _ => Lookup(mt),
-            };
-            if (pick is { } p) return headersOnly ? (new CallHandler(MediaHandler.NoAgg), p.Item2) : p;
-        }
-        throw Pgrst.MediaType(req.AcceptMediaTypes.Select(m => m.ToMime()));
-
-        (CallHandler, MediaType)? Lookup(MediaType mt)
-        {
-            if (defaultSelect && handlers.TryGet(relId, MediaType.AnyType, out var any)) return any;
-            if (defaultSelect && handlers.TryGet(relId, mt, out var exact)) return exact;
-            if (handlers.TryGet(null, mt, out var general)) return general;
-            return null;
-        }
     }
 
     // ---- findProc ----
@@ -283,7 +240,7 @@ public static class CallPlanner
         {
             if (!Fuzzy.Hintable(procName)) return null;
             var set = new FuzzySet(allProcs.Where(k => k.Schema == schema).Select(k => k.Name));
-            possible = set.GetOne(procName, 0.75);
+            possible = set.GetOne(procName, FuzzySet.NameMinScore);
         }
         else
         {
@@ -342,109 +299,5 @@ public sealed class RoutineOrder : IComparer<Routine>
         if ((c = string.CompareOrdinal(a.TypeMaxLength, b.TypeMaxLength)) != 0) return c;
         if ((c = a.Required.CompareTo(b.Required)) != 0) return c;
         return a.Variadic.CompareTo(b.Variadic);
-    }
-}
-
-/// <summary>
-/// The fuzzy string set PostgREST's hints come from (Haskell's fuzzyset): candidates sharing n-grams (3, then 2) with
-/// the query are ranked by cosine similarity, the best 50 re-scored by normalised Levenshtein similarity on the
-/// lower-cased strings, and those at or above the minimum score returned, best first. An exact (case-insensitive)
-/// match scores 1.
-/// </summary>
-public sealed class FuzzySet
-{
-    public const double DefaultMinScore = 0.33;
-
-    private readonly List<(string Value, string Lower, Dictionary<string, int>[] Grams, double[] Norms)> _items = [];
-    private readonly int _longest;
-
-    public FuzzySet(IEnumerable<string> values)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var v in values)
-        {
-            var lower = v.ToLowerInvariant();
-            // add: an entry whose lower-cased key already exists is ignored.
-            if (!seen.Add(lower)) continue;
-            var grams = new Dictionary<string, int>[4];
-            var norms = new double[4];
-            for (var size = 2; size <= 3; size++)
-            {
-                grams[size] = GramVector(lower, size);
-                norms[size] = Math.Sqrt(grams[size].Values.Sum(n => (double)n * n));
-            }
-            _items.Add((v, lower, grams, norms));
-            _longest = Math.Max(_longest, lower.Length);
-        }
-    }
-
-    public string? GetOne(string query, double minScore) => Get(query, minScore).Select(r => r.Value).FirstOrDefault();
-
-    public List<(double Score, string Value)> Get(string query, double minScore)
-    {
-        var key = query.ToLowerInvariant();
-        foreach (var item in _items)
-            if (item.Lower == key) return [(1.0, item.Value)];
-        // A Levenshtein similarity is at most the ratio of the two lengths: when even the longest candidate is too
-        // short for that ratio to reach the minimum, nothing can match, and a client-sized query costs nothing more.
-        if (Fuzzy.MaxSimilarity(key.Length, _longest) < minScore && key.Length > _longest) return [];
-        for (var size = 3; size >= 2; size--)
-        {
-            var qv = GramVector(key, size);
-            var qNorm = Math.Sqrt(qv.Values.Sum(n => (double)n * n));
-            var cosine = new List<(double Score, int Index)>();
-            for (var i = 0; i < _items.Count; i++)
-            {
-                var iv = _items[i].Grams[size];
-                long dot = 0;
-                foreach (var (g, n) in qv)
-                    if (iv.TryGetValue(g, out var m)) dot += (long)n * m;
-                if (dot > 0) cosine.Add((dot / (qNorm * _items[i].Norms[size]), i));
-            }
-            var results = cosine
-                .OrderByDescending(c => c.Score)
-                .Take(50)
-                .Select(c => (Score: Fuzzy.MaxSimilarity(key.Length, _items[c.Index].Lower.Length) < minScore
-                    ? 0 : LevenshteinSimilarity(key, _items[c.Index].Lower), _items[c.Index].Value))
-                .OrderByDescending(r => r.Score)
-                .Where(r => r.Score >= minScore)
-                .ToList();
-            if (results.Count > 0) return results;
-        }
-        return [];
-    }
-
-    /// <summary>The n-grams of the normalised string (letters, digits, spaces, commas; lower-cased) framed by <c>-</c>.</summary>
-    public static Dictionary<string, int> GramVector(string value, int size)
-    {
-        var sb = new StringBuilder("-");
-        foreach (var c in value.ToLowerInvariant())
-            if (char.IsLetterOrDigit(c) || char.IsWhiteSpace(c) || c == ',') sb.Append(c);
-        sb.Append('-');
-        var s = sb.ToString();
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i + size <= s.Length; i++)
-        {
-            var g = s.Substring(i, size);
-            result[g] = result.GetValueOrDefault(g) + 1;
-        }
-        return result;
-    }
-
-    /// <summary>1 − Levenshtein distance / length of the longer string (text-metrics' levenshteinNorm).</summary>
-    public static double LevenshteinSimilarity(string a, string b)
-    {
-        if (a.Length == 0 && b.Length == 0) return 1;
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return 1.0 - (double)prev[b.Length] / Math.Max(a.Length, b.Length);
     }
 }

@@ -11,6 +11,9 @@ namespace Restgres.Plan;
 /// <param name="Target">The relation the handler aggregates (cast target); null for <c>anyelement</c>.</param>
 public sealed record CallHandler(MediaHandler Builtin, QualifiedIdentifier? Function = null, QualifiedIdentifier? Target = null)
 {
+    /// <summary>No body: HEAD, or a write without return=representation (PostgREST's NoAgg).</summary>
+    public static readonly CallHandler NoAgg = new(MediaHandler.NoAgg);
+
     public bool IsCustom => Function is not null;
 }
 

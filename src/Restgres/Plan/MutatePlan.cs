@@ -51,7 +51,7 @@ public sealed record DeletePlan : MutatePlan;
 public sealed record MutateReadPlan(
     ReadPlan Read,
     MutatePlan Mutate,
-    MediaHandler Handler,
+    CallHandler Handler,
     MediaType Media,
     Mutation Mutation,
     QualifiedIdentifier Target);
@@ -59,17 +59,17 @@ public sealed record MutateReadPlan(
 /// <summary>Plans POST/PUT/PATCH/DELETE on a relation (PostgREST's mutateReadPlan and mutatePlan in Plan.hs). Pure.</summary>
 public static class MutatePlanner
 {
-    public const string SourceCte = "pgrst_source";
-
     public static MutateReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationMut mut, ParsedPayload payload)
     {
         var table = Planner.FindTable(cache, mut.Target);
         var read = ForMutation(Planner.ReadPlanFor(config, cache, req, table.Identifier), table);
         var mutate = MutatePlanFor(cache, req, mut.Mutation, table, read, payload);
         Planner.CheckPreferences(req);
-        var (handler, media) = Planner.Negotiate(config, req, IsDefaultSelect(read), headersOnly: false);
-        // Without return=representation there is no body to aggregate (Negotiate.hs).
-        if (req.Preferences.Representation != PreferRepresentation.Full) handler = MediaHandler.NoAgg;
+        // PostgREST offers the schema's custom media handlers to writes as well (negotiateContent does not tell them
+        // apart); here only the builtin ones are, as before. Passing cache.MediaHandlers is the switch, once the
+        // responses of writes through custom aggregates are tested.
+        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, MediaHandlerMap.Builtin, read.IsDefaultSelect,
+            withoutBody: req.Preferences.Representation != PreferRepresentation.Full);
         return new MutateReadPlan(read, mutate, handler, media, mut.Mutation, mut.Target);
     }
 
@@ -78,12 +78,9 @@ public static class MutatePlanner
     /// Planner.ReadPlanFor already does so for mutations, and leaves out root filters, logic trees and ranges.
     /// </summary>
     public static ReadPlan ForMutation(ReadPlan read, Table table) =>
-        read.From is { Schema: "", Name: SourceCte }
+        read.From == ReadPlan.Source
             ? read
-            : read with { From = new QualifiedIdentifier("", SourceCte), FromAlias = table.Name, Where = [], Range = NonnegRange.All };
-
-    private static bool IsDefaultSelect(ReadPlan plan) =>
-        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*";
+            : read with { From = ReadPlan.Source, FromAlias = table.Name, Where = [], Range = NonnegRange.All };
 
     public static MutatePlan MutatePlanFor(SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, Mutation mutation,
         Table table, ReadPlan read, ParsedPayload payload)

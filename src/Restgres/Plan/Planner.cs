@@ -22,8 +22,7 @@ public static class Planner
     {
         var table = FindTable(cache, target);
         var plan = ReadPlanFor(config, cache, req, table.Identifier);
-        // Tables negotiate like functions: builtin handlers, overridden per relation by custom aggregates.
-        var (handler, media) = CallPlanner.Negotiate(config, req, table.Identifier, cache.MediaHandlers, IsDefaultSelect(plan), headersOnly);
+        var (handler, media) = Negotiator.Negotiate(config, req, table.Identifier, cache.MediaHandlers, plan.IsDefaultSelect, withoutBody: headersOnly);
         CheckPreferences(req);
         return new WrappedReadPlan(plan, target, handler, media, headersOnly);
     }
@@ -40,45 +39,6 @@ public static class Planner
         if (cache.Tables.TryGetValue(target, out var t)) return t;
         throw Pgrst.TableNotFound(target.Schema, target.Name, Fuzzy.TableHint(cache, target));
     }
-
-    private static bool IsDefaultSelect(ReadPlan plan) =>
-        plan.Children.IsEmpty && plan.Select.Length == 1 && plan.Select[0].Field.Name == "*" && plan.Select[0].Aggregate is null;
-
-    /// <summary>Content negotiation (Plan/Negotiate.hs): the first acceptable media type wins.</summary>
-    public static (MediaHandler, MediaType) Negotiate(AppConfig config, ApiRequest.ApiRequest req, bool defaultSelect, bool headersOnly)
-    {
-        _ = defaultSelect;
-        foreach (var mt in req.AcceptMediaTypes)
-        {
-            (MediaHandler, MediaType)? pick = mt.Kind switch
-            {
-                MediaKind.SingularJson => (mt.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson, mt),
-                MediaKind.ArrayJsonStrip => (MediaHandler.JsonStripNulls, mt),
-                MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, MediaType.Json),
-                MediaKind.TextCsv => (MediaHandler.Csv, MediaType.Csv),
-                MediaKind.GeoJson => (MediaHandler.GeoJson, mt),
-                // The plan media type takes the handler of the media type it describes (mtPlanToNothing when disabled).
-                MediaKind.Plan when config.DbPlanEnabled => PlanFor(mt),
-                _ => null,
-            };
-            if (pick is { } p)
-            {
-                // HEAD needs no aggregate (PostgREST issue #2849).
-                return headersOnly ? (MediaHandler.NoAgg, p.Item2) : p;
-            }
-        }
-        throw Pgrst.MediaType(req.AcceptMediaTypes.Select(m => m.ToMime()));
-    }
-
-    private static (MediaHandler, MediaType)? PlanFor(MediaType plan) => plan.PlanFor!.Kind switch
-    {
-        MediaKind.SingularJson => (plan.PlanFor.StripNulls ? MediaHandler.SingleJsonStripNulls : MediaHandler.SingleJson, plan),
-        MediaKind.ArrayJsonStrip => (MediaHandler.JsonStripNulls, plan),
-        MediaKind.Any or MediaKind.ApplicationJson => (MediaHandler.Json, plan),
-        MediaKind.TextCsv => (MediaHandler.Csv, plan),
-        MediaKind.GeoJson => (MediaHandler.GeoJson, plan),
-        _ => null,
-    };
 
     private sealed record Ctx(SchemaCache.SchemaCache Cache, QualifiedIdentifier Qi)
     {
@@ -248,7 +208,7 @@ public static class Planner
             if (req.Action is RelationMut or RoutineCall)
             {
                 node.FromAlias = node.From.Name;
-                node.From = new QualifiedIdentifier("", Sql.Statements.SourceCte);
+                node.From = ReadPlan.Source;
             }
         }
         else
@@ -343,7 +303,7 @@ public static class Planner
     {
         var newHasAgg = hasAgg || node.Select.Any(s => s.Aggregate is not null) || node.Spread == SpreadKind.ToMany;
         // The pgrst_source CTE of mutations and RPC stands for the table named by its alias (adjustContext).
-        var qi = node.From is { Schema: "", Name: Sql.Statements.SourceCte } && node.FromAlias is { } a ? new QualifiedIdentifier(schema, a) : node.From;
+        var qi = node.From == ReadPlan.Source && node.FromAlias is { } a ? new QualifiedIdentifier(schema, a) : node.From;
         var isSpread = node.Spread != SpreadKind.None;
         node.Select = [.. AddAliases(ExpandStars(new Ctx(cache, qi), [.. node.Select], newHasAgg, isSpread), isSpread)];
         foreach (var c in node.Children) ExpandAndAlias(cache, c, newHasAgg, schema);

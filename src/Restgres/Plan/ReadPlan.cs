@@ -75,8 +75,19 @@ public sealed record ReadPlan
     public int Depth { get; init; }
     public ImmutableArray<ReadPlan> Children { get; init; } = [];
 
+    /// <summary>The CTE holding a write's RETURNING rows or a function's result, which their read selects from.</summary>
+    public static readonly QualifiedIdentifier Source = new("", Sql.Statements.SourceCte);
+
     /// <summary>The name columns are qualified with: the alias when there is one, else the relation.</summary>
     public QualifiedIdentifier Qi => RelToParent is { Cardinality: Cardinality.Computed } rel
         ? new QualifiedIdentifier("", FromAlias ?? rel.Function!.Value.Name)
         : FromAlias is null ? From : new QualifiedIdentifier("", FromAlias);
+
+    /// <summary>
+    /// hasDefaultSelect: the rows are the relation's own (<c>*</c>, nothing embedded), so a media handler written for
+    /// that relation can aggregate them. Unlike PostgREST we also require no aggregate: <c>select=count()</c> selects
+    /// <c>*</c> too, but its one bigint row cannot be cast to the relation's type the handler takes.
+    /// </summary>
+    public bool IsDefaultSelect =>
+        Children.IsEmpty && Select.Length == 1 && Select[0].Field.Name == "*" && Select[0].Aggregate is null;
 }

@@ -12,22 +12,23 @@ public static class RelErrors
         var details = $"Searched for a foreign key relationship between '{parent}' and '{child}'"
             + (hint is null ? "" : $" using the hint '{hint}'") + $" in the schema '{schema}', but no matches were found.";
         string? suggestion = null;
+        // noRelBetweenHint: with the parent known, the closest of its related tables, unless the child is one of them
+        // (an exact match scores 1: the embed hint is the problem then); otherwise the closest table with relationships.
         var parentRels = cache.Relationships.TryGetValue(new QualifiedIdentifier(schema, parent), out var pr)
             ? pr.Where(r => r.ForeignTable.Schema == schema).ToList() : null;
         if (parentRels is not null)
         {
-            // Do not suggest when the child exists among the relations (then the hint is the problem).
-            var children = parentRels.Select(r => r.ForeignTable.Name).Distinct().ToList();
-            if (!children.Contains(child) && Fuzzy.Hintable(child))
+            if (Fuzzy.Hintable(child))
             {
-                var best = Fuzzy.Best(child, children, 0.33);
+                var children = new FuzzySet(parentRels.Select(r => r.ForeignTable.Name));
+                var best = children.Get(child, FuzzySet.DefaultMinScore).FirstOrDefault(r => r.Score < 1.0).Value;
                 if (best is not null) suggestion = $"Perhaps you meant '{best}' instead of '{child}'.";
             }
         }
-        else
+        else if (Fuzzy.Hintable(parent))
         {
-            var parents = cache.Relationships.Keys.Where(k => k.Schema == schema).Select(k => k.Name).ToList();
-            var best = Fuzzy.Hintable(parent) ? Fuzzy.Best(parent, parents, 0.33) : null;
+            var parents = new FuzzySet(cache.Relationships.Keys.Where(k => k.Schema == schema).Select(k => k.Name));
+            var best = parents.GetOne(parent, FuzzySet.DefaultMinScore);
             if (best is not null) suggestion = $"Perhaps you meant '{best}' instead of '{parent}'.";
         }
         return new ApiError(400, "PGRST200", $"Could not find a relationship between '{parent}' and '{child}' in the schema cache",

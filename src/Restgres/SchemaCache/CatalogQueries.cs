@@ -126,9 +126,48 @@ internal static class CatalogQueries
         WHERE con.contype = 'f' AND con.conparentid = 0
         """;
 
-    /// <summary>Functions in the exposed schemas that the API can call (no trigger functions, no procedures).</summary>
-    public const string Routines = "WITH " + BaseTypesCte + """
-        ,
+    /// <summary>
+    /// Functions in the exposed schemas ($1: regnamespace[] of quoted names) that the API can call (PostgREST's
+    /// funcsSqlQuery). The schema cache loads them with an empty search_path, so user types print schema-qualified.
+    /// </summary>
+    public const string Routines = RoutinesWhere + " p.pronamespace = ANY ($1::regnamespace[])" + RoutinesFrom;
+
+    /// <summary>
+    /// The functions of one schema ($1: its name) that the current role may execute, for the OpenAPI document with
+    /// openapi-mode = follow-privileges (PostgREST's accessibleFuncs: the same query plus the privilege check). It runs
+    /// as the request's role with the request's search_path, so privileges apply and types print as the schema sees them.
+    /// </summary>
+    public const string AccessibleRoutines =
+        RoutinesWhere + " p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND has_function_privilege(p.oid, 'execute')" + RoutinesFrom;
+
+    /// <summary>
+    /// The routines query up to its filter on pg_proc. The schema's functions are picked first (materialized), so that
+    /// argument lists and domain resolution cost what the exposed schemas have, not what the whole database has.
+    /// </summary>
+    private const string RoutinesWhere = """
+        WITH RECURSIVE fns AS MATERIALIZED (
+          SELECT p.oid, p.pronamespace, p.proname, p.prorettype, p.proretset, p.provolatile, p.provariadic, p.pronargs,
+                 p.pronargdefaults, p.proargnames, p.proargtypes, p.proargmodes, p.proconfig
+          FROM pg_proc p
+          WHERE p.prokind = 'f' AND
+        """;
+
+    /// <summary>
+    /// The rest of the routines query: no trigger functions, at most one unnamed argument and only of a type a raw
+    /// body can fill. Arguments are [name, type, type for the call, required, variadic]: bit(n) and char(n) arguments
+    /// are called as their varying types so any value up to the maximum size is accepted (PostgREST does the same).
+    /// </summary>
+    private const string RoutinesFrom = """
+
+        ),
+        ret_domains(oid, cur) AS (
+          SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.typtype = 'd' AND t.oid IN (SELECT prorettype FROM fns)
+          UNION ALL
+          SELECT r.oid, t.typbasetype FROM ret_domains r JOIN pg_type t ON t.oid = r.cur WHERE t.typtype = 'd'
+        ),
+        base_types AS (
+          SELECT r.oid, r.cur AS base_type FROM ret_domains r JOIN pg_type t ON t.oid = r.cur WHERE t.typtype <> 'd'
+        ),
         args AS (
           SELECT
             p.oid,
@@ -150,11 +189,10 @@ internal static class CatalogQueries
               WHEN 1 THEN (array_agg(x.type))[1] IN ('bytea'::regtype, 'json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'xml'::regtype)
               ELSE false
             END AS callable
-          FROM pg_proc p,
+          FROM fns p,
                unnest(p.proargnames, p.proargtypes, p.proargmodes) WITH ORDINALITY AS x (name, type, mode, idx)
           WHERE x.type IS NOT NULL
-            AND p.pronamespace = ANY ($1::regnamespace[])
-          GROUP BY p.oid
+          GROUP BY p.oid, p.pronargs, p.pronargdefaults
         )
         SELECT coalesce(json_agg(json_build_object(
           'schema', pn.nspname,
@@ -171,7 +209,7 @@ internal static class CatalogQueries
           'settings', (SELECT json_agg(json_build_array(substr(s, 1, strpos(s, '=') - 1), substr(s, strpos(s, '=') + 1)))
                        FROM unnest(p.proconfig) s)
         )), '[]')::text
-        FROM pg_proc p
+        FROM fns p
         LEFT JOIN args a ON a.oid = p.oid
         JOIN pg_namespace pn ON pn.oid = p.pronamespace
         LEFT JOIN base_types bt ON bt.oid = p.prorettype
@@ -180,8 +218,6 @@ internal static class CatalogQueries
         LEFT JOIN pg_class comp ON comp.oid = t.typrelid
         LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
         WHERE t.oid <> 'trigger'::regtype AND coalesce(a.callable, true)
-          AND p.prokind = 'f'
-          AND p.pronamespace = ANY ($1::regnamespace[])
         """;
 
     /// <summary>Data representations: implicit-free casts between a domain and json/text backed by a SQL function.</summary>

@@ -185,8 +185,21 @@ public static class SchemaCacheLoader
 
     private static FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> ParseRoutines(string json)
     {
-        using var doc = JsonDocument.Parse(json);
         var map = new Dictionary<QualifiedIdentifier, List<Routine>>();
+        foreach (var routine in ParseRoutineList(json))
+        {
+            var key = new QualifiedIdentifier(routine.Schema, routine.Name);
+            if (!map.TryGetValue(key, out var l)) map[key] = l = [];
+            l.Add(routine);
+        }
+        return map.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<Routine>)kv.Value);
+    }
+
+    /// <summary>The functions as <see cref="CatalogQueries.Routines"/> and <see cref="CatalogQueries.AccessibleRoutines"/> return them.</summary>
+    internal static List<Routine> ParseRoutineList(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var list = new List<Routine>();
         foreach (var r in doc.RootElement.EnumerateArray())
         {
             var routine = new Routine
@@ -209,11 +222,9 @@ public static class SchemaCacheLoader
             // A function's SET default_transaction_isolation decides its transaction's isolation level (pdIsoLvl).
             var iso = routine.Settings.FirstOrDefault(kv => kv.Key == "default_transaction_isolation").Value;
             if (iso is not null) routine = routine.WithIsolationLevel(iso);
-            var key = new QualifiedIdentifier(routine.Schema, routine.Name);
-            if (!map.TryGetValue(key, out var l)) map[key] = l = [];
-            l.Add(routine);
+            list.Add(routine);
         }
-        return map.ToFrozenDictionary(kv => kv.Key, kv => (IReadOnlyList<Routine>)kv.Value);
+        return list;
     }
 
     private static FrozenDictionary<(string, string), DataRepresentation> ParseRepresentations(string json)

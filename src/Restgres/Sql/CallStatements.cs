@@ -26,10 +26,8 @@ public static class CallStatements
         {
             if (maxRows is not null || !topRange.IsAll)
             {
-                sb.Append(", pgrst_source_count AS (");
-                QueryBuilder.ReadPlanToCountQuery(sb, plan.ReadPlan);
-                sb.Append(") ");
-                countResult = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)";
+                countResult = Statements.CountCte(sb, plan.ReadPlan, limit: null);
+                sb.Append(' ');
             }
             // Without db-max-rows and limits the total is the page count; no second scan.
             else countResult = pageCount;

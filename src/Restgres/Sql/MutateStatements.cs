@@ -22,7 +22,7 @@ public static class MutateStatements
     public static Statement MainWrite(MutateReadPlan plan, Preferences prefs)
     {
         var sb = new SqlBuilder();
-        sb.Append("WITH ").Append(MutatePlanner.SourceCte).Append(" AS (");
+        sb.Append("WITH ").Append(Statements.SourceCte).Append(" AS (");
         MutatePlanToQuery(sb, plan.Mutate);
         sb.Append(") SELECT ");
 
@@ -36,7 +36,7 @@ public static class MutateStatements
             sb.Append("'' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
             if (location) LocationCase(sb, ins!.PkColumns);
             else sb.Append("array[]::text[]");
-            sb.Append(" AS header, ").Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body, ")
+            sb.Append(" AS header, ").Append(Statements.Body(plan.Handler)).Append(" AS body, ")
               .Append(Statements.ResponseGucs).Append(", ")
               .Append(counted ? "nullif(current_setting('pgrst.inserted', true),'')::int" : "''").Append(" AS response_inserted ");
         }
@@ -50,12 +50,12 @@ public static class MutateStatements
                 sb.Append(" AS location, ");
             }
             if (counted) sb.Append("nullif(current_setting('pgrst.inserted', true), '')::bigint AS response_inserted, ");
-            sb.Append(Statements.BodyAggregate(plan.Handler)).Append(" AS body ");
+            sb.Append(Statements.Body(plan.Handler)).Append(" AS body ");
         }
 
         sb.Append("FROM (");
         // With no body to build, the select list must not touch ?select= columns (they may not be returned).
-        if (plan.Handler == MediaHandler.NoAgg) sb.Append("SELECT * FROM ").Append(MutatePlanner.SourceCte);
+        if (plan.Handler == CallHandler.NoAgg) sb.Append("SELECT * FROM ").Append(Statements.SourceCte);
         else QueryBuilder.ReadPlanToQuery(sb, plan.Read);
         sb.Append(") _postgrest_t");
         var main = new Statement(sb.ToString(), sb.Params);
@@ -73,7 +73,7 @@ public static class MutateStatements
     /// <summary>locationF: <c>pk=eq.value</c> (or <c>pk=is.null</c>) for the key columns of the first returned row.</summary>
     private static void LocationF(SqlBuilder sb, IEnumerable<string> pk)
     {
-        sb.Append("(WITH data AS (SELECT row_to_json(_) AS row FROM ").Append(MutatePlanner.SourceCte).Append(" AS _ LIMIT 1) ")
+        sb.Append("(WITH data AS (SELECT row_to_json(_) AS row FROM ").Append(Statements.SourceCte).Append(" AS _ LIMIT 1) ")
           .Append("SELECT array_agg(json_data.key || '=' || coalesce('eq.' || json_data.value, 'is.null')) ")
           .Append("FROM data CROSS JOIN json_each_text(data.row) AS json_data WHERE json_data.key IN (")
           .Append(string.Join(", ", pk.Select(Literal))).Append("))");

@@ -13,7 +13,11 @@ public sealed record Statement(string Sql, IReadOnlyList<SqlParam> Params);
 /// </summary>
 public static class Statements
 {
+    /// <summary>The CTE the main query runs in (PostgREST's sourceCTEName); the plans' reads select from it.</summary>
     public const string SourceCte = "pgrst_source";
+
+    /// <summary>The CTE holding the rows a count query finds, when the page is not all of them.</summary>
+    private const string SourceCountCte = SourceCte + "_count";
 
     /// <summary>The GUCs a request may set to shape its response, as the standard row's two columns.</summary>
     public const string ResponseGucs =
@@ -53,13 +57,8 @@ public static class Statements
         {
             if (maxRows is not null || !topRange.IsAll)
             {
-                sb.Append(", pgrst_source_count AS (");
-                QueryBuilder.ReadPlanToCountQuery(sb, wrp.Plan);
                 // count=estimated counts exactly only up to max-rows + 1, then trusts the planner (PostgREST docs).
-                if (prefs.Count == PreferCount.Estimated && maxRows is { } m)
-                    sb.Append(" LIMIT ").Append((m + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
-                sb.Append(')');
-                countResult = "(SELECT pg_catalog.count(*) FROM pgrst_source_count)";
+                countResult = CountCte(sb, wrp.Plan, prefs.Count == PreferCount.Estimated ? maxRows + 1 : null);
             }
             else countResult = RowCount(wrp.Media);
         }
@@ -80,6 +79,19 @@ public static class Statements
         }
         var main = new Statement(sb.ToString(), sb.Params);
         return wrp.Media.Kind == MediaKind.Plan ? Explain(wrp.Media, main) : main;
+    }
+
+    /// <summary>
+    /// Appends the <c>pgrst_source_count</c> CTE (the count query, up to <paramref name="limit"/> rows) and returns the
+    /// expression that counts its rows (PostgREST's countF when the page is not the whole result).
+    /// </summary>
+    public static string CountCte(SqlBuilder sb, ReadPlan plan, long? limit)
+    {
+        sb.Append(", ").Append(SourceCountCte).Append(" AS (");
+        QueryBuilder.ReadPlanToCountQuery(sb, plan);
+        if (limit is { } l) sb.Append(" LIMIT ").Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        sb.Append(')');
+        return "(SELECT pg_catalog.count(*) FROM " + SourceCountCte + ")";
     }
 
     /// <summary>mtSnippet: with Accept: application/vnd.pgrst.plan the main statement is EXPLAINed with the requested options.</summary>

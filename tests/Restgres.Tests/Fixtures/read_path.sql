@@ -86,6 +86,12 @@ create function api.count_args(variadic v text[]) returns int
   language sql immutable
   as $$ select cardinality(v) $$;
 
+-- Fixed-length argument types: OpenAPI shows them as declared (PostgREST's ppType) in both openapi modes, while
+-- calls pass them as character varying / bit varying (ppTypeMaxLength) so that any length up to the maximum fits.
+create function api.pad(c char(3), b bit(2)) returns text
+  language sql immutable
+  as $$ select '[' || c::text || ']' || b::text $$;
+
 -- A function that sets response.headers and response.status, used by a view.
 create function private.set_response() returns boolean
   language plpgsql volatile

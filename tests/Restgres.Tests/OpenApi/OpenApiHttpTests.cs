@@ -124,4 +124,50 @@ public sealed class OpenApiHttpTests(PgClusterFixture pg, ReadPathApi api) : ICl
         Assert.Equal(304, again.Status);
         Assert.Equal("", again.Body);
     }
+
+    [Fact]
+    public async Task Fixed_length_arguments_are_described_as_declared_in_both_openapi_modes()
+    {
+        var following = Json(await Get());
+        var ignoring = Json(await (await api.ServerAsync(pg, "openapi-ignore-privileges", c => c with { OpenApiMode = OpenApiMode.IgnorePrivileges })).GetAsync("/"));
+        foreach (var doc in new[] { following, ignoring })
+        {
+            var pad = doc.GetProperty("paths").GetProperty("/rpc/pad");
+            // PostgREST's makeProcGetParam / makeProcProperty: the type is string, the format the declared type.
+            Assert.Equal(
+                """[{"name":"c","required":true,"in":"query","type":"string","format":"character"},{"name":"b","required":true,"in":"query","type":"string","format":"bit"}]""",
+                pad.GetProperty("get").GetProperty("parameters").GetRawText());
+            Assert.Equal(
+                """{"c":{"format":"character","type":"string"},"b":{"format":"bit","type":"string"}}""",
+                pad.GetProperty("post").GetProperty("parameters")[0].GetProperty("schema").GetProperty("properties").GetRawText());
+        }
+        // The call passes the varying types: as plain bit (that is bit(1)) two bits would be rejected.
+        var call = await (await api.DefaultAsync(pg)).GetAsync("/rpc/pad?c=ab&b=10");
+        Assert.Equal(200, call.Status);
+        Assert.Equal("\"[ab]10\"", call.Body);
+    }
+
+    [Fact]
+    public async Task OpenAPI_reads_functions_with_the_schema_caches_query()
+    {
+        // The follow-privileges document lists functions with CatalogQueries.AccessibleRoutines; a copy of the schema
+        // cache's query once lacked the char(n)/bit(n) argument mapping, so the same function read differently.
+        await api.DefaultAsync(pg);
+        await using var conn = new Npgsql.NpgsqlConnection(api.Database.ConnectionString);
+        await conn.OpenAsync();
+        var cache = await Restgres.SchemaCache.SchemaCacheLoader.LoadAsync(conn, ["api"], [], CancellationToken.None);
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var path = new Npgsql.NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
+            await path.ExecuteNonQueryAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(Restgres.SchemaCache.CatalogQueries.AccessibleRoutines, conn, tx);
+        cmd.Parameters.AddWithValue("api");
+        var accessible = Restgres.SchemaCache.SchemaCacheLoader.ParseRoutineList((string)(await cmd.ExecuteScalarAsync())!);
+
+        static string Describe(Restgres.SchemaCache.Routine r) =>
+            $"{r.Schema}.{r.Name}({string.Join(", ", r.Params)}) -> {r.ReturnType} set={r.ReturnsSet} composite={r.ReturnsComposite} "
+            + $"alias={r.ReturnsCompositeAlias} {r.Volatility} variadic={r.HasVariadic} iso={r.IsolationLevel}";
+        var fromCache = cache.Routines.Values.SelectMany(v => v).Select(Describe).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains(fromCache, d => d.Contains("TypeMaxLength = character varying", StringComparison.Ordinal));
+        Assert.Equal(fromCache, accessible.Select(Describe).Order(StringComparer.Ordinal).ToList());
+    }
 }

@@ -12,7 +12,7 @@ namespace Restgres.Tests.Rpc;
 public sealed class CallArgsTests
 {
     private static CallPayload Parse(string contentType, string body, ImmutableArray<string>? columns = null) =>
-        CallArgsParser.ParsePayload(MediaType.Decode(contentType), Encoding.UTF8.GetBytes(body), columns);
+        PayloadParser.ParseCall(MediaType.Decode(contentType), Encoding.UTF8.GetBytes(body), columns);
 
     private static string RawText(CallPayload p) => p switch
     {

@@ -61,7 +61,7 @@ public sealed class CallNegotiationTests
     public void Picks_the_first_acceptable_handler(string method, string? accept, string relation, bool defaultSelect, string expected)
     {
         var req = Request(method, accept);
-        var r = CallPlanner.Negotiate(Config(false), req, new QualifiedIdentifier("test", relation), Handlers, defaultSelect, method == "HEAD");
+        var r = Negotiator.Negotiate(Config(false), req, new QualifiedIdentifier("test", relation), Handlers, defaultSelect, method == "HEAD");
         Assert.Equal(expected, Describe(r));
     }
 
@@ -71,7 +71,7 @@ public sealed class CallNegotiationTests
     [InlineData("application/vnd.pgrst.plan+json", false)]
     public void Unavailable_media_types_are_PGRST107(string accept, bool defaultSelect)
     {
-        var e = Assert.Throws<ApiError>(() => CallPlanner.Negotiate(Config(false), Request("GET", accept), Fn1, Handlers, defaultSelect, false));
+        var e = Assert.Throws<ApiError>(() => Negotiator.Negotiate(Config(false), Request("GET", accept), Fn1, Handlers, defaultSelect, false));
         Assert.Equal((406, "PGRST107"), (e.Status, e.Code));
     }
 
@@ -79,15 +79,15 @@ public sealed class CallNegotiationTests
     public void Plan_media_type_uses_the_handler_of_the_type_it_describes_when_enabled()
     {
         var req = Request("GET", "application/vnd.pgrst.plan+json; for=\"text/plain\"; options=verbose");
-        var (handler, media) = CallPlanner.Negotiate(Config(true), req, Fn1, Handlers, true, false);
+        var (handler, media) = Negotiator.Negotiate(Config(true), req, Fn1, Handlers, true, false);
         Assert.Equal("text/plain", handler.Function?.Name);
         Assert.Equal(MediaKind.Plan, media.Kind);
     }
 
     private static CallReadPlan PlanFor(Routine routine, CallHandler handler) =>
-        new(new ReadPlan { Select = [], From = new QualifiedIdentifier("", "pgrst_source"), FromAlias = routine.Name, RelName = routine.Name },
+        new(new ReadPlan { Select = [], From = ReadPlan.Source, FromAlias = routine.Name, RelName = routine.Name },
             CallPlanner.BuildCallPlan(routine, Keys(), new DirectArgs(ImmutableDictionary<string, RpcParamValue>.Empty),
-                new ReadPlan { Select = [], From = new QualifiedIdentifier("", "pgrst_source"), RelName = routine.Name }),
+                new ReadPlan { Select = [], From = ReadPlan.Source, RelName = routine.Name }),
             true, routine, handler, MediaType.Json, InvokeMethod.Read, new QualifiedIdentifier("test", routine.Name));
 
     public static TheoryData<bool, bool, string, string> Bodies => new()

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using Restgres.Errors;
 using Restgres.Plan;
 using Restgres.SchemaCache;
 using Xunit;
@@ -5,7 +7,7 @@ using static Restgres.Tests.Rpc.RpcFixtures;
 
 namespace Restgres.Tests.Rpc;
 
-/// <summary>The "Perhaps you meant ..." hints, with PostgREST's own doctest examples (Error.hs noRpcHint).</summary>
+/// <summary>The "Perhaps you meant ..." hints, with PostgREST's own doctest examples (Error.hs noRpcHint, noRelBetweenHint).</summary>
 public sealed class NoRpcHintTests
 {
     private static readonly QualifiedIdentifier[] AllProcs =
@@ -83,22 +85,51 @@ public sealed class NoRpcHintTests
         var set = new FuzzySet(["abcdefghijkl", "abcd"]);
         Assert.Equal([(1 - 2.0 / 6, "abcd"), (0.5, "abcdefghijkl")], set.Get("abcdef", 0.33));
         Assert.Empty(set.Get("abcdefghijklmnopqrstuvwxyzabcdefghijklmn", 0.33));
-        Assert.Equal("abcdefghijkl", Fuzzy.Best("abcdefghijk", ["abcdefghijkl", "ab"], 0.33));
-        Assert.Null(Fuzzy.Best("a" + new string('b', 100_000), ["ab", "abb"], 0.33));
+        Assert.Equal("abcdefghijkl", new FuzzySet(["abcdefghijkl", "ab"]).GetOne("abcdefghijk", 0.33));
+        Assert.Null(new FuzzySet(["ab", "abb"]).GetOne("a" + new string('b', 100_000), 0.33));
     }
 
     [Fact]
     public void A_long_name_against_many_tables_allocates_no_comparison_grids()
     {
-        // Table and relationship hints (Fuzzy.Best) built a |name| x |candidate| grid per candidate: with 20 tables
-        // and a 130k-character name, 134 MB per request. Allocation is counted, not timed, so this cannot flake.
+        // Table and relationship hints built a |name| x |candidate| grid per candidate: with 20 tables and a
+        // 130k-character name, 134 MB per request. Allocation is counted, not timed, so this cannot flake.
         var tables = Enumerable.Range(0, 20).Select(i => $"table_{i:D2}_" + new string('t', 54)).ToList();
+        var set = new FuzzySet(tables);
         var name = new string('t', 130_000);
         Assert.False(Fuzzy.Hintable(name));
         var before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Null(Fuzzy.Best(name, tables, 0.33));
+        Assert.Null(set.GetOne(name, 0.33));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1_000_000, "allocated a grid");
-        Assert.Equal(tables[7], Fuzzy.Best(tables[7][..^1] + "x", tables, 0.75));
+        Assert.Equal(tables[7], set.GetOne(tables[7][..^1] + "x", FuzzySet.NameMinScore));
     }
-}
 
+    private static SchemaCache.SchemaCache FilmRelationships()
+    {
+        static QualifiedIdentifier Qi(string name) => new("api", name);
+        static Relationship Rel(string foreign) =>
+            new(Qi("films"), Qi(foreign), false, Cardinality.ManyToOne, foreign + "_fkey", [], null, false, false);
+        return new SchemaCache.SchemaCache
+        {
+            Tables = System.Collections.Frozen.FrozenDictionary<QualifiedIdentifier, Table>.Empty,
+            Relationships = new Dictionary<QualifiedIdentifier, IReadOnlyList<Relationship>>
+            {
+                [Qi("films")] = [Rel("directors"), Rel("roles"), Rel("actors")],
+            }.ToFrozenDictionary(),
+            Routines = System.Collections.Frozen.FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>>.Empty,
+            Representations = System.Collections.Frozen.FrozenDictionary<(string, string), DataRepresentation>.Empty,
+        };
+    }
+
+    [Theory]
+    [InlineData("film", "directors", "api", "Perhaps you meant 'films' instead of 'film'.")]
+    [InlineData("films", "role", "api", "Perhaps you meant 'roles' instead of 'role'.")]
+    [InlineData("films", "actors", "api", null)]
+    [InlineData("noclosealternative", "roles", "api", null)]
+    [InlineData("films", "noclosealternative", "api", null)]
+    [InlineData("films", "noclosealternative", "noclosealternative", null)]
+    // fuzzyset matches case-insensitively: a child that differs only in case is found, so the hint is the problem.
+    [InlineData("films", "Actors", "api", null)]
+    public void Relationship_hints_come_from_the_same_fuzzy_set(string parent, string child, string schema, string? hint) =>
+        Assert.Equal(ApiError.Str(hint), RelErrors.NoRelBetween(parent, child, null, schema, FilmRelationships()).HintJson);
+}

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Restgres.ApiRequest;
 using Restgres.Plan;
 using Restgres.SchemaCache;
 
@@ -22,7 +23,7 @@ internal static class RpcFixtures
         HasVariadic = ps.Any(p => p.Variadic),
     };
 
-    public static ImmutableSortedSet<string> Keys(params string[] keys) => keys.ToImmutableSortedSet(CallArgsParser.KeyOrder);
+    public static ImmutableSortedSet<string> Keys(params string[] keys) => keys.ToImmutableSortedSet(PayloadParser.KeyOrder);
 
     /// <summary>Overload sets by function name, least parameters first like the schema cache orders them.</summary>
     public static readonly Dictionary<string, Routine[]> Procs = new()
