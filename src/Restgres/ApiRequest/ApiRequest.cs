@@ -63,7 +63,7 @@ public sealed record ApiRequest
     /// <summary>The parsed body of a write to a relation (DELETE: no payload, but no body either).</summary>
     public ParsedPayload? MutationPayload { get; init; }
     /// <summary>The parsed body of a <c>POST /rpc</c> call; null for GET/HEAD calls, whose arguments are in the URL.</summary>
-    public Plan.CallPayload? CallPayload { get; init; }
+    public CallPayload? CallPayload { get; init; }
 
     /// <summary>
     /// PostgREST's userApiRequest: resource, schema, action, query parameters, ranges and then the body (getPayload), so
@@ -104,7 +104,7 @@ public sealed record ApiRequest
         RelationMut mut => this with { Body = body, MutationPayload = PayloadParser.Parse(mut.Mutation, ContentMediaType, body, QueryParams.Columns) },
         RoutineCall { Method: InvokeMethod.Inv } => this with
         {
-            Body = body, CallPayload = Plan.CallArgsParser.ParsePayload(ContentMediaType, body, QueryParams.Columns),
+            Body = body, CallPayload = PayloadParser.ParseCall(ContentMediaType, body, QueryParams.Columns),
         },
         _ => this with { Body = body },
     };

@@ -400,6 +400,9 @@ internal static class Parsec
     /// <summary>How many parenthesised levels <see cref="Nested{T}"/> allows (select embeds, logic trees).</summary>
     public const int MaxNesting = 100;
 
+    // The depth of the parse running on this thread. The parsers are static delegates shared by every request, so the
+    // depth cannot live in them; a parse runs synchronously from Run to its end on one thread (no await inside), and
+    // Nested restores the count in a finally, so a thread-local counter is exactly the current parse's depth.
     [ThreadStatic]
     private static int _nesting;
 
