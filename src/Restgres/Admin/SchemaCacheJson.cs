@@ -23,39 +23,20 @@ public static class SchemaCacheJson
         using (var w = new Utf8JsonWriter(buffer, Options))
         {
             w.WriteStartObject();
-            w.WriteStartArray("dbTables");
-            foreach (var (key, table) in cache.Tables.OrderBy(kv => kv.Key.Schema, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal))
+            // Haskell's HashMap as a list of [key, value] pairs, sorted by key so the dump is stable.
+            Pairs(w, "dbTables", cache.Tables, Table);
+            Pairs(w, "dbRelationships", cache.Relationships, (w, rels) =>
             {
-                w.WriteStartArray();
-                Qi(w, key);
-                Table(w, table);
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
-
-            w.WriteStartArray("dbRelationships");
-            foreach (var (key, rels) in cache.Relationships.OrderBy(kv => kv.Key.Schema, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal))
-            {
-                w.WriteStartArray();
-                Qi(w, key);
                 w.WriteStartArray();
                 foreach (var r in rels) Relationship(w, r);
                 w.WriteEndArray();
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
-
-            w.WriteStartArray("dbRoutines");
-            foreach (var (key, routines) in cache.Routines.OrderBy(kv => kv.Key.Schema, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal))
+            });
+            Pairs(w, "dbRoutines", cache.Routines, (w, routines) =>
             {
-                w.WriteStartArray();
-                Qi(w, key);
                 w.WriteStartArray();
                 foreach (var r in routines) Routine(w, r);
                 w.WriteEndArray();
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
+            });
 
             w.WriteStartArray("dbRepresentations");
             foreach (var ((source, target), rep) in cache.Representations.OrderBy(kv => kv.Key.Source, StringComparer.Ordinal).ThenBy(kv => kv.Key.Target, StringComparer.Ordinal))
@@ -76,6 +57,19 @@ public static class SchemaCacheJson
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Pairs<T>(Utf8JsonWriter w, string name, IEnumerable<KeyValuePair<QualifiedIdentifier, T>> map, Action<Utf8JsonWriter, T> value)
+    {
+        w.WriteStartArray(name);
+        foreach (var (key, v) in map.OrderBy(kv => kv.Key.Schema, StringComparer.Ordinal).ThenBy(kv => kv.Key.Name, StringComparer.Ordinal))
+        {
+            w.WriteStartArray();
+            Qi(w, key);
+            value(w, v);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
     }
 
     private static void Qi(Utf8JsonWriter w, QualifiedIdentifier qi)

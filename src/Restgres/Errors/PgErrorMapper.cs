@@ -67,32 +67,12 @@ public static class PgErrorMapper
 
     private static ApiError MapRaisePgrst(PostgresException e)
     {
-        JsonElement msg;
-        try
-        {
-            using var doc = JsonDocument.Parse(e.MessageText);
-            msg = doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return Pgrst.RaiseParse($"Invalid JSON value for MESSAGE: '{e.MessageText}'", MessageHint);
-        }
-        if (msg.ValueKind != JsonValueKind.Object || !TryString(msg, "code", out var code) || !TryString(msg, "message", out var message))
+        if (ParseObject(e.MessageText) is not { } msg || !TryString(msg, "code", out var code) || !TryString(msg, "message", out var message))
             return Pgrst.RaiseParse($"Invalid JSON value for MESSAGE: '{e.MessageText}'", MessageHint);
         if (e.Detail is null)
             return Pgrst.RaiseParse("DETAIL is missing in the RAISE statement", DetailHint);
 
-        JsonElement det;
-        try
-        {
-            using var doc = JsonDocument.Parse(e.Detail);
-            det = doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return Pgrst.RaiseParse($"Invalid JSON value for DETAIL: '{e.Detail}'", DetailHint);
-        }
-        if (det.ValueKind != JsonValueKind.Object
+        if (ParseObject(e.Detail) is not { } det
             || !det.TryGetProperty("status", out var statusEl) || statusEl.ValueKind != JsonValueKind.Number
             || !statusEl.TryGetInt32(out var status)
             || !det.TryGetProperty("headers", out var headersEl) || headersEl.ValueKind != JsonValueKind.Object)
@@ -108,6 +88,20 @@ public static class PgErrorMapper
         string? details = msg.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
         string? hint = msg.TryGetProperty("hint", out var hn) && hn.ValueKind == JsonValueKind.String ? hn.GetString() : null;
         return new ApiError(status, code, message, ApiError.Str(details), ApiError.Str(hint), headers);
+    }
+
+    /// <summary>The JSON object <paramref name="text"/> holds, or null when it is not JSON or not an object.</summary>
+    private static JsonElement? ParseObject(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool TryString(JsonElement obj, string name, out string value)
