@@ -17,8 +17,10 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # npm install (not npm ci): it keeps the lock file's versions but tolerates the optional per-platform rollup
   # packages that this machine's registry mirror does not serve (npm ci refuses the lock file without them).
+  # --no-save: the install must not rewrite the committed lock file (it added those platform entries, leaving every
+  # checkout that ran the tests with a modified file).
   echo "web/build.sh: npm install (dashboard dependencies, from package-lock.json)" >&2
-  npm install --no-audit --no-fund --loglevel=error
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 echo "web/build.sh: vite build -> examples/ab-dashboard/web/dist" >&2
 npm run --silent build >/dev/null
