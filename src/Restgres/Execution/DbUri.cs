@@ -21,30 +21,57 @@ public static class DbUri
     public static NpgsqlConnectionStringBuilder Parse(string dbUri)
     {
         var b = new NpgsqlConnectionStringBuilder();
-        var s = dbUri.Trim();
-        if (s.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || s.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
-            ParseUri(b, s[(s.IndexOf("://", StringComparison.Ordinal) + 3)..]);
-        else
-            ParseKeyValue(b, s);
+        foreach (var p in Parameters(dbUri))
+        {
+            if (LibpqToNpgsql.TryGetValue(p.Key, out var npg)) b[npg] = p.Value;
+            else throw new ArgumentException($"unsupported connection parameter '{p.Key}'");
+        }
         if (string.IsNullOrEmpty(b.Host) && Environment.GetEnvironmentVariable("PGHOST") is null)
             b.Host = Directory.Exists("/var/run/postgresql") ? "/var/run/postgresql" : "localhost";
         return b;
     }
 
-    private static void Set(NpgsqlConnectionStringBuilder b, string key, string value)
+    /// <summary>
+    /// <paramref name="dbUri"/> with the value of every password parameter (the URI's <c>user:password@</c>,
+    /// <c>password=</c>, <c>sslpassword=</c>) replaced by <paramref name="mask"/>, found by the same reading that
+    /// connects, so what is hidden is exactly what would be sent (a pattern cut <c>u:p@ss@h</c> at the first <c>@</c>).
+    /// </summary>
+    public static string Redact(string dbUri, string mask)
     {
-        if (LibpqToNpgsql.TryGetValue(key, out var npg)) b[npg] = value;
-        else throw new ArgumentException($"unsupported connection parameter '{key}'");
+        ArgumentNullException.ThrowIfNull(dbUri);
+        var secrets = Parameters(dbUri).Where(p => p.Key is "password" or "sslpassword" && p.Length > 0).OrderByDescending(p => p.Start);
+        var sb = new System.Text.StringBuilder(dbUri);
+        foreach (var p in secrets) sb.Remove(p.Start, p.Length).Insert(p.Start, mask);
+        return sb.ToString();
     }
 
-    private static void ParseUri(NpgsqlConnectionStringBuilder b, string rest)
+    /// <summary>One connection parameter as libpq reads it, and where its value stands in the text.</summary>
+    private readonly record struct Parameter(string Key, string Value, int Start, int Length);
+
+    /// <summary>The parameters of a libpq connection URI or key=value string, in order.</summary>
+    private static List<Parameter> Parameters(string dbUri)
     {
+        var list = new List<Parameter>();
+        var lead = dbUri.Length - dbUri.TrimStart().Length;
+        var s = dbUri.Trim();
+        if (s.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || s.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+            UriParameters(list, dbUri, lead + s.IndexOf("://", StringComparison.Ordinal) + 3, lead + s.Length);
+        else
+            KeyValueParameters(list, dbUri, lead);
+        return list;
+    }
+
+    private static void UriParameters(List<Parameter> list, string text, int from, int to)
+    {
+        var rest = text[from..to];
         var q = rest.IndexOf('?', StringComparison.Ordinal);
         var query = q >= 0 ? rest[(q + 1)..] : "";
+        var queryStart = from + q + 1;
         if (q >= 0) rest = rest[..q];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var db = slash >= 0 ? rest[(slash + 1)..] : "";
         var authority = slash >= 0 ? rest[..slash] : rest;
+        // libpq splits the user info at the last '@': a password may contain '@' (unescaped, as people write it).
         var at = authority.LastIndexOf('@');
         if (at >= 0)
         {
@@ -52,8 +79,8 @@ public static class DbUri
             authority = authority[(at + 1)..];
             var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
             var user = Uri.UnescapeDataString(colon >= 0 ? userInfo[..colon] : userInfo);
-            if (user.Length > 0) b.Username = user;
-            if (colon >= 0) b.Password = Uri.UnescapeDataString(userInfo[(colon + 1)..]);
+            if (user.Length > 0) list.Add(new("user", user, from, colon >= 0 ? colon : userInfo.Length));
+            if (colon >= 0) list.Add(new("password", Uri.UnescapeDataString(userInfo[(colon + 1)..]), from + colon + 1, userInfo.Length - colon - 1));
         }
         if (authority.Length > 0)
         {
@@ -75,21 +102,22 @@ public static class DbUri
                 host = Uri.UnescapeDataString(host);
                 hosts.Add(port.Length > 0 ? host + ":" + port : host);
             }
-            b.Host = string.Join(",", hosts.Where(h => h.Length > 0));
-            if (b.Host.Length == 0) b.Host = null;
+            var joined = string.Join(",", hosts.Where(h => h.Length > 0));
+            if (joined.Length > 0) list.Add(new("host", joined, 0, 0));
         }
-        if (db.Length > 0) b.Database = Uri.UnescapeDataString(db);
-        foreach (var kv in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        if (db.Length > 0) list.Add(new("dbname", Uri.UnescapeDataString(db), 0, 0));
+        var pos = queryStart;
+        foreach (var kv in query.Split('&'))
         {
             var eq = kv.IndexOf('=', StringComparison.Ordinal);
-            if (eq < 0) continue;
-            Set(b, Uri.UnescapeDataString(kv[..eq]), Uri.UnescapeDataString(kv[(eq + 1)..]));
+            if (eq >= 0)
+                list.Add(new(Uri.UnescapeDataString(kv[..eq]), Uri.UnescapeDataString(kv[(eq + 1)..]), pos + eq + 1, kv.Length - eq - 1));
+            pos += kv.Length + 1;
         }
     }
 
-    private static void ParseKeyValue(NpgsqlConnectionStringBuilder b, string s)
+    private static void KeyValueParameters(List<Parameter> list, string s, int i)
     {
-        var i = 0;
         while (i < s.Length)
         {
             while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
@@ -101,6 +129,7 @@ public static class DbUri
             if (i >= s.Length || s[i] != '=') throw new ArgumentException($"missing '=' after '{key}' in connection string");
             i++;
             while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
+            var valueStart = i;
             var sb = new System.Text.StringBuilder();
             if (i < s.Length && s[i] == '\'')
             {
@@ -118,7 +147,7 @@ public static class DbUri
                     if (s[i] == '\\' && i + 1 < s.Length) i++;
                     sb.Append(s[i++]);
                 }
-            Set(b, key, sb.ToString());
+            list.Add(new(key, sb.ToString(), valueStart, Math.Min(i, s.Length) - valueStart));
         }
     }
 }
