@@ -157,49 +157,37 @@ public static class DevCommand
         int? pgPort = null;
         string? appDir = null;
         long? events = null;
-        for (var i = 0; i < args.Count; i++)
+        var reader = new ArgReader(args);
+        while (reader.Next())
         {
-            var arg = args[i];
-            if (arg is "-h" or "--help")
+            if (reader.IsHelp)
                 return null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            var (name, inlineValue) = arg.StartsWith("--", StringComparison.Ordinal) && eq > 0
-                ? (arg[..eq], arg[(eq + 1)..])
-                : (arg, null);
-            string Value()
-            {
-                if (inlineValue is not null)
-                    return inlineValue;
-                if (i + 1 >= args.Count)
-                    throw new ArgumentException($"{name} needs a value");
-                return args[++i];
-            }
-            switch (name)
+            switch (reader.Name)
             {
                 case "--data-dir":
-                    dataDir = Value();
+                    dataDir = reader.Value();
                     if (dataDir.Length == 0)
                         throw new ArgumentException("--data-dir needs a directory");
                     break;
                 case "--port":
-                    apiPort = ParsePort(name, Value());
+                    apiPort = ParsePort(reader.Name, reader.Value());
                     break;
                 case "--pg-port":
-                    pgPort = ParsePort(name, Value());
+                    pgPort = ParsePort(reader.Name, reader.Value());
                     break;
                 case "--app":
-                    appDir = Value();
+                    appDir = reader.Value();
                     if (appDir.Length == 0)
                         throw new ArgumentException("--app needs a directory");
                     break;
                 case "--events":
-                    var text = Value();
+                    var text = reader.Value();
                     events = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 1_000_000_000
                         ? n
                         : throw new ArgumentException($"--events must be a number of events (1-1000000000), not '{text}'");
                     break;
                 default:
-                    throw new ArgumentException($"unexpected argument '{arg}'");
+                    throw reader.Unexpected();
             }
         }
         return new DevOptions(Path.GetFullPath(dataDir), apiPort, pgPort, appDir is null ? null : Path.GetFullPath(appDir), events);

@@ -211,43 +211,33 @@ public static class SmokeCommand
         string? configPath = null, url = null, apiKey = null;
         var log = false;
         var timeout = TimeSpan.FromSeconds(10);
-        for (var i = 0; i < args.Count; i++)
+        var reader = new ArgReader(args);
+        while (reader.Next())
         {
-            var arg = args[i];
-            if (arg is "-h" or "--help")
+            if (reader.IsHelp)
                 return null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            var (name, inline) = arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
-            string Value()
-            {
-                if (inline is not null)
-                    return inline;
-                if (i + 1 >= args.Count)
-                    throw new ArgumentException($"{name} needs a value");
-                return args[++i];
-            }
-            switch (name)
+            switch (reader.Name)
             {
                 case "--config":
-                    configPath = Value();
+                    configPath = reader.Value();
                     break;
                 case "--url":
-                    url = Value();
+                    url = reader.Value();
                     break;
                 case "--apikey":
-                    apiKey = Value();
+                    apiKey = reader.Value();
                     break;
                 case "--log":
                     log = true;
                     break;
                 case "--timeout":
-                    var text = Value();
+                    var text = reader.Value();
                     timeout = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600
                         ? TimeSpan.FromSeconds(s)
                         : throw new ArgumentException($"--timeout must be a number of seconds (0-3600], not '{text}'");
                     break;
                 default:
-                    throw new ArgumentException($"unexpected argument '{arg}'");
+                    throw reader.Unexpected();
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Reflection;
 using Restgres.Config;
+using Restgres.Dev;
 using Restgres.Http;
 
 namespace Restgres.Cli;
@@ -65,15 +66,22 @@ public static class CommandLine
 
     private static async Task<int> ServeAsync(string[] args)
     {
-        if (args.Length > 1 || (args.Length == 1 && args[0].StartsWith('-')))
+        // Like postgrest: at most one argument, the config file.
+        string? path = null;
+        var reader = new ArgReader(args);
+        while (reader.Next())
         {
-            await Console.Error.WriteLineAsync($"restgres: unexpected argument '{args[^1]}'. See 'restgres --help'.");
-            return 1;
+            if (path is not null || reader.IsOption)
+            {
+                await Console.Error.WriteLineAsync($"restgres: {reader.Unexpected().Message}. See 'restgres --help'.");
+                return 1;
+            }
+            path = reader.Arg;
         }
         AppConfig config;
         try
         {
-            config = LoadConfig(args.Length == 1 ? args[0] : null);
+            config = LoadConfig(path);
         }
         catch (ConfigException e)
         {

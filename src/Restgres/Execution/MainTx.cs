@@ -60,10 +60,7 @@ public static class MainTx
         Func<ResultSet, ApiError?>? check, CancellationToken ct)
     {
         await using var conn = await OpenAsync(ds, ct);
-        await using var batch = new NpgsqlBatch(conn);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
-        Add(batch, tx.Prelude);
-        if (tx.PreRequest is { } pre) Add(batch, pre);
+        await using var batch = Begin(conn, tx);
         Add(batch, main);
         if (explain is not null) Add(batch, explain);
         // The transaction's end goes in the same round trip when nothing can change it: a read-only transaction
@@ -77,7 +74,7 @@ public static class MainTx
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("SET CONSTRAINTS ALL IMMEDIATE"));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK"));
             }
-            else batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+            else End(batch, tx);
         }
 
         var result = new ResultSet();
@@ -183,12 +180,9 @@ public static class MainTx
     public static async Task<byte[]> RunPlanAsync(NpgsqlDataSource ds, TxSettings tx, Statement explain, CancellationToken ct)
     {
         await using var conn = await OpenAsync(ds, ct);
-        await using var batch = new NpgsqlBatch(conn);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
-        Add(batch, tx.Prelude);
-        if (tx.PreRequest is { } pre) Add(batch, pre);
+        await using var batch = Begin(conn, tx);
         Add(batch, explain);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        End(batch, tx);
         var sb = new System.Text.StringBuilder();
         try
         {
@@ -223,7 +217,24 @@ public static class MainTx
         return plan.TryGetProperty("Plan Rows", out var rows) ? rows.GetInt64() : null;
     }
 
-    /// <summary>Appends a statement with its parameters (OpenApiTx builds its batch the same way).</summary>
+    /// <summary>
+    /// A request's batch up to its main statement: BEGIN, the set_config prelude and the db-pre-request function, in
+    /// PostgREST's order (the pre-request sees the request's settings and may reject it before any work).
+    /// </summary>
+    internal static NpgsqlBatch Begin(NpgsqlConnection conn, TxSettings tx)
+    {
+        var batch = new NpgsqlBatch(conn);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
+        Add(batch, tx.Prelude);
+        if (tx.PreRequest is { } pre) Add(batch, pre);
+        return batch;
+    }
+
+    /// <summary>Ends the batch's transaction: ROLLBACK with tx=rollback (or db-tx-end rollback), else COMMIT.</summary>
+    internal static void End(NpgsqlBatch batch, TxSettings tx) =>
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+
+    /// <summary>Appends a statement with its parameters.</summary>
     internal static void Add(NpgsqlBatch batch, Statement st)
     {
         var cmd = new NpgsqlBatchCommand(st.Sql);

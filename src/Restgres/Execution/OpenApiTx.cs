@@ -44,10 +44,8 @@ public static class OpenApiTx
     public static async Task<OpenApiTxResult> RunAsync(NpgsqlDataSource ds, TxSettings tx, string schema, bool accessible, CancellationToken ct)
     {
         await using var conn = await MainTx.OpenAsync(ds, ct);
-        await using var batch = new NpgsqlBatch(conn);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"));
-        MainTx.Add(batch, tx.Prelude);
-        if (tx.PreRequest is { } pre) MainTx.Add(batch, pre);
+        // The document is read at PostgREST's default level whatever the role's default_transaction_isolation says.
+        await using var batch = MainTx.Begin(conn, tx with { ReadOnly = true, IsolationLevel = "READ COMMITTED" });
         // One statement with a named column per answer, so the results are told apart from the prelude's.
         var sql = accessible
             ? $"SELECT ({AccessibleTables}) AS pgrst_openapi_tables, ({SchemaCache.CatalogQueries.AccessibleRoutines}) AS pgrst_openapi_funcs, ({SchemaDescription}) AS pgrst_openapi_description"
@@ -55,7 +53,7 @@ public static class OpenApiTx
         var main = new NpgsqlBatchCommand(sql);
         main.Parameters.Add(new NpgsqlParameter { Value = schema, NpgsqlDbType = NpgsqlDbType.Text });
         batch.BatchCommands.Add(main);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Rollback ? "ROLLBACK" : "COMMIT"));
+        MainTx.End(batch, tx);
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(ct);

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using NpgsqlTypes;
 using Restgres.ApiRequest;
 using Restgres.Plan;
@@ -120,12 +121,7 @@ public static class MutateStatements
             // PUT: only the body row matching the URL's key is inserted; PGRST115 if none is (MainTx's failPut).
             sb.Append("WHERE ");
             AddPgrstInserted(sb, true);
-            var body = new QualifiedIdentifier("", BodyAlias);
-            foreach (var tree in ins.Where)
-            {
-                sb.Append(" AND ");
-                QueryBuilder.LogicTree(sb, body, tree);
-            }
+            new QueryBuilder.Conditions(sb, " AND ").LogicTrees(new QualifiedIdentifier("", BodyAlias), ins.Where);
         }
         else if (mergeDups)
         {
@@ -194,16 +190,8 @@ public static class MutateStatements
         Returning(sb, upd.Target, upd.Returning);
     }
 
-    private static void Where(SqlBuilder sb, QualifiedIdentifier qi, IReadOnlyList<CoercibleLogicTree> where)
-    {
-        if (where.Count == 0) return;
-        sb.Append(" WHERE ");
-        for (var i = 0; i < where.Count; i++)
-        {
-            if (i > 0) sb.Append(" AND ");
-            QueryBuilder.LogicTree(sb, qi, where[i]);
-        }
-    }
+    private static void Where(SqlBuilder sb, QualifiedIdentifier qi, ImmutableArray<CoercibleLogicTree> where) =>
+        new QueryBuilder.Conditions(sb, " WHERE ").LogicTrees(qi, where);
 
     /// <summary>returningF: <c>RETURNING 1</c> counts rows when nothing is returned.</summary>
     private static void Returning(SqlBuilder sb, QualifiedIdentifier qi, IReadOnlyList<string> returning)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text;
 using Restgres.ApiRequest;
 using Restgres.Plan;
@@ -64,23 +65,12 @@ public static class QueryBuilder
         FromClause(sb, plan);
         foreach (var child in plan.Children)
             Join(sb, plan, child);
-        var conds = plan.Where.Length + plan.RelJoinConds.Length;
-        if (conds > 0)
+        var where = new Conditions(sb, " WHERE ");
+        where.LogicTrees(qi, plan.Where);
+        foreach (var jc in plan.RelJoinConds)
         {
-            sb.Append(" WHERE ");
-            var firstCond = true;
-            foreach (var w in plan.Where)
-            {
-                if (!firstCond) sb.Append(" AND ");
-                firstCond = false;
-                LogicTree(sb, qi, w);
-            }
-            foreach (var jc in plan.RelJoinConds)
-            {
-                if (!firstCond) sb.Append(" AND ");
-                firstCond = false;
-                JoinCond(sb, jc);
-            }
+            where.Next();
+            JoinCond(sb, jc);
         }
         GroupBy(sb, qi, plan);
         OrderBy(sb, qi, plan.Order);
@@ -165,59 +155,20 @@ public static class QueryBuilder
         var qi = plan.Qi;
         sb.Append("SELECT 1");
         FromClause(sb, plan);
-        var innerChildren = plan.Children.Where(c => c.RelJoinType == JoinType.Inner).ToList();
-        if (plan.Where.IsEmpty && plan.RelJoinConds.IsEmpty && innerChildren.Count == 0) return;
-        sb.Append(" WHERE ");
-        var firstCond = true;
-        void And()
-        {
-            if (!firstCond) sb.Append(" AND ");
-            firstCond = false;
-        }
-        foreach (var w in plan.Where)
-        {
-            And();
-            CountLogicTree(sb, qi, plan, w);
-        }
+        var where = new Conditions(sb, " WHERE ");
+        where.LogicTrees(qi, plan.Where, countOf: plan);
         foreach (var jc in plan.RelJoinConds)
         {
-            And();
+            where.Next();
             JoinCond(sb, jc);
         }
-        foreach (var c in innerChildren)
+        foreach (var c in plan.Children)
         {
-            And();
+            if (c.RelJoinType != JoinType.Inner) continue;
+            where.Next();
             sb.Append("EXISTS (");
             ReadPlanToCountQuery(sb, c);
             sb.Append(" )");
-        }
-    }
-
-    private static void CountLogicTree(SqlBuilder sb, QualifiedIdentifier qi, ReadPlan plan, CoercibleLogicTree tree)
-    {
-        switch (tree)
-        {
-            case CoercibleNullEmbedFilter ne:
-                var child = plan.Children.FirstOrDefault(c => c.RelAggAlias == ne.AggAlias);
-                if (child is null) return;
-                if (!ne.Not) sb.Append("NOT ");
-                sb.Append("EXISTS (");
-                ReadPlanToCountQuery(sb, child);
-                sb.Append(')');
-                break;
-            case CoercibleLogicExpr e:
-                if (e.Not) sb.Append("NOT");
-                sb.Append(" (");
-                for (var i = 0; i < e.Children.Length; i++)
-                {
-                    if (i > 0) sb.Append(e.IsAnd ? " AND " : " OR ");
-                    CountLogicTree(sb, qi, plan, e.Children[i]);
-                }
-                sb.Append(')');
-                break;
-            default:
-                LogicTree(sb, qi, tree);
-                break;
         }
     }
 
@@ -343,12 +294,25 @@ public static class QueryBuilder
         if (s.Alias is { } alias) sb.Append(" AS ").Ident(alias);
     }
 
-    public static void LogicTree(SqlBuilder sb, QualifiedIdentifier qi, CoercibleLogicTree tree)
+    /// <summary>
+    /// pgFmtLogicTree: a filter tree as SQL. In a count query (<paramref name="countOf"/>, the node counted) an embed's
+    /// null filter becomes <c>[NOT] EXISTS</c> over the embed's own count query, since the count query does not join
+    /// embeds (pgFmtLogicTreeCount); an embed it does not know renders nothing, as there.
+    /// </summary>
+    public static void LogicTree(SqlBuilder sb, QualifiedIdentifier qi, CoercibleLogicTree tree, ReadPlan? countOf = null)
     {
         switch (tree)
         {
             case CoercibleLogicStmt s:
                 Filter(sb, qi, s.Filter);
+                break;
+            case CoercibleNullEmbedFilter ne when countOf is not null:
+                var child = countOf.Children.FirstOrDefault(c => c.RelAggAlias == ne.AggAlias);
+                if (child is null) return;
+                if (!ne.Not) sb.Append("NOT ");
+                sb.Append("EXISTS (");
+                ReadPlanToCountQuery(sb, child);
+                sb.Append(')');
                 break;
             case CoercibleNullEmbedFilter ne:
                 sb.Ident(ne.AggAlias).Append(ne.Not ? " IS DISTINCT FROM NULL" : " IS NOT DISTINCT FROM NULL");
@@ -359,10 +323,36 @@ public static class QueryBuilder
                 for (var i = 0; i < e.Children.Length; i++)
                 {
                     if (i > 0) sb.Append(e.IsAnd ? " AND " : " OR ");
-                    LogicTree(sb, qi, e.Children[i]);
+                    LogicTree(sb, qi, e.Children[i], countOf);
                 }
                 sb.Append(')');
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Conditions joined by AND after a first separator (<c>WHERE</c>, or <c>AND</c> after a condition already
+    /// written); nothing at all when there are none. A local value: <see cref="Next"/> mutates it.
+    /// </summary>
+    public struct Conditions(SqlBuilder sb, string first)
+    {
+        private bool _started;
+
+        /// <summary>Writes the separator before the next condition.</summary>
+        public void Next()
+        {
+            sb.Append(_started ? " AND " : first);
+            _started = true;
+        }
+
+        /// <summary>Each tree as one condition (the trees of a where list are ANDed, as PostgREST does).</summary>
+        public void LogicTrees(QualifiedIdentifier qi, ImmutableArray<CoercibleLogicTree> trees, ReadPlan? countOf = null)
+        {
+            foreach (var tree in trees)
+            {
+                Next();
+                LogicTree(sb, qi, tree, countOf);
+            }
         }
     }
 

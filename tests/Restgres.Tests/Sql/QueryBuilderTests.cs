@@ -288,6 +288,24 @@ public sealed class QueryBuilderTests
     }
 
     [Fact]
+    public void An_embed_null_filter_reads_the_embed_but_counts_with_EXISTS()
+    {
+        // ?or=(a.eq.1,tags.is.null) on items with a left-joined tags embed: the read tests the embed's column, the
+        // count query (which joins no embeds) asks whether the embed would have rows (pgFmtLogicTreeCount).
+        var tags = new ReadPlan { Select = [], From = new QualifiedIdentifier("api", "tags"), RelName = "tags", RelAggAlias = "items_tags_1" };
+        var tree = new CoercibleLogicExpr(false, false, [Stmt("a", "1"), new CoercibleNullEmbedFilter(false, "items_tags_1")]);
+        var plan = Plan(Sel(Col("a"))) with { Where = [tree], Children = [tags] };
+
+        var read = new SqlBuilder();
+        QueryBuilder.LogicTree(read, Qi, tree);
+        Assert.Equal(" (\"api\".\"items\".\"a\" = $1 OR \"items_tags_1\" IS NOT DISTINCT FROM NULL) | '1'", Show(read));
+
+        var count = new SqlBuilder();
+        QueryBuilder.ReadPlanToCountQuery(count, plan);
+        Assert.Equal("SELECT 1 FROM \"api\".\"items\" WHERE  (\"api\".\"items\".\"a\" = $1 OR NOT EXISTS (SELECT 1 FROM \"api\".\"tags\")) | '1'", Show(count));
+    }
+
+    [Fact]
     public void Array_literal_quotes_every_element()
     {
         Assert.Equal("{\"1\",\"a b\",\"\\\"\",\"\\\\\",\"\"}", QueryBuilder.ArrayLiteral(["1", "a b", "\"", "\\", ""]));
