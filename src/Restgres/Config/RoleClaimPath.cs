@@ -23,7 +23,7 @@ public sealed class RoleClaimPath
     }
 
     /// <summary>PostgREST's default, <c>$.role</c>.</summary>
-    public static RoleClaimPath Default { get; } = Parse("$.role");
+    public static RoleClaimPath Default => ConfigOptions.JwtRoleClaimKey.DefaultValue;
 
     /// <summary>The path as configured.</summary>
     public string Text { get; }

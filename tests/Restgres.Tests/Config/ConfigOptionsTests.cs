@@ -1,0 +1,73 @@
+using System.Reflection;
+using Restgres.Config;
+using Xunit;
+
+namespace Restgres.Tests.Config;
+
+/// <summary>The option table itself, and what is derived from it.</summary>
+public sealed class ConfigOptionsTests
+{
+    public static TheoryData<string> Options => [.. ConfigOptions.All.Select(o => o.Name)];
+
+    private static ConfigOption Option(string name) => ConfigOptions.All.Single(o => o.Name == name);
+
+    [Fact]
+    public void The_table_lists_every_option_declared_in_it_in_declaration_order()
+    {
+        var declared = typeof(ConfigOptions).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => typeof(ConfigOption).IsAssignableFrom(f.FieldType))
+            .OrderBy(f => f.MetadataToken)
+            .Select(f => (ConfigOption)f.GetValue(null)!);
+        Assert.Equal(declared, ConfigOptions.All);
+    }
+
+    [Fact]
+    public void Names_and_old_names_are_unique_lower_case_words_joined_by_dashes()
+    {
+        var names = ConfigOptions.All.SelectMany(o => o.Names).ToList();
+        Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(names, n => Assert.Matches("^[a-z0-9]+(-[a-z0-9]+)*$", n));
+    }
+
+    [Theory]
+    [MemberData(nameof(Options))]
+    public void Every_name_has_an_environment_variable_PGRST_and_the_name_in_upper_snake_case(string name)
+    {
+        var option = Option(name);
+        Assert.Equal("PGRST_" + name.ToUpperInvariant().Replace('-', '_'), option.EnvName);
+        foreach (var old in option.OldNames)
+            Assert.Equal("PGRST_" + old.ToUpperInvariant().Replace('-', '_'), ConfigOption.EnvNameOf(old));
+    }
+
+    [Theory]
+    [MemberData(nameof(Options))]
+    public void Every_option_is_read_from_its_environment_variable_and_its_default_means_unset(string name)
+    {
+        var option = Option(name);
+        var unset = ConfigLoader.LoadText("", new Dictionary<string, string>(), _ => { });
+        Assert.Equal(option.Format(new AppConfig()), option.Format(unset));
+        if (option.Default is null) return;
+        var atDefault = ConfigLoader.LoadText("", new Dictionary<string, string> { [option.EnvName] = option.Default }, _ => { });
+        Assert.Equal(option.Format(unset), option.Format(atDefault));
+    }
+
+    [Theory]
+    [MemberData(nameof(Options))]
+    public void A_reload_keeps_the_startup_value_of_the_options_that_are_not_reloadable(string name)
+    {
+        var option = Option(name);
+        var startup = ConfigLoader.LoadText(ConfigLoaderTests.EveryOptionSet, new Dictionary<string, string>(), _ => { });
+        var reloaded = ConfigLoader.LoadText("", new Dictionary<string, string>(), _ => { });
+        Assert.NotEqual(option.Format(reloaded), option.Format(startup));
+        var kept = ConfigReloader.KeepStartupOptions(startup, reloaded);
+        Assert.Equal(option.Format(option.Reloadable ? reloaded : startup), option.Format(kept));
+    }
+
+    [Fact]
+    public void The_in_database_settings_are_the_options_marked_so()
+    {
+        Assert.Equal(ConfigOptions.All.Where(o => o.InDatabase).Select(o => o.DbSettingName), InDbConfig.SettingNames);
+        Assert.Contains("db_schemas", InDbConfig.SettingNames);
+        Assert.DoesNotContain("db_uri", InDbConfig.SettingNames);
+    }
+}
