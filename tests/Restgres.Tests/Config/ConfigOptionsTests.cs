@@ -1,10 +1,11 @@
 using System.Reflection;
+using Restgres.Admin;
 using Restgres.Config;
 using Xunit;
 
 namespace Restgres.Tests.Config;
 
-/// <summary>The option table itself, and what is derived from it.</summary>
+/// <summary>The option table itself, and what is derived from it: the dump.</summary>
 public sealed class ConfigOptionsTests
 {
     public static TheoryData<string> Options => [.. ConfigOptions.All.Select(o => o.Name)];
@@ -69,5 +70,12 @@ public sealed class ConfigOptionsTests
         Assert.Equal(ConfigOptions.All.Where(o => o.InDatabase).Select(o => o.DbSettingName), InDbConfig.SettingNames);
         Assert.Contains("db_schemas", InDbConfig.SettingNames);
         Assert.DoesNotContain("db_uri", InDbConfig.SettingNames);
+    }
+
+    [Fact]
+    public void The_dump_has_one_line_per_option_but_the_internal_ones()
+    {
+        var keys = ConfigDump.ToText(new AppConfig()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.IndexOf(" = ", StringComparison.Ordinal)]);
+        Assert.Equal(ConfigOptions.All.Where(o => !o.Internal).Select(o => o.Name).Order(StringComparer.Ordinal), keys);
     }
 }
