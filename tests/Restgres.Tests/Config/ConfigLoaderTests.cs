@@ -725,11 +725,4 @@ public sealed class ConfigLoaderTests
             AppSettings = c.AppSettings, ServerCorsAllowedOrigins = c.ServerCorsAllowedOrigins,
             ServerPathPrefixes = c.ServerPathPrefixes, JwtSecretBytes = c.JwtSecretBytes }, c);
     }
-
-    [Fact]
-    public void The_example_config_mentions_every_option()
-    {
-        foreach (var option in ConfigOptions.All.Where(o => !o.Internal))
-            Assert.Contains(option.Name + " = ", Restgres.Cli.ConfigExample.Text, StringComparison.Ordinal);
-    }
 }

@@ -1,11 +1,12 @@
 using System.Reflection;
 using Restgres.Admin;
+using Restgres.Cli;
 using Restgres.Config;
 using Xunit;
 
 namespace Restgres.Tests.Config;
 
-/// <summary>The option table itself, and what is derived from it: the dump.</summary>
+/// <summary>The option table itself, and what is derived from it: <c>--example</c>, the dump.</summary>
 public sealed class ConfigOptionsTests
 {
     public static TheoryData<string> Options => [.. ConfigOptions.All.Select(o => o.Name)];
@@ -70,6 +71,46 @@ public sealed class ConfigOptionsTests
         Assert.Equal(ConfigOptions.All.Where(o => o.InDatabase).Select(o => o.DbSettingName), InDbConfig.SettingNames);
         Assert.Contains("db_schemas", InDbConfig.SettingNames);
         Assert.DoesNotContain("db_uri", InDbConfig.SettingNames);
+    }
+
+    [Fact]
+    public void A_line_the_example_comments_out_shows_a_sample_value_when_there_is_no_default()
+    {
+        foreach (var entry in ConfigExample.Sections.SelectMany(s => s.Blocks).SelectMany(b => b.Entries))
+        {
+            if (entry.IsCommentedOut && entry.Option.Default is null)
+                Assert.True(entry.Sample is not null, $"{entry.Option.Name} is commented out in --example without a sample value");
+        }
+    }
+
+    [Fact]
+    public void The_example_places_every_option_but_the_internal_ones_once()
+    {
+        var placed = ConfigExample.Sections.SelectMany(s => s.Blocks).SelectMany(b => b.Entries).Select(e => e.Option).ToList();
+        Assert.Equal(placed.Count, placed.Distinct().Count());
+        Assert.Equal(ConfigOptions.All.Where(o => !o.Internal).OrderBy(o => o.Name, StringComparer.Ordinal),
+            placed.OrderBy(o => o.Name, StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Options))]
+    public void The_example_sets_every_implemented_option_with_a_default_to_it(string name)
+    {
+        var option = Option(name);
+        var lines = ConfigExample.Text.Split('\n');
+        if (option.Internal) Assert.DoesNotContain(lines, l => l.Contains(name + " = ", StringComparison.Ordinal));
+        else if (option.Implemented && option.Default is not null) Assert.Contains(lines, l => l.StartsWith(name + " = ", StringComparison.Ordinal));
+        else Assert.Contains(lines, l => l.Contains(name + " = ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_example_says_which_options_are_not_implemented_yet()
+    {
+        foreach (var block in ConfigExample.Sections.SelectMany(s => s.Blocks))
+        {
+            var said = ConfigExample.Text.Contains(block.Comment.Split('\n')[^1] + " (Not implemented yet in Restgres.)", StringComparison.Ordinal);
+            Assert.Equal(block.Entries.Any(e => !e.Option.Implemented), said);
+        }
     }
 
     [Fact]
