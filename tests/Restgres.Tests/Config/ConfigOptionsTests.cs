@@ -1,13 +1,15 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Restgres.Admin;
 using Restgres.Cli;
 using Restgres.Config;
+using Restgres.Tests.Http;
 using Xunit;
 
 namespace Restgres.Tests.Config;
 
-/// <summary>The option table itself, and what is derived from it: <c>--example</c>, the dump.</summary>
-public sealed class ConfigOptionsTests
+/// <summary>The option table itself, and what is derived from it: the docs table, <c>--example</c>, the dump.</summary>
+public sealed partial class ConfigOptionsTests
 {
     public static TheoryData<string> Options => [.. ConfigOptions.All.Select(o => o.Name)];
 
@@ -119,4 +121,33 @@ public sealed class ConfigOptionsTests
         var keys = ConfigDump.ToText(new AppConfig()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.IndexOf(" = ", StringComparison.Ordinal)]);
         Assert.Equal(ConfigOptions.All.Where(o => !o.Internal).Select(o => o.Name).Order(StringComparer.Ordinal), keys);
     }
+
+    /// <summary>The row docs/configuration.md must have for an option.</summary>
+    private static string DocsRow(ConfigOption o)
+    {
+        static string YesNo(bool b) => b ? "yes" : "no";
+        var old = o.OldNames.IsEmpty ? "" : " (old: " + string.Join(", ", o.OldNames.Select(n => $"`{n}`")) + ")";
+        return $"| `{o.Name}`{old} | `{o.EnvName}` | {o.DefaultDoc} | {o.Doc} | {YesNo(o.Reloadable)} | {YesNo(o.InDatabase)} | "
+            + (o.Implemented ? "yes" : "**not yet**") + " |";
+    }
+
+    [Fact]
+    public void The_option_tables_in_docs_configuration_md_match_the_option_table()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "configuration.md"));
+        var options = doc[doc.IndexOf("\n## Options\n", StringComparison.Ordinal)..doc.IndexOf("\n## Errors\n", StringComparison.Ordinal)];
+        var beyond = options.IndexOf("\n### Options beyond PostgREST\n", StringComparison.Ordinal);
+        var rows = options.Split('\n').Where(l => OptionRow().IsMatch(l) && !l.StartsWith("| `app.settings.*`", StringComparison.Ordinal)).ToList();
+        var expected = ConfigOptions.All.Select(DocsRow).ToList();
+        Assert.True(expected.Order(StringComparer.Ordinal).SequenceEqual(rows.Order(StringComparer.Ordinal)),
+            "docs/configuration.md should have these option rows (PostgREST's options, then Restgres's):\n"
+            + string.Join('\n', ConfigOptions.All.OrderBy(o => o.RestgresOnly).ThenBy(o => o.Internal).ThenBy(o => o.Name, StringComparer.Ordinal).Select(DocsRow))
+            + "\nmissing: " + string.Join('\n', expected.Except(rows)) + "\nextra: " + string.Join('\n', rows.Except(expected)));
+        foreach (var o in ConfigOptions.All)
+            Assert.True(o.RestgresOnly == options.IndexOf(DocsRow(o), StringComparison.Ordinal) > beyond,
+                $"{o.Name} belongs in the {(o.RestgresOnly ? "second" : "first")} table");
+    }
+
+    [GeneratedRegex("^\\| `[a-z]")]
+    private static partial Regex OptionRow();
 }
