@@ -433,7 +433,9 @@ internal static class ConfigOptions
     // Beyond PostgREST.
 
     public static readonly ConfigOption<string> LogFormat = new("log-format",
-        Text.Then((option, s) => s is "text" or "json" ? s : throw Invalid(option, $"Invalid log-format '{s}'. Admitted values: text, json."), s => s),
+        Text.Then(
+            (option, s) => s is "text" or "json" ? s : throw Invalid(option, $"Invalid log-format '{s}'. Admitted values: text, json."),
+            s => s),
         c => c.LogFormat, (c, v) => c with { LogFormat = v })
     {
         Default = "text",

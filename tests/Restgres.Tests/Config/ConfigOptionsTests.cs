@@ -118,7 +118,8 @@ public sealed partial class ConfigOptionsTests
     [Fact]
     public void The_dump_has_one_line_per_option_but_the_internal_ones()
     {
-        var keys = ConfigDump.ToText(new AppConfig()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.IndexOf(" = ", StringComparison.Ordinal)]);
+        var keys = ConfigDump.ToText(new AppConfig()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l[..l.IndexOf(" = ", StringComparison.Ordinal)]);
         Assert.Equal(ConfigOptions.All.Where(o => !o.Internal).Select(o => o.Name).Order(StringComparer.Ordinal), keys);
     }
 
@@ -141,7 +142,8 @@ public sealed partial class ConfigOptionsTests
         var expected = ConfigOptions.All.Select(DocsRow).ToList();
         Assert.True(expected.Order(StringComparer.Ordinal).SequenceEqual(rows.Order(StringComparer.Ordinal)),
             "docs/configuration.md should have these option rows (PostgREST's options, then Restgres's):\n"
-            + string.Join('\n', ConfigOptions.All.OrderBy(o => o.RestgresOnly).ThenBy(o => o.Internal).ThenBy(o => o.Name, StringComparer.Ordinal).Select(DocsRow))
+            + string.Join('\n', ConfigOptions.All.OrderBy(o => o.RestgresOnly).ThenBy(o => o.Internal)
+                .ThenBy(o => o.Name, StringComparer.Ordinal).Select(DocsRow))
             + "\nmissing: " + string.Join('\n', expected.Except(rows)) + "\nextra: " + string.Join('\n', rows.Except(expected)));
         foreach (var o in ConfigOptions.All)
             Assert.True(o.RestgresOnly == options.IndexOf(DocsRow(o), StringComparison.Ordinal) > beyond,
