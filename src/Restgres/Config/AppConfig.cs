@@ -15,89 +15,85 @@ public enum ErrorVerbosity { Verbose, Minimal }
 public enum LogLevel { Crit, Error, Warn, Info, Debug }
 
 /// <summary>
-/// The whole configuration as one immutable snapshot. Names and defaults follow PostgREST v16's
-/// <c>Config.hs</c> (docs: references/configuration.rst) so that a PostgREST config file or a set of
-/// <c>PGRST_*</c> variables means the same thing here. Options beyond PostgREST are marked.
+/// The whole configuration as one immutable snapshot. Each option's property starts at the option's default and is
+/// filled by the loader, both from <see cref="ConfigOptions"/>, where each option is described (PostgREST v16's
+/// <c>Config.hs</c>, docs: references/configuration.rst, plus Restgres's own).
 /// </summary>
 public sealed record AppConfig
 {
     public ImmutableArray<KeyValuePair<string, string>> AppSettings { get; init; } = [];
-    public ErrorVerbosity ClientErrorVerbosity { get; init; } = ErrorVerbosity.Verbose;
-    public bool DbAggregatesEnabled { get; init; }
-    public string? DbAnonRole { get; init; }
-    public string DbChannel { get; init; } = "pgrst";
-    public bool DbChannelEnabled { get; init; } = true;
-    public ImmutableArray<string> DbExtraSearchPath { get; init; } = ["public"];
-    public ImmutableArray<string> DbHoistedTxSettings { get; init; } =
-        ["statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation"];
-    public long? DbMaxRows { get; init; }
-    public bool DbPlanEnabled { get; init; }
-    public int DbPool { get; init; } = 10;
+    public ErrorVerbosity ClientErrorVerbosity { get; init; } = ConfigOptions.ClientErrorVerbosity.DefaultValue;
+    public bool DbAggregatesEnabled { get; init; } = ConfigOptions.DbAggregatesEnabled.DefaultValue;
+    public string? DbAnonRole { get; init; } = ConfigOptions.DbAnonRole.DefaultValue;
+    public string DbChannel { get; init; } = ConfigOptions.DbChannel.DefaultValue;
+    public bool DbChannelEnabled { get; init; } = ConfigOptions.DbChannelEnabled.DefaultValue;
+    public ImmutableArray<string> DbExtraSearchPath { get; init; } = ConfigOptions.DbExtraSearchPath.DefaultValue;
+    public ImmutableArray<string> DbHoistedTxSettings { get; init; } = ConfigOptions.DbHoistedTxSettings.DefaultValue;
+    public long? DbMaxRows { get; init; } = ConfigOptions.DbMaxRows.DefaultValue;
+    public bool DbPlanEnabled { get; init; } = ConfigOptions.DbPlanEnabled.DefaultValue;
+    public int DbPool { get; init; } = ConfigOptions.DbPool.DefaultValue;
     /// <summary>Seconds to wait for a pooled connection before PGRST003 (504).</summary>
-    public int DbPoolAcquisitionTimeout { get; init; } = 10;
-    public int DbPoolMaxLifetime { get; init; } = 1800;
-    public int DbPoolMaxIdletime { get; init; } = 30;
-    public bool DbPoolAutomaticRecovery { get; init; } = true;
+    public int DbPoolAcquisitionTimeout { get; init; } = ConfigOptions.DbPoolAcquisitionTimeout.DefaultValue;
+    public int DbPoolMaxLifetime { get; init; } = ConfigOptions.DbPoolMaxLifetime.DefaultValue;
+    public int DbPoolMaxIdletime { get; init; } = ConfigOptions.DbPoolMaxIdletime.DefaultValue;
+    public bool DbPoolAutomaticRecovery { get; init; } = ConfigOptions.DbPoolAutomaticRecovery.DefaultValue;
     /// <summary>Schema-qualified name (schema may be empty) of the pre-request function.</summary>
-    public QualifiedName? DbPreRequest { get; init; }
-    public bool DbPreparedStatements { get; init; } = true;
-    public QualifiedName? DbRootSpec { get; init; }
-    public ImmutableArray<string> DbSchemas { get; init; } = ["public"];
-    public bool DbConfig { get; init; } = true;
-    public QualifiedName? DbPreConfig { get; init; }
-    public TxEnd DbTxEnd { get; init; } = TxEnd.Commit;
-    public string DbUri { get; init; } = "postgresql://";
-    public string? JwtAud { get; init; }
-    public string JwtRoleClaimKey { get; init; } = "$.role";
+    public QualifiedName? DbPreRequest { get; init; } = ConfigOptions.DbPreRequest.DefaultValue;
+    public bool DbPreparedStatements { get; init; } = ConfigOptions.DbPreparedStatements.DefaultValue;
+    public QualifiedName? DbRootSpec { get; init; } = ConfigOptions.DbRootSpec.DefaultValue;
+    public ImmutableArray<string> DbSchemas { get; init; } = ConfigOptions.DbSchemas.DefaultValue;
+    public bool DbConfig { get; init; } = ConfigOptions.DbConfig.DefaultValue;
+    public QualifiedName? DbPreConfig { get; init; } = ConfigOptions.DbPreConfig.DefaultValue;
+    public TxEnd DbTxEnd { get; init; } = ConfigOptions.DbTxEnd.DefaultValue;
+    public string DbUri { get; init; } = ConfigOptions.DbUri.DefaultValue;
+    public string? JwtAud { get; init; } = ConfigOptions.JwtAud.DefaultValue;
+    public string JwtRoleClaimKey { get; init; } = ConfigOptions.JwtRoleClaimKey.DefaultValue.Text;
     /// <summary><see cref="JwtRoleClaimKey"/> parsed (JSON Path, or the deprecated JSPath); evaluate it on the claims.</summary>
-    public RoleClaimPath JwtRoleClaimPath { get; init; } = RoleClaimPath.Default;
+    public RoleClaimPath JwtRoleClaimPath { get; init; } = ConfigOptions.JwtRoleClaimKey.DefaultValue;
     /// <summary>The secret text as configured (after reading an <c>@file</c>); null when unset.</summary>
-    public string? JwtSecret { get; init; }
+    public string? JwtSecret { get; init; } = ConfigOptions.JwtSecret.DefaultValue;
     /// <summary>The key bytes: <see cref="JwtSecret"/> in UTF-8, or base64-decoded when <c>jwt-secret-is-base64</c>.
     /// Empty when there is no secret. May hold a JSON Web Key (set) rather than a shared secret.</summary>
     public ImmutableArray<byte> JwtSecretBytes { get; init; } = [];
-    public bool JwtSecretIsBase64 { get; init; }
-    public int JwtCacheMaxEntries { get; init; } = 1000;
-    public LogLevel LogLevel { get; init; } = LogLevel.Error;
-    public bool LogQuery { get; init; }
-    public OpenApiMode OpenApiMode { get; init; } = OpenApiMode.FollowPrivileges;
-    public bool OpenApiSecurityActive { get; init; }
-    public string? OpenApiServerProxyUri { get; init; }
+    public bool JwtSecretIsBase64 { get; init; } = ConfigOptions.JwtSecretIsBase64.DefaultValue;
+    public int JwtCacheMaxEntries { get; init; } = ConfigOptions.JwtCacheMaxEntries.DefaultValue;
+    public LogLevel LogLevel { get; init; } = ConfigOptions.LogLevel.DefaultValue;
+    public bool LogQuery { get; init; } = ConfigOptions.LogQuery.DefaultValue;
+    public OpenApiMode OpenApiMode { get; init; } = ConfigOptions.OpenApiMode.DefaultValue;
+    public bool OpenApiSecurityActive { get; init; } = ConfigOptions.OpenApiSecurityActive.DefaultValue;
+    public string? OpenApiServerProxyUri { get; init; } = ConfigOptions.OpenApiServerProxyUri.DefaultValue;
     /// <summary>Empty means any origin (PostgREST's default).</summary>
-    public ImmutableArray<string> ServerCorsAllowedOrigins { get; init; } = [];
-    public string ServerHost { get; init; } = "!4";
-    public int ServerPort { get; init; } = 3000;
-    public bool ServerReusePort { get; init; }
-    public string? ServerTraceHeader { get; init; }
-    public bool ServerTimingEnabled { get; init; }
-    public string? ServerUnixSocket { get; init; }
-    public int ServerUnixSocketMode { get; init; } = 432;
-    public bool UrlUseLegacyTargetNames { get; init; } = true;
-    public string AdminServerHost { get; init; } = "!4";
-    public int? AdminServerPort { get; init; }
-    public string? AdminServerUnixSocket { get; init; }
-    public int AdminServerUnixSocketMode { get; init; } = 432;
+    public ImmutableArray<string> ServerCorsAllowedOrigins { get; init; } = ConfigOptions.ServerCorsAllowedOrigins.DefaultValue;
+    public string ServerHost { get; init; } = ConfigOptions.ServerHost.DefaultValue;
+    public int ServerPort { get; init; } = ConfigOptions.ServerPort.DefaultValue;
+    public bool ServerReusePort { get; init; } = ConfigOptions.ServerReusePort.DefaultValue;
+    public string? ServerTraceHeader { get; init; } = ConfigOptions.ServerTraceHeader.DefaultValue;
+    public bool ServerTimingEnabled { get; init; } = ConfigOptions.ServerTimingEnabled.DefaultValue;
+    public string? ServerUnixSocket { get; init; } = ConfigOptions.ServerUnixSocket.DefaultValue;
+    public int ServerUnixSocketMode { get; init; } = ConfigOptions.ServerUnixSocketMode.DefaultValue;
+    public bool UrlUseLegacyTargetNames { get; init; } = ConfigOptions.UrlUseLegacyTargetNames.DefaultValue;
+    public string AdminServerHost { get; init; } = ConfigOptions.AdminServerHost.DefaultValue;
+    public int? AdminServerPort { get; init; } = ConfigOptions.AdminServerPort.DefaultValue;
+    public string? AdminServerUnixSocket { get; init; } = ConfigOptions.AdminServerUnixSocket.DefaultValue;
+    public int AdminServerUnixSocketMode { get; init; } = ConfigOptions.AdminServerUnixSocketMode.DefaultValue;
     /// <summary>PostgREST's test hook <c>internal-schema-cache-query-sleep-before-queries</c>: milliseconds to
     /// <c>pg_sleep</c> in the schema cache transaction before its catalog queries.</summary>
-    public int? InternalSchemaCacheQuerySleepBeforeQueries { get; init; }
+    public int? InternalSchemaCacheQuerySleepBeforeQueries { get; init; } =
+        ConfigOptions.InternalSchemaCacheQuerySleepBeforeQueries.DefaultValue;
     /// <summary>PostgREST's test hook <c>internal-schema-cache-query-sleep</c>: milliseconds to <c>pg_sleep</c>
     /// after the catalog queries.</summary>
-    public int? InternalSchemaCacheQuerySleep { get; init; }
+    public int? InternalSchemaCacheQuerySleep { get; init; } = ConfigOptions.InternalSchemaCacheQuerySleep.DefaultValue;
 
     // Beyond PostgREST.
     /// <summary><c>log-format</c>: <c>text</c> (PostgREST's) or <c>json</c>, one structured line per request.</summary>
-    public string LogFormat { get; init; } = "text";
+    public string LogFormat { get; init; } = ConfigOptions.LogFormat.DefaultValue;
     /// <summary><c>server-path-prefixes</c>: extra prefixes the API is also served under, e.g. <c>/rest/v1</c>.</summary>
-    public ImmutableArray<string> ServerPathPrefixes { get; init; } = [];
+    public ImmutableArray<string> ServerPathPrefixes { get; init; } = ConfigOptions.ServerPathPrefixes.DefaultValue;
     /// <summary><c>server-static-dir</c>: a folder served for GET requests that match no API route.</summary>
-    public string? ServerStaticDir { get; init; }
-    /// <summary>
-    /// <c>server-max-body-size</c>: the largest request body, in bytes, that POST/PATCH/PUT may send (larger ones get
-    /// 413). PostgREST has no limit and buffers any body; a default bounds what one request can make the server hold.
-    /// </summary>
-    public long ServerMaxBodySize { get; init; } = DefaultServerMaxBodySize;
-
-    public const long DefaultServerMaxBodySize = 10 * 1024 * 1024;
+    public string? ServerStaticDir { get; init; } = ConfigOptions.ServerStaticDir.DefaultValue;
+    /// <summary><c>server-max-body-size</c>: the largest request body, in bytes, that POST/PATCH/PUT may send (larger
+    /// ones get 413).</summary>
+    public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
 
     /// <summary>The path of the config file, when one was given.</summary>
     public string? ConfigFilePath { get; init; }

@@ -16,13 +16,7 @@ public static class InDbConfig
 {
     /// <summary>The options that can be set in the database (Database.hs dbSettingsNames), with '_' for '-'.</summary>
     public static readonly ImmutableArray<string> SettingNames =
-    [
-        "db_aggregates_enabled", "client_error_verbosity", "db_anon_role", "db_pre_config", "db_extra_search_path",
-        "db_max_rows", "db_plan_enabled", "db_pre_request", "db_prepared_statements", "db_root_spec", "db_schemas",
-        "db_tx_end", "db_hoisted_tx_settings", "jwt_aud", "jwt_role_claim_key", "jwt_secret", "jwt_secret_is_base64",
-        "jwt_cache_max_lifetime", "openapi_mode", "openapi_security_active", "openapi_server_proxy_uri",
-        "server_cors_allowed_origins", "server_trace_header", "server_timing_enabled", "url_use_legacy_target_names",
-    ];
+        [.. ConfigOptions.All.Where(o => o.InDatabase).Select(o => o.DbSettingName)];
 
     private const string Prefix = "pgrst.";
 
@@ -125,9 +119,8 @@ public static class ConfigSources
 /// Config reloading (PostgREST's readInDbConfig, AppState/Reload.hs): on SIGUSR2, on <c>NOTIFY pgrst, 'reload
 /// config'</c>, and before every schema cache load when <c>db-config</c> is on, the config file and environment are read
 /// again with the in-database settings on top, and the new snapshot replaces the old one atomically. An invalid
-/// config is reported and the old one kept. Options that only take effect at startup (docs: the "Reloadable" column
-/// of references/configuration.rst: addresses, pool sizes, db-uri, db-tx-end; and Restgres's own db-channel,
-/// db-prepared-statements, server-path-prefixes, server-static-dir) keep their startup values.
+/// config is reported and the old one kept. Options that only take effect at startup (<see cref="ConfigOption.Reloadable"/>)
+/// keep their startup values.
 /// </summary>
 public sealed class ConfigReloader : IDisposable
 {
@@ -250,31 +243,14 @@ public sealed class ConfigReloader : IDisposable
     }
 
     /// <summary>The options a running server does not re-read (bound sockets, the pool, the listener).</summary>
-    internal static AppConfig KeepStartupOptions(AppConfig old, AppConfig fresh) => fresh with
+    internal static AppConfig KeepStartupOptions(AppConfig old, AppConfig fresh)
     {
-        DbUri = old.DbUri,
-        DbPool = old.DbPool,
-        DbPoolAcquisitionTimeout = old.DbPoolAcquisitionTimeout,
-        DbPoolMaxLifetime = old.DbPoolMaxLifetime,
-        DbPoolMaxIdletime = old.DbPoolMaxIdletime,
-        DbPreparedStatements = old.DbPreparedStatements,
-        DbChannel = old.DbChannel,
-        DbChannelEnabled = old.DbChannelEnabled,
-        DbTxEnd = old.DbTxEnd,
-        OpenApiServerProxyUri = old.OpenApiServerProxyUri,
-        ServerHost = old.ServerHost,
-        ServerPort = old.ServerPort,
-        ServerReusePort = old.ServerReusePort,
-        ServerUnixSocket = old.ServerUnixSocket,
-        ServerUnixSocketMode = old.ServerUnixSocketMode,
-        AdminServerHost = old.AdminServerHost,
-        AdminServerPort = old.AdminServerPort,
-        AdminServerUnixSocket = old.AdminServerUnixSocket,
-        AdminServerUnixSocketMode = old.AdminServerUnixSocketMode,
-        ServerPathPrefixes = old.ServerPathPrefixes,
-        ServerStaticDir = old.ServerStaticDir,
-        ConfigFilePath = old.ConfigFilePath,
-    };
+        foreach (var option in ConfigOptions.All)
+        {
+            if (!option.Reloadable) fresh = option.CopyValue(old, fresh);
+        }
+        return fresh with { ConfigFilePath = old.ConfigFilePath };
+    }
 
     private static bool JwtInputsChanged(AppConfig a, AppConfig b) =>
         a.JwtSecret != b.JwtSecret

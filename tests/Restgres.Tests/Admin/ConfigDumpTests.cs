@@ -14,6 +14,11 @@ public sealed class ConfigDumpTests
     [InlineData("host=localhost password=pw dbname=x", "host=localhost password=<redacted> dbname=x")]
     [InlineData("host=localhost password='p w' dbname=x", "host=localhost password=<redacted> dbname=x")]
     [InlineData("postgresql://", "postgresql://")]
+    // A pattern stopping at the first '@' showed "ss@h" of this password; libpq splits at the last '@'.
+    [InlineData("postgres://u:p@ss@h/db", "postgres://u:<redacted>@h/db")]
+    [InlineData("postgres://u@h/db?sslpassword=key-pass&sslmode=verify-full", "postgres://u@h/db?sslpassword=<redacted>&sslmode=verify-full")]
+    [InlineData("host=h sslpassword=kp password=pw", "host=h sslpassword=<redacted> password=<redacted>")]
+    [InlineData("host=h password", "<redacted>")]
     public void The_db_uri_password_is_redacted(string uri, string shown)
     {
         Assert.Equal(shown, ConfigDump.RedactDbUri(uri));

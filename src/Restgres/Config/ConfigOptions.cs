@@ -1,0 +1,509 @@
+using System.Collections.Immutable;
+using static Restgres.Config.OptionTypes;
+
+namespace Restgres.Config;
+
+/// <summary>
+/// Every option, once: PostgREST v16's (Config.hs, docs: references/configuration.rst) and Restgres's own. An option
+/// is an entry here, an <see cref="AppConfig"/> property that holds its value (its initial value is the entry's
+/// <c>DefaultValue</c>), and its use. The entries are in the order of PostgREST's parser, which is the order they are
+/// read in, so that of several invalid values the one reported is the one PostgREST reports.
+/// </summary>
+internal static class ConfigOptions
+{
+    public static readonly ConfigOption<ErrorVerbosity> ClientErrorVerbosity = new("client-error-verbosity",
+        Choice("Invalid client-error-verbosity. Check your configuration.",
+            ("verbose", ErrorVerbosity.Verbose), ("minimal", ErrorVerbosity.Minimal)),
+        c => c.ClientErrorVerbosity, (c, v) => c with { ClientErrorVerbosity = v })
+    {
+        Default = "verbose",
+        Doc = "`verbose` (code, message, details, hint) or `minimal` (code, message).",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> DbAggregatesEnabled = new("db-aggregates-enabled", Bool,
+        c => c.DbAggregatesEnabled, (c, v) => c with { DbAggregatesEnabled = v })
+    {
+        Default = "false",
+        Doc = "Allow aggregate functions in `select=`.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string?> DbAnonRole = new("db-anon-role", OptionalText,
+        c => c.DbAnonRole, (c, v) => c with { DbAnonRole = v })
+    {
+        Doc = "Role for requests without a JWT; unset refuses them.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string> DbChannel = new("db-channel", Text,
+        c => c.DbChannel, (c, v) => c with { DbChannel = v })
+    {
+        Default = "pgrst",
+        Doc = "LISTEN channel for schema cache and config reloads.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<bool> DbChannelEnabled = new("db-channel-enabled", Bool,
+        c => c.DbChannelEnabled, (c, v) => c with { DbChannelEnabled = v })
+    {
+        Default = "true",
+        Doc = "Listen on `db-channel`.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> DbExtraSearchPath = new("db-extra-search-path",
+        // The one option where "" is a value: the empty list.
+        TextOrEmpty.Then((_, s) => s.Length == 0 ? [] : SplitOnCommas(s), JoinList),
+        c => c.DbExtraSearchPath, (c, v) => c with { DbExtraSearchPath = v })
+    {
+        Default = "public",
+        Doc = "Schemas added to every request's `search_path`; `\"\"` for none.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> DbHoistedTxSettings = new("db-hoisted-tx-settings",
+        CommaList, c => c.DbHoistedTxSettings, (c, v) => c with { DbHoistedTxSettings = v })
+    {
+        Default = "statement_timeout, plan_filter.statement_cost_limit, default_transaction_isolation",
+        Doc = "Function `SET` settings applied to the whole transaction.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<long?> DbMaxRows = new("db-max-rows", OptionalLong,
+        c => c.DbMaxRows, (c, v) => c with { DbMaxRows = v })
+    {
+        OldNames = ["max-rows"],
+        Doc = "Most rows a read returns; unset: no limit.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> DbPlanEnabled = new("db-plan-enabled", Bool,
+        c => c.DbPlanEnabled, (c, v) => c with { DbPlanEnabled = v })
+    {
+        Default = "false",
+        Doc = "Allow `Accept: application/vnd.pgrst.plan`.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<int> DbPool = new("db-pool",
+        Int.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n}, the pool needs at least one connection"),
+            n => Invariant(n)),
+        c => c.DbPool, (c, v) => c with { DbPool = v })
+    {
+        Default = "10",
+        Doc = "Most connections in the pool (at least 1).",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> DbPoolAcquisitionTimeout = new("db-pool-acquisition-timeout", NonNegative,
+        c => c.DbPoolAcquisitionTimeout, (c, v) => c with { DbPoolAcquisitionTimeout = v })
+    {
+        Default = "10",
+        Doc = "Seconds to wait for a pooled connection before a 504.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> DbPoolMaxLifetime = new("db-pool-max-lifetime", NonNegative,
+        c => c.DbPoolMaxLifetime, (c, v) => c with { DbPoolMaxLifetime = v })
+    {
+        Default = "1800",
+        Doc = "Seconds before a connection is recycled.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> DbPoolMaxIdletime = new("db-pool-max-idletime", NonNegative,
+        c => c.DbPoolMaxIdletime, (c, v) => c with { DbPoolMaxIdletime = v })
+    {
+        OldNames = ["db-pool-timeout"],
+        OldNamesFirst = true,
+        Default = "30",
+        Doc = "Seconds before an idle connection is closed.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<bool> DbPoolAutomaticRecovery = new("db-pool-automatic-recovery", Bool,
+        c => c.DbPoolAutomaticRecovery, (c, v) => c with { DbPoolAutomaticRecovery = v })
+    {
+        Default = "true",
+        Doc = "Reconnect when the connection is lost; `false` exits instead.",
+    };
+
+    public static readonly ConfigOption<QualifiedName?> DbPreRequest = new("db-pre-request", FunctionName,
+        c => c.DbPreRequest, (c, v) => c with { DbPreRequest = v })
+    {
+        OldNames = ["pre-request"],
+        Doc = "Function called in every request's transaction.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> DbPreparedStatements = new("db-prepared-statements", Bool,
+        c => c.DbPreparedStatements, (c, v) => c with { DbPreparedStatements = v })
+    {
+        Default = "true",
+        Doc = "Use prepared statements (turn off behind PgBouncer transaction pooling).",
+        Reloadable = false,
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<QualifiedName?> DbRootSpec = new("db-root-spec", FunctionName,
+        c => c.DbRootSpec, (c, v) => c with { DbRootSpec = v })
+    {
+        OldNames = ["root-spec"],
+        Doc = "Function whose result replaces the OpenAPI document.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> DbSchemas = new("db-schemas",
+        Text.Then((option, s) =>
+        {
+            var schemas = SplitOnCommas(s);
+            foreach (var forbidden in (ReadOnlySpan<string>)["pg_catalog", "information_schema"])
+            {
+                if (schemas.Contains(forbidden))
+                    throw Invalid(option, $"db-schemas does not allow schema: '{forbidden}'");
+            }
+            return schemas;
+        }, JoinList),
+        c => c.DbSchemas, (c, v) => c with { DbSchemas = v })
+    {
+        OldNames = ["db-schema"],
+        Default = "public",
+        Doc = "Exposed schemas; the first is the default. `pg_catalog` and `information_schema` are refused.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> DbConfig = new("db-config", Bool,
+        c => c.DbConfig, (c, v) => c with { DbConfig = v })
+    {
+        Default = "true",
+        Doc = "Read `pgrst.*` settings from the database.",
+    };
+
+    public static readonly ConfigOption<QualifiedName?> DbPreConfig = new("db-pre-config", FunctionName,
+        c => c.DbPreConfig, (c, v) => c with { DbPreConfig = v })
+    {
+        Doc = "Function that sets `pgrst.*` settings (in-database config).",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<TxEnd> DbTxEnd = new("db-tx-end",
+        Choice("Invalid transaction termination. Check your configuration. (db-tx-end)",
+            ("commit", TxEnd.Commit), ("commit-allow-override", TxEnd.CommitAllowOverride),
+            ("rollback", TxEnd.Rollback), ("rollback-allow-override", TxEnd.RollbackAllowOverride)),
+        c => c.DbTxEnd, (c, v) => c with { DbTxEnd = v })
+    {
+        Default = "commit",
+        Doc = "`commit`, `commit-allow-override`, `rollback`, `rollback-allow-override`.",
+        Reloadable = false,
+        InDatabase = true,
+    };
+
+    /// <summary>An <c>@file</c> value is read after all options, as PostgREST's decodeLoadFiles does.</summary>
+    public static readonly ConfigOption<string> DbUri = new("db-uri", Text,
+        c => c.DbUri, (c, v) => c with { DbUri = v })
+    {
+        Default = "postgresql://",
+        Doc = "Connection string (URI or key=value; libpq `PG*` variables fill the rest); `@file` reads it from a file.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<string?> JwtAud = new("jwt-aud",
+        Checked(s => !s.Contains(':', StringComparison.Ordinal) || Uris.IsUri(s), _ => "jwt-aud should be a string or a valid URI"),
+        c => c.JwtAud, (c, v) => c with { JwtAud = v })
+    {
+        Doc = "Audience the JWT `aud` claim must match; a string, or a valid URI if it contains `:`.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<RoleClaimPath> JwtRoleClaimKey = new("jwt-role-claim-key",
+        Text.Then((_, s) => RoleClaimPath.Parse(s), p => p.Text),
+        c => c.JwtRoleClaimPath, (c, v) => c with { JwtRoleClaimKey = v.Text, JwtRoleClaimPath = v })
+    {
+        OldNames = ["role-claim-key"],
+        Default = "$.role",
+        Doc = "JSON Path (RFC 9535) of the role in the claims; write `$$` for `$` in the file. The v14 form (`.role`) "
+            + "still works with a deprecation warning.",
+        InDatabase = true,
+    };
+
+    /// <summary>An <c>@file</c> value, the base64 decoding and the length check come after all options, as
+    /// PostgREST's decodeLoadFiles does.</summary>
+    public static readonly ConfigOption<string?> JwtSecret = new("jwt-secret", OptionalText,
+        c => c.JwtSecret, (c, v) => c with { JwtSecret = v })
+    {
+        Doc = "Shared secret (32+ characters), JWK or JWK set; `@file` reads it from a file.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> JwtSecretIsBase64 = new("jwt-secret-is-base64", Bool,
+        c => c.JwtSecretIsBase64, (c, v) => c with { JwtSecretIsBase64 = v })
+    {
+        OldNames = ["secret-is-base64"],
+        Default = "false",
+        Doc = "The secret is base64 (URL-safe characters accepted).",
+        InDatabase = true,
+    };
+
+    // PostgREST's dbSettingsNames has jwt_cache_max_lifetime, the name before the rename, which no option reads:
+    // this option cannot be set in the database there, nor here.
+    public static readonly ConfigOption<int> JwtCacheMaxEntries = new("jwt-cache-max-entries", Int,
+        c => c.JwtCacheMaxEntries, (c, v) => c with { JwtCacheMaxEntries = v })
+    {
+        Default = "1000",
+        Doc = "Size of the JWT validation cache; 0 disables it.",
+    };
+
+    public static readonly ConfigOption<LogLevel> LogLevel = new("log-level",
+        Choice("Invalid logging level. Check your configuration. (log-level)",
+            ("crit", Config.LogLevel.Crit), ("error", Config.LogLevel.Error), ("warn", Config.LogLevel.Warn),
+            ("info", Config.LogLevel.Info), ("debug", Config.LogLevel.Debug)),
+        c => c.LogLevel, (c, v) => c with { LogLevel = v })
+    {
+        Default = "error",
+        Doc = "`crit`, `error`, `warn`, `info` or `debug`.",
+    };
+
+    public static readonly ConfigOption<bool> LogQuery = new("log-query", Bool,
+        c => c.LogQuery, (c, v) => c with { LogQuery = v })
+    {
+        Default = "false",
+        Doc = "Log each request's SQL.",
+    };
+
+    public static readonly ConfigOption<OpenApiMode> OpenApiMode = new("openapi-mode",
+        Choice("Invalid openapi-mode. Check your configuration.",
+            ("follow-privileges", Config.OpenApiMode.FollowPrivileges),
+            ("ignore-privileges", Config.OpenApiMode.IgnorePrivileges), ("disabled", Config.OpenApiMode.Disabled)),
+        c => c.OpenApiMode, (c, v) => c with { OpenApiMode = v })
+    {
+        Default = "follow-privileges",
+        Doc = "`follow-privileges`, `ignore-privileges` or `disabled`.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> OpenApiSecurityActive = new("openapi-security-active", Bool,
+        c => c.OpenApiSecurityActive, (c, v) => c with { OpenApiSecurityActive = v })
+    {
+        Default = "false",
+        Doc = "Include security definitions in the OpenAPI output.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string?> OpenApiServerProxyUri = new("openapi-server-proxy-uri",
+        Checked(Uris.IsValidProxyUri,
+            _ => "Malformed proxy uri, a correct example: https://example.com:8443/basePath (openapi-server-proxy-uri)"),
+        c => c.OpenApiServerProxyUri, (c, v) => c with { OpenApiServerProxyUri = v })
+    {
+        Doc = "Base URL for the OpenAPI output: absolute `http(s)` URI, no user info, query or fragment.",
+        Reloadable = false,
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> ServerCorsAllowedOrigins = new(
+        "server-cors-allowed-origins", CommaList,
+        c => c.ServerCorsAllowedOrigins, (c, v) => c with { ServerCorsAllowedOrigins = v })
+    {
+        // As in PostgREST, unset and "" both mean no list: any origin is allowed.
+        UnsetValue = [],
+        Doc = "Allowed CORS origins, comma-separated; unset or `\"\"` allows any.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string> ServerHost = new("server-host", Text,
+        c => c.ServerHost, (c, v) => c with { ServerHost = v })
+    {
+        Default = "!4",
+        Doc = "Listen address: a host/IP, or `*`, `*4`, `!4`, `*6`, `!6`.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> ServerPort = new("server-port", Port,
+        c => c.ServerPort, (c, v) => c with { ServerPort = v })
+    {
+        Default = "3000",
+        Doc = "Listen port, 0 to 65535 (0 picks a free port).",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<bool> ServerReusePort = new("server-reuseport", Bool,
+        c => c.ServerReusePort, (c, v) => c with { ServerReusePort = v })
+    {
+        Default = "false",
+        Doc = "`SO_REUSEPORT` on the listening socket.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<string?> ServerTraceHeader = new("server-trace-header", OptionalText,
+        c => c.ServerTraceHeader, (c, v) => c with { ServerTraceHeader = v })
+    {
+        Doc = "Request header echoed in the response for tracing.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<bool> ServerTimingEnabled = new("server-timing-enabled", Bool,
+        c => c.ServerTimingEnabled, (c, v) => c with { ServerTimingEnabled = v })
+    {
+        Default = "false",
+        Doc = "Send the `Server-Timing` header.",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string?> ServerUnixSocket = new("server-unix-socket", OptionalText,
+        c => c.ServerUnixSocket, (c, v) => c with { ServerUnixSocket = v })
+    {
+        Doc = "Unix socket to listen on instead of the port.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> ServerUnixSocketMode = new("server-unix-socket-mode", SocketMode,
+        c => c.ServerUnixSocketMode, (c, v) => c with { ServerUnixSocketMode = v })
+    {
+        Default = "660",
+        Doc = "Octal file mode of that socket, 600 to 777.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<bool> UrlUseLegacyTargetNames = new("url-use-legacy-target-names", Bool,
+        c => c.UrlUseLegacyTargetNames, (c, v) => c with { UrlUseLegacyTargetNames = v })
+    {
+        Default = "true",
+        Doc = "Allow an aliased embed to be filtered by its table name (deprecated).",
+        InDatabase = true,
+    };
+
+    public static readonly ConfigOption<string> AdminServerHost = new("admin-server-host", Text,
+        c => c.AdminServerHost, (c, v) => c with { AdminServerHost = v })
+    {
+        DefaultFrom = ServerHost,
+        Doc = "Address of the admin server.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int?> AdminServerPort = new("admin-server-port",
+        Port.Then<int?>((_, n) => n, n => n is { } v ? Invariant(v) : null),
+        c => c.AdminServerPort, (c, v) => c with { AdminServerPort = v })
+    {
+        Check = (port, c) =>
+        {
+            if (port == c.ServerPort) throw Invalid("admin-server-port", "admin-server-port cannot be the same as server-port");
+        },
+        Doc = "Port of the admin server (`/live`, `/ready`, ...); unset: no admin server. Cannot equal `server-port`.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<string?> AdminServerUnixSocket = new("admin-server-unix-socket", OptionalText,
+        c => c.AdminServerUnixSocket, (c, v) => c with { AdminServerUnixSocket = v })
+    {
+        Doc = "Unix socket for the admin server, instead of the port.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int> AdminServerUnixSocketMode = new("admin-server-unix-socket-mode", SocketMode,
+        c => c.AdminServerUnixSocketMode, (c, v) => c with { AdminServerUnixSocketMode = v })
+    {
+        Default = "660",
+        Doc = "Octal file mode of that socket, 600 to 777.",
+        Reloadable = false,
+    };
+
+    public static readonly ConfigOption<int?> InternalSchemaCacheQuerySleepBeforeQueries = new(
+        "internal-schema-cache-query-sleep-before-queries", OptionalInt,
+        c => c.InternalSchemaCacheQuerySleepBeforeQueries, (c, v) => c with { InternalSchemaCacheQuerySleepBeforeQueries = v })
+    {
+        Doc = "PostgREST's test hook: milliseconds to sleep before the schema cache queries.",
+        Implemented = false,
+        Internal = true,
+    };
+
+    public static readonly ConfigOption<int?> InternalSchemaCacheQuerySleep = new(
+        "internal-schema-cache-query-sleep", OptionalInt,
+        c => c.InternalSchemaCacheQuerySleep, (c, v) => c with { InternalSchemaCacheQuerySleep = v })
+    {
+        Doc = "PostgREST's test hook: milliseconds to sleep in the schema cache transaction after its queries.",
+        Implemented = false,
+        Internal = true,
+    };
+
+    // Beyond PostgREST.
+
+    public static readonly ConfigOption<string> LogFormat = new("log-format",
+        Text.Then(
+            (option, s) => s is "text" or "json" ? s : throw Invalid(option, $"Invalid log-format '{s}'. Admitted values: text, json."),
+            s => s),
+        c => c.LogFormat, (c, v) => c with { LogFormat = v })
+    {
+        Default = "text",
+        Doc = "`text` (PostgREST's lines) or `json` (one structured line per request).",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> ServerPathPrefixes = new("server-path-prefixes",
+        Text.Then(ParsePathPrefixes, JoinList),
+        c => c.ServerPathPrefixes, (c, v) => c with { ServerPathPrefixes = v })
+    {
+        UnsetValue = [],
+        Doc = "Extra path prefixes the API is also served under, comma-separated, e.g. `/rest/v1`. Each starts with `/`, "
+            + "has no trailing `/`, `?`, `#` or spaces.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<string?> ServerStaticDir = new("server-static-dir",
+        Checked(Directory.Exists, s => $"Invalid server-static-dir: '{s}' is not a directory"),
+        c => c.ServerStaticDir, (c, v) => c with { ServerStaticDir = v })
+    {
+        Doc = "An existing folder served for GET requests that match no API route. Never served: dot-files and anything "
+            + "under a dot-directory (`.git/`, `.vite/`), and files whose real path (symbolic links resolved) is outside "
+            + "the folder; links that stay inside it are followed.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    /// <summary>PostgREST has no limit and buffers any body; a default bounds what one request can make the server
+    /// hold.</summary>
+    public static readonly ConfigOption<long> ServerMaxBodySize = new("server-max-body-size",
+        Long.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n} is not a positive number of bytes"),
+            n => Invariant(n)),
+        c => c.ServerMaxBodySize, (c, v) => c with { ServerMaxBodySize = v })
+    {
+        Default = "10485760",
+        Doc = "Largest request body in bytes (10 MiB by default). A POST/PATCH/PUT whose `Content-Length` (or chunked "
+            + "body) is larger gets 413 `PGRST102` before it is read; GET, HEAD, DELETE and OPTIONS bodies are never read. "
+            + "PostgREST has no limit.",
+        RestgresOnly = true,
+    };
+
+    /// <summary>Every option, in the order they are read.</summary>
+    public static readonly ImmutableArray<ConfigOption> All =
+    [
+        ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
+        DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
+        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
+        DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
+        LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
+        ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
+        UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,
+        InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
+        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize,
+    ];
+
+    private static ImmutableArray<string> ParsePathPrefixes(string option, string value)
+    {
+        var builder = ImmutableArray.CreateBuilder<string>();
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part[0] != '/')
+                throw Invalid(option, $"Invalid server-path-prefixes: '{part}' must start with '/'");
+            if (part[^1] == '/')
+                throw Invalid(option, $"Invalid server-path-prefixes: '{part}' must not end with '/'");
+            foreach (var c in part)
+            {
+                if (c is '?' or '#' || char.IsWhiteSpace(c) || char.IsControl(c))
+                    throw Invalid(option, $"Invalid server-path-prefixes: '{part}' must be a plain path (no '?', '#' or spaces)");
+            }
+            if (!builder.Contains(part)) builder.Add(part);
+        }
+        return builder.ToImmutable();
+    }
+}
