@@ -95,8 +95,14 @@ public sealed record AppConfig
     /// ones get 413).</summary>
     public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
 
+    /// <summary>
+    /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources
+    /// again; null for a config built in code (tests, <c>restgres dev</c>), which a reload leaves as it is.
+    /// </summary>
+    public ConfigSource? Source { get; init; }
+
     /// <summary>The path of the config file, when one was given.</summary>
-    public string? ConfigFilePath { get; init; }
+    public string? ConfigFilePath => Source?.Path;
 
     public bool TxRollbackAll => DbTxEnd is TxEnd.Rollback or TxEnd.RollbackAllowOverride;
     public bool TxAllowOverride => DbTxEnd is TxEnd.CommitAllowOverride or TxEnd.RollbackAllowOverride;

@@ -58,24 +58,21 @@ public static class ConfigLoader
         var file = path is null
             ? new Dictionary<string, ConfigValue>(StringComparer.Ordinal)
             : ConfigFileParser.Load(path, env);
-        var config = Build(new OptionReader(file, env, dbSettings), path, warn);
-        // So that SIGUSR2 / NOTIFY 'reload config' can read the same sources again.
-        ConfigSources.Remember(config, new ConfigSource(path, env));
-        return config;
+        return Build(new OptionReader(file, env, dbSettings), warn) with { Source = new ConfigSource(path, env) };
     }
 
     /// <summary>Loads from config text instead of a file (tests, and <c>--example</c> checks).</summary>
     internal static AppConfig LoadText(string text, IReadOnlyDictionary<string, string> env, Action<string> warn,
         string name = "config") =>
-        Build(new OptionReader(ConfigFileParser.Parse(text, name, env), env), null, warn);
+        Build(new OptionReader(ConfigFileParser.Parse(text, name, env), env), warn);
 
-    private static AppConfig Build(OptionReader r, string? path, Action<string> warn)
+    private static AppConfig Build(OptionReader r, Action<string> warn)
     {
         WarnUnknown(r, warn);
 
         // The app settings first and then the options in the table's order, PostgREST's, so that the first error
         // reported is the same one.
-        var config = new AppConfig { AppSettings = r.AppSettings(), ConfigFilePath = path };
+        var config = new AppConfig { AppSettings = r.AppSettings() };
         foreach (var option in ConfigOptions.All) config = option.Read(r, config);
         config = DecodeLoadFiles(config);
 

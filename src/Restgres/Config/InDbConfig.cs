@@ -94,28 +94,6 @@ public static class InDbConfig
 public sealed record ConfigSource(string? Path, IReadOnlyDictionary<string, string> Env);
 
 /// <summary>
-/// Remembers the sources of each config <see cref="ConfigLoader.Load"/> returned. A config built in code (tests,
-/// <c>restgres dev</c>) has none, and a reload leaves it as it is rather than replacing it with defaults.
-/// </summary>
-public static class ConfigSources
-{
-    private static readonly ConditionalWeakTable<AppConfig, ConfigSource> Table = [];
-
-    public static void Remember(AppConfig config, ConfigSource source) => Table.AddOrUpdate(config, source);
-
-    public static bool TryGet(AppConfig config, out ConfigSource source)
-    {
-        if (Table.TryGetValue(config, out var s))
-        {
-            source = s;
-            return true;
-        }
-        source = null!;
-        return false;
-    }
-}
-
-/// <summary>
 /// Config reloading (PostgREST's readInDbConfig, AppState/Reload.hs): on SIGUSR2, on <c>NOTIFY pgrst, 'reload
 /// config'</c>, and before every schema cache load when <c>db-config</c> is on, the config file and environment are read
 /// again with the in-database settings on top, and the new snapshot replaces the old one atomically. An invalid
@@ -165,7 +143,7 @@ public sealed class ConfigReloader : IDisposable
         try
         {
             var old = _state.Config;
-            if (!ConfigSources.TryGet(old, out var source))
+            if (old.Source is not { } source)
             {
                 if (explicitRequest) _state.Log("Config not reloaded: it was not read from a config file or the environment");
                 return false;
@@ -199,7 +177,6 @@ public sealed class ConfigReloader : IDisposable
                 return false;
             }
             fresh = KeepStartupOptions(old, fresh);
-            ConfigSources.Remember(fresh, source);
             try
             {
                 Apply(old, fresh);
@@ -249,7 +226,7 @@ public sealed class ConfigReloader : IDisposable
         {
             if (!option.Reloadable) fresh = option.CopyValue(old, fresh);
         }
-        return fresh with { ConfigFilePath = old.ConfigFilePath };
+        return fresh with { Source = old.Source };
     }
 
     private static bool JwtInputsChanged(AppConfig a, AppConfig b) =>

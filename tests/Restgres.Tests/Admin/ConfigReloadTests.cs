@@ -176,8 +176,8 @@ public sealed class ConfigReloadTests(PgClusterFixture pg) : IDisposable
         Assert.Equal(["db"], config.DbSchemas.ToArray());
         Assert.Equal("env", config.DbAnonRole);
         Assert.Equal("file", config.JwtAud);
-        Assert.True(ConfigSources.TryGet(config, out var source));
-        Assert.Equal(ConfigPath, source.Path);
+        Assert.Equal(ConfigPath, config.Source?.Path);
+        Assert.Same(env, config.Source?.Env);
     }
 
     [Fact]
