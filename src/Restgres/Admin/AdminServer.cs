@@ -13,7 +13,7 @@ using Restgres.Observability;
 namespace Restgres.Admin;
 
 /// <summary>The admin server could not bind its address.</summary>
-public sealed class AdminServerException : IOException
+internal sealed class AdminServerException : IOException
 {
     public AdminServerException() { }
 
@@ -29,7 +29,7 @@ public sealed class AdminServerException : IOException
 /// main listener, as PostgREST does, so that orchestrators can see "alive but not ready" during startup, and stopped
 /// after it, so that <c>/live</c> reports the main server going away during a graceful shutdown.
 /// </summary>
-public sealed class AdminServer : IAsyncDisposable
+internal sealed class AdminServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 

@@ -10,7 +10,7 @@ namespace Restgres.Admin;
 /// Unlike <c>--dump-config</c>, which is for the operator's terminal, this goes over the network, so secrets are
 /// redacted: the JWT secret, the password in <c>db-uri</c>, and app settings whose name suggests a secret.
 /// </summary>
-public static partial class ConfigDump
+internal static partial class ConfigDump
 {
     public const string Redacted = "<redacted>";
 

@@ -12,7 +12,7 @@ namespace Restgres.Admin;
 /// arrays of <c>[key, value]</c> pairs; records with PostgREST's field names; sum types as <c>{"tag": ...}</c>.
 /// Media handlers are not listed: Restgres keeps them in a lookup structure without an enumeration.
 /// </summary>
-public static class SchemaCacheJson
+internal static class SchemaCacheJson
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

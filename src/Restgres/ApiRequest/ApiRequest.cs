@@ -5,22 +5,22 @@ using Restgres.SchemaCache;
 
 namespace Restgres.ApiRequest;
 
-public enum Mutation { Create, Update, SingleUpsert, Delete }
+internal enum Mutation { Create, Update, SingleUpsert, Delete }
 
-public enum InvokeMethod { Inv, Read, ReadHead }
+internal enum InvokeMethod { Inv, Read, ReadHead }
 
 /// <summary>What the request asks for (PostgREST's Action).</summary>
-public abstract record ApiAction;
-public sealed record RelationRead(QualifiedIdentifier Target, bool HeadersOnly) : ApiAction;
-public sealed record RelationMut(QualifiedIdentifier Target, Mutation Mutation) : ApiAction;
-public sealed record RoutineCall(QualifiedIdentifier Target, InvokeMethod Method) : ApiAction;
-public sealed record SchemaRead(string Schema, bool HeadersOnly) : ApiAction;
-public sealed record RelationInfo(QualifiedIdentifier Target) : ApiAction;
-public sealed record RoutineInfo(QualifiedIdentifier Target) : ApiAction;
-public sealed record SchemaInfo : ApiAction;
+internal abstract record ApiAction;
+internal sealed record RelationRead(QualifiedIdentifier Target, bool HeadersOnly) : ApiAction;
+internal sealed record RelationMut(QualifiedIdentifier Target, Mutation Mutation) : ApiAction;
+internal sealed record RoutineCall(QualifiedIdentifier Target, InvokeMethod Method) : ApiAction;
+internal sealed record SchemaRead(string Schema, bool HeadersOnly) : ApiAction;
+internal sealed record RelationInfo(QualifiedIdentifier Target) : ApiAction;
+internal sealed record RoutineInfo(QualifiedIdentifier Target) : ApiAction;
+internal sealed record SchemaInfo : ApiAction;
 
 /// <summary>The HTTP request reduced to what the pipeline needs; built by the HTTP layer, no ASP.NET types.</summary>
-public sealed record RawRequest(
+internal sealed record RawRequest(
     string Method,
     string RawPath,
     ImmutableArray<string> PathSegments,
@@ -43,7 +43,7 @@ public sealed record RawRequest(
 /// The user's intent, parsed from the HTTP request (PostgREST's ApiRequest, built by userApiRequest): action, schema
 /// (from Accept-Profile / Content-Profile), query parameters, ranges, preferences and media types. Pure.
 /// </summary>
-public sealed record ApiRequest
+internal sealed record ApiRequest
 {
     public required ApiAction Action { get; init; }
     public required NonnegRange TopLevelRange { get; init; }

@@ -2,14 +2,14 @@ using System.Globalization;
 
 namespace Restgres.ApiRequest;
 
-public enum MediaKind
+internal enum MediaKind
 {
     ApplicationJson, GeoJson, TextCsv, TextPlain, TextXml, OpenApi, UrlEncoded, OctetStream, Any, Other,
     ArrayJsonStrip, SingularJson, Plan,
 }
 
 /// <summary>A media type as PostgREST understands it (MediaType.hs).</summary>
-public sealed record MediaType(MediaKind Kind, string? Other = null, bool StripNulls = false,
+internal sealed record MediaType(MediaKind Kind, string? Other = null, bool StripNulls = false,
     MediaType? PlanFor = null, bool PlanJson = false, IReadOnlyList<string>? PlanOptions = null)
 {
     public static readonly MediaType Json = new(MediaKind.ApplicationJson);

@@ -7,7 +7,7 @@ namespace Restgres.ApiRequest;
 /// An empty range has Upper &lt; Lower. <see cref="LimitZero"/> (<c>0..-1</c>) is the one empty range allowed, from
 /// <c>limit=0</c> (PostgREST issue #1121).
 /// </summary>
-public readonly partial record struct NonnegRange(long Lower, long? Upper)
+internal readonly partial record struct NonnegRange(long Lower, long? Upper)
 {
     public static readonly NonnegRange All = new(0, null);
     public static readonly NonnegRange LimitZero = new(0, -1);

@@ -13,7 +13,7 @@ namespace Restgres.ApiRequest;
 /// <see cref="Json"/> is the text sent to PostgreSQL; <see cref="IsObject"/> picks <c>json_to_record</c> over
 /// <c>json_to_recordset</c> (PostgREST looks at the first non-blank byte the same way).
 /// </summary>
-public sealed record Payload(string Json, bool IsObject)
+internal sealed record Payload(string Json, bool IsObject)
 {
     /// <summary>PostgREST's emptyPJArray: an empty array, or any JSON scalar, becomes <c>[]</c>.</summary>
     public static readonly Payload EmptyArray = new("[]", false);
@@ -21,25 +21,25 @@ public sealed record Payload(string Json, bool IsObject)
 
 /// <summary>A parsed body and the columns it writes (PostgREST's iPayload and iColumns).</summary>
 /// <param name="Columns">Sorted and distinct, like PostgREST's <c>Set FieldName</c>.</param>
-public sealed record ParsedPayload(Payload? Payload, ImmutableArray<string> Columns);
+internal sealed record ParsedPayload(Payload? Payload, ImmutableArray<string> Columns);
 
 /// <summary>
 /// The body of a POST /rpc call once parsed (PostgREST's Payload for ActRoutine Inv).
 /// <see cref="Keys"/> are the argument names the overload is chosen by (PostgREST's iColumns).
 /// </summary>
-public abstract record CallPayload(ImmutableSortedSet<string> Keys);
+internal abstract record CallPayload(ImmutableSortedSet<string> Keys);
 
 /// <summary>A JSON object or array of objects (or CSV converted to one); <see cref="Raw"/> is sent as one json parameter.</summary>
-public sealed record JsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+internal sealed record JsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
 
 /// <summary>A JSON body sent unchecked because <c>?columns=</c> names the arguments.</summary>
-public sealed record RawJsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+internal sealed record RawJsonCallPayload(ReadOnlyMemory<byte> Raw, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
 
 /// <summary>An <c>application/x-www-form-urlencoded</c> body: ordered name/value pairs (repeats kept for VARIADIC).</summary>
-public sealed record UrlEncodedCallPayload(ImmutableArray<KeyValuePair<string, string>> Params, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
+internal sealed record UrlEncodedCallPayload(ImmutableArray<KeyValuePair<string, string>> Params, ImmutableSortedSet<string> Keys) : CallPayload(Keys);
 
 /// <summary>text/plain, text/xml or application/octet-stream: the whole body is the single unnamed argument.</summary>
-public sealed record RawCallPayload(ReadOnlyMemory<byte> Raw) : CallPayload(ImmutableSortedSet<string>.Empty);
+internal sealed record RawCallPayload(ReadOnlyMemory<byte> Raw) : CallPayload(ImmutableSortedSet<string>.Empty);
 
 /// <summary>
 /// The request body parser (PostgREST's ApiRequest/Payload.hs, getPayload), one for writes and calls as in PostgREST:
@@ -49,7 +49,7 @@ public sealed record RawCallPayload(ReadOnlyMemory<byte> Raw) : CallPayload(Immu
 /// Pure. JSON is only validated; the text itself goes to PostgreSQL untouched. With <c>columns=</c> the JSON is not
 /// even validated (PostgreSQL reports errors). Errors are PGRST102 (400) with PostgREST's messages.
 /// </summary>
-public static class PayloadParser
+internal static class PayloadParser
 {
     public const string InvalidJson = "Empty or invalid json";
     public const string KeysMustMatch = "All object keys must match";

@@ -1,17 +1,17 @@
 namespace Restgres.ApiRequest;
 
-public enum PreferResolution { MergeDuplicates, IgnoreDuplicates }
-public enum PreferRepresentation { Full, HeadersOnly, None }
-public enum PreferCount { Exact, Planned, Estimated }
-public enum PreferTransaction { Commit, Rollback }
-public enum PreferMissing { ApplyDefaults, ApplyNulls }
-public enum PreferHandling { Strict, Lenient }
+internal enum PreferResolution { MergeDuplicates, IgnoreDuplicates }
+internal enum PreferRepresentation { Full, HeadersOnly, None }
+internal enum PreferCount { Exact, Planned, Estimated }
+internal enum PreferTransaction { Commit, Rollback }
+internal enum PreferMissing { ApplyDefaults, ApplyNulls }
+internal enum PreferHandling { Strict, Lenient }
 
 /// <summary>
 /// The <c>Prefer</c> header (RFC 7240) as PostgREST reads it (ApiRequest/Preferences.hs): comma-separated values over
 /// all Prefer headers, the first occurrence of each kind wins, unknown values are collected for handling=strict.
 /// </summary>
-public sealed record Preferences
+internal sealed record Preferences
 {
     public PreferResolution? Resolution { get; init; }
     public PreferRepresentation? Representation { get; init; }

@@ -10,7 +10,7 @@ namespace Restgres.ApiRequest;
 /// limit/offset ranges per embed path, columns, on_conflict, RPC arguments and the canonical form used for
 /// Content-Location.
 /// </summary>
-public sealed record QueryParams
+internal sealed record QueryParams
 {
     public required string Canonical { get; init; }
     /// <summary>Arguments of a GET/HEAD RPC call: parameters whose value is not an operator expression.</summary>

@@ -12,19 +12,19 @@ namespace Restgres.App;
 /// alone (<see cref="InfoPlan"/>), describe the schema (<see cref="InspectPlan"/>), or run one transaction
 /// (<see cref="DbActionPlan"/>). The plan cache keeps these, so a repeated request skips straight to execution.
 /// </summary>
-public abstract record ActionPlan;
+internal abstract record ActionPlan;
 
 /// <summary>OPTIONS on a relation, a function or the root: the Allow header, no database work (PostgREST's NoDb InfoPlan).</summary>
-public sealed record InfoPlan(string Allow) : ActionPlan;
+internal sealed record InfoPlan(string Allow) : ActionPlan;
 
 /// <summary>GET/HEAD on the root: the OpenAPI document or the docs page (PostgREST's MayUseDb InspectPlan).</summary>
-public sealed record InspectPlan(SchemaRead Read, OpenApiFormat Format) : ActionPlan;
+internal sealed record InspectPlan(SchemaRead Read, OpenApiFormat Format) : ActionPlan;
 
 /// <summary>
 /// A plan whose main statement runs in one transaction (PostgREST's DbCrud): everything the execution step needs
 /// besides the request, already turned into SQL.
 /// </summary>
-public abstract record DbActionPlan(Statement Main) : ActionPlan
+internal abstract record DbActionPlan(Statement Main) : ActionPlan
 {
     /// <summary>The negotiated media type; <see cref="MediaKind.Plan"/> runs the EXPLAIN instead of the statement.</summary>
     public abstract MediaType Media { get; }
@@ -42,7 +42,7 @@ public abstract record DbActionPlan(Statement Main) : ActionPlan
 }
 
 /// <summary>GET/HEAD on a table or view.</summary>
-public sealed record ReadActionPlan(WrappedReadPlan Plan, Statement Main, Statement? ExplainStatement) : DbActionPlan(Main)
+internal sealed record ReadActionPlan(WrappedReadPlan Plan, Statement Main, Statement? ExplainStatement) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
     public override bool ReadOnly => true;
@@ -50,14 +50,14 @@ public sealed record ReadActionPlan(WrappedReadPlan Plan, Statement Main, Statem
 }
 
 /// <summary>POST/PUT/PATCH/DELETE on a table or view.</summary>
-public sealed record MutateActionPlan(MutateReadPlan Plan, Statement Main) : DbActionPlan(Main)
+internal sealed record MutateActionPlan(MutateReadPlan Plan, Statement Main) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
     public override bool ReadOnly => false;
 }
 
 /// <summary>A function call; <see cref="DbActionPlan.Main"/> is bound to the body it was planned with.</summary>
-public sealed record CallActionPlan(CallReadPlan Plan, Statement Main, IReadOnlyList<KeyValuePair<string, string>> HoistedSettings) : DbActionPlan(Main)
+internal sealed record CallActionPlan(CallReadPlan Plan, Statement Main, IReadOnlyList<KeyValuePair<string, string>> HoistedSettings) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
     public override bool ReadOnly => Plan.ReadOnly;
@@ -66,7 +66,7 @@ public sealed record CallActionPlan(CallReadPlan Plan, Statement Main, IReadOnly
 }
 
 /// <summary>Resolves a parsed request into its action plan: planning and SQL generation together. Pure.</summary>
-public static class ActionPlanner
+internal static class ActionPlanner
 {
     public static ActionPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req) => req.Action switch
     {

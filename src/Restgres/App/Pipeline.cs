@@ -10,7 +10,7 @@ namespace Restgres.App;
 /// result. The one place where a planned request meets the database; every action goes through
 /// <see cref="RunAsync"/>.
 /// </summary>
-public static class Pipeline
+internal static class Pipeline
 {
     public static async Task<PgrstResponse> RunAsync(RequestContext rc, ActionPlan plan) => plan switch
     {

@@ -9,7 +9,7 @@ namespace Restgres.App;
 /// Everything one request's execution needs, passed explicitly: the config and schema cache snapshots it was planned
 /// against, the parsed request, who it runs as, the pool, and what it reports back (timings, the logged query).
 /// </summary>
-public sealed record RequestContext(
+internal sealed record RequestContext(
     AppConfig Config,
     SchemaCache.SchemaCache Cache,
     ApiRequest.ApiRequest Request,

@@ -7,7 +7,7 @@ namespace Restgres.App;
 /// The stages PostgREST reports in <c>Server-Timing</c> (server-timing-enabled), in milliseconds. Each stage is
 /// stamped by name where it ends, so the header cannot attribute time to the wrong stage.
 /// </summary>
-public sealed class ServerTiming
+internal sealed class ServerTiming
 {
     private long _last = Stopwatch.GetTimestamp();
 

@@ -5,4 +5,4 @@ namespace Restgres.Auth;
 /// inserted, as PostgREST sets them into <c>request.jwt.claims</c>.
 /// </summary>
 /// <param name="IsAnonymous">True when the role is db-anon-role, with or without a token (PostgREST App.hs: 42501 → 401 then, else 403).</param>
-public sealed record AuthResult(string Role, string ClaimsJson, bool IsAnonymous);
+internal sealed record AuthResult(string Role, string ClaimsJson, bool IsAnonymous);

@@ -16,7 +16,7 @@ namespace Restgres.Auth;
 /// Successfully decoded tokens are cached (<c>jwt-cache-max-entries</c>, 0 disables), so a repeated token costs a
 /// dictionary lookup and three integer comparisons.
 /// </summary>
-public sealed class Authenticator
+internal sealed class Authenticator
 {
     /// <summary>
     /// Longer tokens are refused as undecodable (PGRST301) without being parsed. PostgREST has no such limit of its own (its

@@ -10,7 +10,7 @@ namespace Restgres.Auth;
 /// carry <c>WWW-Authenticate: Bearer error="invalid_token", error_description=…</c> with the message quoted by
 /// Haskell's <c>show</c>, PGRST302 a bare <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3).
 /// </summary>
-public static class JwtErrors
+internal static class JwtErrors
 {
     // PGRST301 messages (JwtDecodeError).
     public const string EmptyAuthHeaderMessage = "Empty JWT is sent in Authorization header";

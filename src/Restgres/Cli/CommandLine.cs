@@ -10,7 +10,7 @@ namespace Restgres.Cli;
 /// The command-line verbs. <c>restgres [CONFIG_FILE]</c> behaves like <c>postgrest [CONFIG_FILE]</c> so that tools which
 /// start PostgREST can start us unchanged; <c>serve</c> is the same, spelled out; <c>dev</c> starts a private cluster.
 /// </summary>
-public static class CommandLine
+internal static class CommandLine
 {
     public static string Version =>
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]

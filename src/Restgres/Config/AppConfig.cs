@@ -3,23 +3,23 @@ using System.Collections.Immutable;
 namespace Restgres.Config;
 
 /// <summary>How a transaction ends (PostgREST's <c>db-tx-end</c>).</summary>
-public enum TxEnd { Commit, CommitAllowOverride, Rollback, RollbackAllowOverride }
+internal enum TxEnd { Commit, CommitAllowOverride, Rollback, RollbackAllowOverride }
 
 /// <summary>PostgREST's <c>openapi-mode</c>.</summary>
-public enum OpenApiMode { FollowPrivileges, IgnorePrivileges, Disabled }
+internal enum OpenApiMode { FollowPrivileges, IgnorePrivileges, Disabled }
 
 /// <summary>PostgREST's <c>client-error-verbosity</c>.</summary>
-public enum ErrorVerbosity { Verbose, Minimal }
+internal enum ErrorVerbosity { Verbose, Minimal }
 
 /// <summary>PostgREST's <c>log-level</c>, plus our own structured format.</summary>
-public enum LogLevel { Crit, Error, Warn, Info, Debug }
+internal enum LogLevel { Crit, Error, Warn, Info, Debug }
 
 /// <summary>
 /// The whole configuration as one immutable snapshot. Each option's property starts at the option's default and is
 /// filled by the loader, both from <see cref="ConfigOptions"/>, where each option is described (PostgREST v16's
 /// <c>Config.hs</c>, docs: references/configuration.rst, plus Restgres's own).
 /// </summary>
-public sealed record AppConfig
+internal sealed record AppConfig
 {
     public ImmutableArray<KeyValuePair<string, string>> AppSettings { get; init; } = [];
     public ErrorVerbosity ClientErrorVerbosity { get; init; } = ConfigOptions.ClientErrorVerbosity.DefaultValue;
@@ -109,7 +109,7 @@ public sealed record AppConfig
 }
 
 /// <summary>A possibly schema-qualified name as written in config (<c>schema.name</c> or <c>name</c>).</summary>
-public sealed record QualifiedName(string Schema, string Name)
+internal sealed record QualifiedName(string Schema, string Name)
 {
     /// <summary>PostgREST's <c>toQi</c>: split on the first dot; no dot means no schema.</summary>
     public static QualifiedName Parse(string text)

@@ -6,7 +6,7 @@ using static Restgres.Config.OptionTypes;
 namespace Restgres.Config;
 
 /// <summary>An invalid configuration value: startup stops with this one-line message and exit code 1.</summary>
-public sealed class ConfigException : Exception
+internal sealed class ConfigException : Exception
 {
     public ConfigException(string message) : base(message) { }
 
@@ -33,7 +33,7 @@ public sealed class ConfigException : Exception
 /// Where PostgREST silently falls back to the default for a value it cannot read (an integer option set to
 /// <c>"abc"</c>), Restgres stops with a message instead.
 /// </summary>
-public static class ConfigLoader
+internal static class ConfigLoader
 {
     // Plain hash sets: built once at startup, where FrozenSet's slower construction would not pay off.
     private static readonly HashSet<string> KnownNames =

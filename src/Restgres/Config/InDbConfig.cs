@@ -12,7 +12,7 @@ namespace Restgres.Config;
 /// (<c>ALTER ROLE authenticator [IN DATABASE db] SET pgrst.db_schemas = '...'</c>) and those the <c>db-pre-config</c>
 /// function sets with <c>set_config(..., true)</c>. They override the environment and the config file.
 /// </summary>
-public static class InDbConfig
+internal static class InDbConfig
 {
     /// <summary>The options that can be set in the database (Database.hs dbSettingsNames), with '_' for '-'.</summary>
     public static readonly ImmutableArray<string> SettingNames =
@@ -91,7 +91,7 @@ public static class InDbConfig
 /// <param name="Path">The config file, or null.</param>
 /// <param name="Env">The environment it was read with (the process environment cannot change from outside, so
 /// re-reading it would give the same values, as PostgREST's docs note for reloads).</param>
-public sealed record ConfigSource(string? Path, IReadOnlyDictionary<string, string> Env);
+internal sealed record ConfigSource(string? Path, IReadOnlyDictionary<string, string> Env);
 
 /// <summary>
 /// Config reloading (PostgREST's readInDbConfig, AppState/Reload.hs): on SIGUSR2, on <c>NOTIFY pgrst, 'reload
@@ -100,7 +100,7 @@ public sealed record ConfigSource(string? Path, IReadOnlyDictionary<string, stri
 /// config is reported and the old one kept. Options that only take effect at startup (<see cref="ConfigOption.Reloadable"/>)
 /// keep their startup values.
 /// </summary>
-public sealed class ConfigReloader : IDisposable
+internal sealed class ConfigReloader : IDisposable
 {
     private readonly AppState _state;
     private readonly SemaphoreSlim _lock = new(1, 1);

@@ -10,7 +10,7 @@ namespace Restgres.Config;
 /// <c>.roles[?(@ ^== "au")]</c>). Evaluation selects the first node the query returns (docs: references/auth.rst,
 /// "JWT Role Extraction").
 /// </summary>
-public sealed class RoleClaimPath
+internal sealed class RoleClaimPath
 {
     private readonly JsonPath.Query? _query;
     private readonly DeprecatedJsPath.Step[]? _steps;

@@ -8,7 +8,7 @@ namespace Restgres.Errors;
 /// headers. The catalogue of PGRST codes lives in <see cref="Pgrst"/>; database errors are mapped by
 /// <see cref="PgErrorMapper"/>. Details and hints are raw JSON values (usually strings, sometimes arrays).
 /// </summary>
-public sealed class ApiError : Exception
+internal sealed class ApiError : Exception
 {
     public ApiError(int status, string code, string message, string? detailsJson = null, string? hintJson = null,
         IReadOnlyList<KeyValuePair<string, string>>? headers = null)

@@ -8,7 +8,7 @@ namespace Restgres.Errors;
 /// <c>"</c>, <c>\</c> and control characters escaped), because PostgREST clients and its test-suite compare
 /// error bodies and their Content-Length exactly. System.Text.Json escapes more (e.g. <c>&lt;</c>, emoji).
 /// </summary>
-public static class JsonText
+internal static class JsonText
 {
     public static void WriteString(StringBuilder sb, string value)
     {

@@ -10,7 +10,7 @@ namespace Restgres.Errors;
 /// function author controls the response: <c>RAISE ... USING ERRCODE = 'PTnnn'</c> (status nnn) and
 /// <c>RAISE SQLSTATE 'PGRST'</c> with JSON message and detail (code, message, details, hint, status, headers).
 /// </summary>
-public static class PgErrorMapper
+internal static class PgErrorMapper
 {
     /// <param name="authenticated">Whether the request ran as a role other than the anonymous one (42501 → 403, else 401).</param>
     public static ApiError Map(PostgresException e, bool authenticated)

@@ -4,7 +4,7 @@ namespace Restgres.Errors;
 /// The PGRST error catalogue (PostgREST docs: references/errors.rst; source: Error.hs). Codes are literal strings so
 /// they stay greppable. Groups: PGRST0xx connection, PGRST1xx request, PGRST2xx schema cache, PGRST3xx JWT.
 /// </summary>
-public static class Pgrst
+internal static class Pgrst
 {
     // PGRST0xx: connection
     public static ApiError DbConnection(string? details) =>

@@ -7,7 +7,7 @@ namespace Restgres.Execution;
 /// The connection pool a config asks for (PostgREST's pool settings, AppState.hs initPool): the only place Npgsql's
 /// connection settings are decided.
 /// </summary>
-public static class DataSources
+internal static class DataSources
 {
     public static NpgsqlDataSource Create(AppConfig config)
     {

@@ -7,7 +7,7 @@ namespace Restgres.Execution;
 /// Parameters libpq would read from the environment (PGHOST, PGUSER, ...) are left for Npgsql, which reads the same
 /// variables.
 /// </summary>
-public static class DbUri
+internal static class DbUri
 {
     private static readonly Dictionary<string, string> LibpqToNpgsql = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -8,7 +8,7 @@ using Restgres.Sql;
 namespace Restgres.Execution;
 
 /// <summary>The one row every main statement returns (PostgREST's ResultSet), with the body as UTF-8 bytes.</summary>
-public sealed class ResultSet
+internal sealed class ResultSet
 {
     public long? TableTotal { get; set; }
     public long QueryTotal { get; set; }
@@ -24,7 +24,7 @@ public sealed class ResultSet
 }
 
 /// <summary>Everything one transaction needs besides the main statement: the settings prelude and the pre-request.</summary>
-public sealed record TxSettings(
+internal sealed record TxSettings(
     bool ReadOnly,
     string Role,
     Statement Prelude,
@@ -49,7 +49,7 @@ public sealed record TxSettings(
 /// set_config prelude, the pre-request function, the main statement (and the planner count), and COMMIT or ROLLBACK,
 /// sent as one Npgsql batch (PostgREST sends the same statements one after the other).
 /// </summary>
-public static class MainTx
+internal static class MainTx
 {
     /// <summary>
     /// Runs the transaction. <paramref name="check"/> sees the main result before the transaction ends and may

@@ -10,7 +10,7 @@ namespace Restgres.Execution;
 /// <param name="TablesJson">JSON array of [schema, name] for the relations the role can access; null when not asked.</param>
 /// <param name="RoutinesJson">JSON array of the functions the role may execute; null when not asked.</param>
 /// <param name="SchemaDescription">The schema's comment.</param>
-public sealed record OpenApiTxResult(string? TablesJson, string? RoutinesJson, string? SchemaDescription);
+internal sealed record OpenApiTxResult(string? TablesJson, string? RoutinesJson, string? SchemaDescription);
 
 /// <summary>
 /// The root endpoint's transaction (PostgREST's MainTx for an InspectPlan): the settings prelude and db-pre-request
@@ -20,7 +20,7 @@ public sealed record OpenApiTxResult(string? TablesJson, string? RoutinesJson, s
 /// own query, CatalogQueries.AccessibleRoutines). They run as that role and with the request's search_path, so
 /// privileges apply and argument types print relative to the schema.
 /// </summary>
-public static class OpenApiTx
+internal static class OpenApiTx
 {
     /// <summary>$1 = the schema name. Relations the role owns or holds any privilege on, partitions excluded.</summary>
     private const string AccessibleTables = """

@@ -15,7 +15,7 @@ namespace Restgres.Execution;
 /// free heap kept per backend. On other allocators the statement is merely harmless.
 /// </para>
 /// </summary>
-public static class SessionWarmup
+internal static class SessionWarmup
 {
     private const string Sql = "SELECT length(repeat(' ', 4194304))";
 

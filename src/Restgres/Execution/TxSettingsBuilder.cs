@@ -12,7 +12,7 @@ namespace Restgres.Execution;
 /// request.jwt.claims, request.method/path/headers/cookies, Prefer timezone, function settings and app.settings.*,
 /// all transaction-local via <c>set_config(..., true)</c>, plus the db-pre-request call.
 /// </summary>
-public static class TxSettingsBuilder
+internal static class TxSettingsBuilder
 {
     /// <param name="cache">For the role's own settings (role-level GUCs and isolation level), when available.</param>
     /// <param name="functionIsolation">A function's default_transaction_isolation, which wins over the role's.</param>

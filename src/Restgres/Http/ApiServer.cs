@@ -15,7 +15,7 @@ using Restgres.Config;
 namespace Restgres.Http;
 
 /// <summary>The HTTP server: Kestrel with one terminal request delegate (no MVC), as the guide asks.</summary>
-public sealed class ApiServer : IAsyncDisposable
+internal sealed class ApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly AppState _state;

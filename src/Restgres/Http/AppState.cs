@@ -10,7 +10,7 @@ namespace Restgres.Http;
 /// (<see cref="Recovery"/>), config reloads (<see cref="Reloader"/>) and observability. Snapshots are swapped
 /// atomically; a request reads each once and keeps it.
 /// </summary>
-public sealed class AppState : IAsyncDisposable
+internal sealed class AppState : IAsyncDisposable
 {
     // Swapped together by a config reload (Config/InDbConfig.cs); a request reads Config once and keeps that snapshot.
     private volatile AppConfig _config;

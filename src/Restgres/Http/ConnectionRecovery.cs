@@ -5,7 +5,7 @@ namespace Restgres.Http;
 /// loop flushes the pool and reloads the schema cache, retrying with exponential backoff capped at 32 seconds, while
 /// requests get 503 with <c>Retry-After</c>; without db-pool-automatic-recovery the server stops instead.
 /// </summary>
-public sealed class ConnectionRecovery : IDisposable
+internal sealed class ConnectionRecovery : IDisposable
 {
     private readonly AppState _state;
     private readonly CancellationTokenSource _life = new();

@@ -7,7 +7,7 @@ namespace Restgres.Http;
 /// CORS as PostgREST configures wai-cors (Cors.hs): only when the request has an Origin; any origin unless
 /// server-cors-allowed-origins lists some (then credentials are allowed and unknown origins get no CORS headers).
 /// </summary>
-public static class Cors
+internal static class Cors
 {
     public const string ExposedHeaders =
         "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit";

@@ -12,7 +12,7 @@ namespace Restgres.Http;
 /// Where a server listens, as PostgREST decides it for the API and the admin server alike: a unix socket when one is
 /// configured (and then no TCP port at all), otherwise host and port with PostgREST's special host names.
 /// </summary>
-public sealed record Listener(string Host, int Port, string? UnixSocket, int UnixSocketMode, bool ReusePort = false)
+internal sealed record Listener(string Host, int Port, string? UnixSocket, int UnixSocketMode, bool ReusePort = false)
 {
     /// <summary>Binds Kestrel: a unix socket replacing a stale one, or the TCP endpoints of the host.</summary>
     public void Bind(KestrelServerOptions kestrel)

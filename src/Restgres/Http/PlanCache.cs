@@ -15,7 +15,7 @@ namespace Restgres.Http;
 /// when full; only requests seen twice are cached. Reads (GET/HEAD on tables and views) and function calls
 /// (GET/HEAD/POST /rpc) are cached; writes are not.
 /// </summary>
-public sealed class PlanCache
+internal sealed class PlanCache
 {
     private const int MaxEntries = 4096;
     /// <summary>Longer request targets are not cached: they are rarely repeated and would make entries large.</summary>

@@ -21,7 +21,7 @@ namespace Restgres.Http;
 /// <see cref="Pipeline"/> → response, with PostgREST's CORS, trace header, Server-Timing and error handling around it.
 /// Client mistakes always end as PGRST-shaped 4xx errors.
 /// </summary>
-public sealed class RequestHandler(AppState state)
+internal sealed class RequestHandler(AppState state)
 {
     /// <param name="prefix">The server-path-prefixes entry the path starts with, or "" (ApiServer's routing).</param>
     public async Task HandleAsync(HttpContext ctx, string prefix)

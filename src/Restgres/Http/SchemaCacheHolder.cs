@@ -9,7 +9,7 @@ namespace Restgres.Http;
 /// retryingSchemaCacheLoad). A load replaces the snapshot atomically, so a request always works with one whole
 /// snapshot; a failed load keeps the previous one.
 /// </summary>
-public sealed class SchemaCacheHolder : IDisposable
+internal sealed class SchemaCacheHolder : IDisposable
 {
     private readonly AppState _state;
     private readonly SemaphoreSlim _lock = new(1, 1);

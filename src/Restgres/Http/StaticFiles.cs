@@ -26,7 +26,7 @@ namespace Restgres.Http;
 /// <c>.git/</c> or <c>.vite/</c>), and a file whose real path — symbolic links resolved — is outside the folder. Links
 /// that stay inside the folder are followed.
 /// </summary>
-public sealed partial class StaticFiles
+internal sealed partial class StaticFiles
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 

@@ -14,7 +14,7 @@ namespace Restgres.Observability;
 /// the series without limit: methods outside the standard set become <c>OTHER</c>, and a resource is a table or
 /// function name from the schema cache, <c>/</c> for the root, or <c>(other)</c> for anything else.
 /// </summary>
-public sealed class HttpMetrics
+internal sealed class HttpMetrics
 {
     /// <summary>Prometheus client libraries' default buckets, in seconds.</summary>
     public static readonly ImmutableArray<double> Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -8,7 +8,7 @@ namespace Restgres.Observability;
 /// <param name="Role">The database role the request ran as; null when authentication failed or never ran.</param>
 /// <param name="Bytes">The response body size, when known (Content-Length).</param>
 /// <param name="Sql">The main SQL statement, with <c>log-query</c>.</param>
-public sealed record AccessEntry(
+internal sealed record AccessEntry(
     DateTimeOffset Time,
     string Remote,
     string? Role,
@@ -27,7 +27,7 @@ public sealed record AccessEntry(
 /// Log line formats: PostgREST's (Logger.hs and Logger/Apache.hs) and the JSON lines of <c>log-format = json</c>
 /// (beyond PostgREST: one object per line, so that log pipelines need no parsing rules).
 /// </summary>
-public static class LogFormat
+internal static class LogFormat
 {
     [ThreadStatic]
     private static (long Second, TimeSpan Offset, string Text) lastTime;

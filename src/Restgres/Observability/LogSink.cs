@@ -10,7 +10,7 @@ namespace Restgres.Observability;
 /// many were dropped is written once it catches up. Access lines go to standard output and diagnostics to standard
 /// error, as PostgREST does (docs: references/observability.rst, "Logs").
 /// </summary>
-public sealed class LogSink : IAsyncDisposable
+internal sealed class LogSink : IAsyncDisposable
 {
     private const int Capacity = 16 * 1024;
 

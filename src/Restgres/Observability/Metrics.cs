@@ -9,7 +9,7 @@ namespace Restgres.Observability;
 /// cache, config reload and logging metrics, then process and runtime metrics. Counters are plain longs updated with
 /// <see cref="Interlocked"/>; everything else is read when scraped.
 /// </summary>
-public sealed class Metrics : IDisposable
+internal sealed class Metrics : IDisposable
 {
     private readonly PoolMetrics _pool;
     private long _schemaLoadsOk;

@@ -11,7 +11,7 @@ namespace Restgres.Observability;
 /// One server's observability (PostgREST's Observation/Logger/Metrics modules together): the metrics registry, the
 /// log sink, and the middleware that times every request, counts it, and writes its access log line.
 /// </summary>
-public sealed class Observer : IDisposable
+internal sealed class Observer : IDisposable
 {
     private readonly AppState _state;
     private LogSink _sink = LogSink.Console;

@@ -8,7 +8,7 @@ namespace Restgres.Observability;
 /// written by hand: PostgREST serves its <c>/metrics</c> in this format (docs: references/observability.rst), and the
 /// format is small enough that a client library would only add a dependency.
 /// </summary>
-public static class PrometheusText
+internal static class PrometheusText
 {
     /// <summary>The Content-Type Prometheus expects for this format.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";

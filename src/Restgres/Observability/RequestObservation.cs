@@ -5,7 +5,7 @@ namespace Restgres.Observability;
 /// and, with <c>log-query</c>, the main SQL statement. Created only when something will be logged; the request
 /// handler finds it as an HttpContext feature and passes it to the execution step (App.RequestContext).
 /// </summary>
-public sealed class RequestObservation
+internal sealed class RequestObservation
 {
     /// <summary>The role after authentication (PostgREST's authRole), or null when authentication failed.</summary>
     public string? Role { get; set; }

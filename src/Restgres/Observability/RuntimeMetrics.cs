@@ -8,7 +8,7 @@ namespace Restgres.Observability;
 /// client library exports, so existing dashboards work; the rest use a <c>dotnet_</c> prefix. All values are read
 /// from runtime APIs at scrape time: nothing is counted on the request path.
 /// </summary>
-public static class RuntimeMetrics
+internal static class RuntimeMetrics
 {
     private static readonly double StartTimeSeconds = ProcessStartTime();
 

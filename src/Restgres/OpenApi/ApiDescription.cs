@@ -7,7 +7,7 @@ namespace Restgres.OpenApi;
 /// (all of them with openapi-mode = ignore-privileges, those the role can access with follow-privileges), the
 /// schema's comment, and the relationships for the foreign-key notes.
 /// </summary>
-public sealed record ApiDescription(
+internal sealed record ApiDescription(
     string Schema,
     IReadOnlyList<Table> Tables,
     IReadOnlyList<Routine> Routines,

@@ -10,7 +10,7 @@ namespace Restgres.OpenApi;
 /// schema cache's relations that the role can access and the functions it may execute, both read as that role; with
 /// ignore-privileges, every relation and function of the schema in the cache.
 /// </summary>
-public static class ApiDescriptionBuilder
+internal static class ApiDescriptionBuilder
 {
     public static ApiDescription Build(AppConfig config, SchemaCache.SchemaCache cache, string schema, OpenApiTxResult db)
     {

@@ -14,7 +14,7 @@ namespace Restgres.OpenApi;
 /// server's OpenAPI 3.1 document. Built once per list of schemas, gzip-compressed when the client accepts it, and
 /// revalidated with an ETag, since it is about 2 MB uncompressed.
 /// </summary>
-public static class DocsPage
+internal static class DocsPage
 {
     private sealed record Page(string Key, byte[] Html, byte[] Gzip, string ETag);
 
@@ -100,7 +100,7 @@ public static class DocsPage
 }
 
 /// <summary>What the page's script needs: the exposed schemas (the first is the default) and the media type to ask for.</summary>
-public sealed record DocsConfig(IReadOnlyList<string> Schemas, string MediaType);
+internal sealed record DocsConfig(IReadOnlyList<string> Schemas, string MediaType);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(DocsConfig))]

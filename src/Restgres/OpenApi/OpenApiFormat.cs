@@ -3,7 +3,7 @@ using Restgres.ApiRequest;
 namespace Restgres.OpenApi;
 
 /// <summary>What the root endpoint answers with.</summary>
-public enum OpenApiFormat
+internal enum OpenApiFormat
 {
     /// <summary>PostgREST's Swagger 2.0 document (application/openapi+json, application/json, */*).</summary>
     Swagger2,
@@ -19,7 +19,7 @@ public enum OpenApiFormat
 /// and an HTML page, so it takes the client's most preferred type among all of them; a request PostgREST answers
 /// still gets the Swagger 2.0 document unless it prefers one of the new types.
 /// </summary>
-public static class OpenApiNegotiation
+internal static class OpenApiNegotiation
 {
     public const string OpenApi31MediaType = "application/vnd.oai.openapi+json;version=3.1";
 

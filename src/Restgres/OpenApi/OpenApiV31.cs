@@ -15,7 +15,7 @@ namespace Restgres.OpenApi;
 /// and response schemas per media type, function return types, unique operationIds, component names restricted to
 /// the characters OpenAPI allows, and the Accept-Profile / Content-Profile headers when several schemas are exposed.
 /// </summary>
-public static class OpenApiV31
+internal static class OpenApiV31
 {
     private const string Json = "application/json";
     private const string Singular = "application/vnd.pgrst.object+json";

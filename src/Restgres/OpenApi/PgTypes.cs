@@ -5,7 +5,7 @@ namespace Restgres.OpenApi;
 /// (toSwaggerType, toSwaggerFormat): json/jsonb have no type (any value), arrays end in <c>[]</c>, and every other
 /// type is a string whose format names the PostgreSQL type.
 /// </summary>
-public static class PgTypes
+internal static class PgTypes
 {
     /// <summary>The Swagger type, or null for json/jsonb (any JSON value).</summary>
     public static string? SwaggerType(string pgType) => pgType switch

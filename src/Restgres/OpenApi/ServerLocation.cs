@@ -8,7 +8,7 @@ namespace Restgres.OpenApi;
 /// openapi-server-proxy-uri when set, else http on server-host:server-port at "/" (PostgREST's proxyUri). The
 /// proxy URI was validated when the config was loaded (an absolute http(s) URI with a host, no user info or query).
 /// </summary>
-public sealed record ServerLocation(string Scheme, string Host, int Port, string BasePath, bool FromProxy)
+internal sealed record ServerLocation(string Scheme, string Host, int Port, string BasePath, bool FromProxy)
 {
     public static ServerLocation From(AppConfig config) =>
         config.OpenApiServerProxyUri is { } proxy && ParseProxy(proxy) is { } p

@@ -14,7 +14,7 @@ namespace Restgres.OpenApi;
 /// primary/foreign key notes, the shared parameters (row filters, select, order, Range, Prefer...), and the security
 /// definition when openapi-security-active. Like the Haskell swagger2 encoder, empty lists and maps are omitted.
 /// </summary>
-public static class SwaggerV2
+internal static class SwaggerV2
 {
     /// <summary>PostgREST's docs version for the externalDocs link (the API follows PostgREST v16).</summary>
     public const string DocsVersion = "v16";

@@ -7,21 +7,21 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>A query-string / form argument value: fixed, or the repeated values of a VARIADIC parameter (CallPlan.hs).</summary>
-public abstract record RpcParamValue;
-public sealed record FixedArg(string Value) : RpcParamValue;
-public sealed record VariadicArg(ImmutableArray<string> Values) : RpcParamValue;
+internal abstract record RpcParamValue;
+internal sealed record FixedArg(string Value) : RpcParamValue;
+internal sealed record VariadicArg(ImmutableArray<string> Values) : RpcParamValue;
 
 /// <summary>How the arguments reach the function (PostgREST's CallArgs).</summary>
-public abstract record CallArgs;
+internal abstract record CallArgs;
 
 /// <summary>Arguments from the query string or a form body, each bound as its own parameter.</summary>
-public sealed record DirectArgs(ImmutableDictionary<string, RpcParamValue> Args) : CallArgs;
+internal sealed record DirectArgs(ImmutableDictionary<string, RpcParamValue> Args) : CallArgs;
 
 /// <summary>The request body, sent as one parameter (json for named arguments, or the single unnamed argument).</summary>
-public sealed record BodyArgs(ReadOnlyMemory<byte>? Raw) : CallArgs;
+internal sealed record BodyArgs(ReadOnlyMemory<byte>? Raw) : CallArgs;
 
 /// <summary>Argument collection for function calls (the body is parsed by <see cref="PayloadParser.ParseCall"/>).</summary>
-public static class CallArgsParser
+internal static class CallArgsParser
 {
     /// <summary>
     /// toRpcParams: name/value pairs to arguments. A repeated name keeps its last value, except for a VARIADIC

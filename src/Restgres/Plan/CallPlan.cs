@@ -7,19 +7,19 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>Which parameters the call passes (PostgREST's CallParams).</summary>
-public abstract record CallParams;
+internal abstract record CallParams;
 
 /// <summary>Named arguments <c>f(a := ..., b := ...)</c>: only the parameters the request gave, so defaults apply.</summary>
-public sealed record KeyParams(ImmutableArray<RoutineParam> Params) : CallParams;
+internal sealed record KeyParams(ImmutableArray<RoutineParam> Params) : CallParams;
 
 /// <summary>The single unnamed parameter, passed positionally <c>f($1::type)</c>.</summary>
-public sealed record OnePosParam(RoutineParam Param) : CallParams;
+internal sealed record OnePosParam(RoutineParam Param) : CallParams;
 
 /// <summary>
 /// The function call that fills the <c>pgrst_source</c> CTE (PostgREST's CallPlan / FunctionCall).
 /// <see cref="Returning"/> and <see cref="FilterFields"/> are the columns the outer read needs from it.
 /// </summary>
-public sealed record CallPlan(
+internal sealed record CallPlan(
     QualifiedIdentifier Qi,
     CallParams Params,
     CallArgs Args,
@@ -29,7 +29,7 @@ public sealed record CallPlan(
     ImmutableSortedSet<string> Returning);
 
 /// <summary>Everything one /rpc request needs (PostgREST's CallReadPlan).</summary>
-public sealed record CallReadPlan(
+internal sealed record CallReadPlan(
     ReadPlan ReadPlan,
     CallPlan CallPlan,
     bool ReadOnly,
@@ -44,7 +44,7 @@ public sealed record CallReadPlan(
 /// over its result (every read feature works on <c>pgrst_source</c>), negotiate the media type, decide the
 /// transaction mode from the volatility. Pure.
 /// </summary>
-public static class CallPlanner
+internal static class CallPlanner
 {
     public static CallReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req,
         QualifiedIdentifier target, InvokeMethod inv, CallPayload? payload, MediaHandlerMap handlers)
@@ -256,7 +256,7 @@ public static class CallPlanner
 /// PostgREST's <c>Ord Routine</c>: overloads with fewer parameters first, then by description, parameters (name,
 /// type, ...), return type, volatility and the rest. PGRST203 lists candidates in this order.
 /// </summary>
-public sealed class RoutineOrder : IComparer<Routine>
+internal sealed class RoutineOrder : IComparer<Routine>
 {
     public static readonly RoutineOrder Instance = new();
 

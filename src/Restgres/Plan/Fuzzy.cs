@@ -8,7 +8,7 @@ namespace Restgres.Plan;
 /// tableNotFoundHint, noRelBetweenHint, noRpcHint), so do we, through <see cref="FuzzySet"/>. Client-supplied names
 /// are bounded first: hints cost nothing more for a hostile name than for a typo.
 /// </summary>
-public static class Fuzzy
+internal static class Fuzzy
 {
     /// <summary>PostgREST builds no table index for a schema with this many tables (maxDbTablesForFuzzySearch).</summary>
     private const int MaxTablesForFuzzySearch = 500;
@@ -46,7 +46,7 @@ public static class Fuzzy
 /// lower-cased strings, and those at or above the minimum score returned, best first. An exact (case-insensitive)
 /// match scores 1.
 /// </summary>
-public sealed class FuzzySet
+internal sealed class FuzzySet
 {
     /// <summary>fuzzyset's default (get, getOne): relationship and parameter-list hints.</summary>
     public const double DefaultMinScore = 0.33;

@@ -9,7 +9,7 @@ namespace Restgres.Plan;
 /// </summary>
 /// <param name="Function">The handler function (the domain type for scalar handlers); null for builtins.</param>
 /// <param name="Target">The relation the handler aggregates (cast target); null for <c>anyelement</c>.</param>
-public sealed record CallHandler(MediaHandler Builtin, QualifiedIdentifier? Function = null, QualifiedIdentifier? Target = null)
+internal sealed record CallHandler(MediaHandler Builtin, QualifiedIdentifier? Function = null, QualifiedIdentifier? Target = null)
 {
     /// <summary>No body: HEAD, or a write without return=representation (PostgREST's NoAgg).</summary>
     public static readonly CallHandler NoAgg = new(MediaHandler.NoAgg);
@@ -21,7 +21,7 @@ public sealed record CallHandler(MediaHandler Builtin, QualifiedIdentifier? Func
 /// The media handlers by (relation, media type) (PostgREST's MediaHandlerMap): the builtins for any relation,
 /// overridden by custom aggregates and media-type-domain functions found in the database.
 /// </summary>
-public sealed class MediaHandlerMap
+internal sealed class MediaHandlerMap
 {
     private readonly Dictionary<(QualifiedIdentifier? Rel, string Mime), (CallHandler Handler, MediaType Media)> _map = [];
 

@@ -11,10 +11,10 @@ namespace Restgres.Plan;
 /// <see cref="IrType"/> types the <c>json_to_recordset</c> column list; <see cref="Transform"/> is a json → type
 /// data representation applied to the parsed value; <see cref="Default"/> feeds <c>Prefer: missing=default</c>.
 /// </summary>
-public sealed record MutateField(string Name, string IrType, string? Transform, string? Default);
+internal sealed record MutateField(string Name, string IrType, string? Transform, string? Default);
 
 /// <summary>The write of a mutation (PostgREST's MutatePlan: Insert / Update / Delete).</summary>
-public abstract record MutatePlan
+internal abstract record MutatePlan
 {
     public required QualifiedIdentifier Target { get; init; }
     /// <summary>Columns for RETURNING; empty means <c>RETURNING 1</c> (the rows are only counted).</summary>
@@ -23,7 +23,7 @@ public abstract record MutatePlan
     public ImmutableArray<CoercibleLogicTree> Where { get; init; } = [];
 }
 
-public sealed record InsertPlan : MutatePlan
+internal sealed record InsertPlan : MutatePlan
 {
     public required ImmutableArray<MutateField> Columns { get; init; }
     public required Payload? Body { get; init; }
@@ -35,20 +35,20 @@ public sealed record InsertPlan : MutatePlan
     public bool IsPut => !Where.IsEmpty;
 }
 
-public sealed record UpdatePlan : MutatePlan
+internal sealed record UpdatePlan : MutatePlan
 {
     public required ImmutableArray<MutateField> Columns { get; init; }
     public required Payload? Body { get; init; }
     public bool ApplyDefaults { get; init; }
 }
 
-public sealed record DeletePlan : MutatePlan;
+internal sealed record DeletePlan : MutatePlan;
 
 /// <summary>
 /// A mutation plus the read of its result (PostgREST's MutateReadPlan): the read selects from the
 /// <c>pgrst_source</c> CTE holding the RETURNING rows, aliased as the table so embeds resolve.
 /// </summary>
-public sealed record MutateReadPlan(
+internal sealed record MutateReadPlan(
     ReadPlan Read,
     MutatePlan Mutate,
     CallHandler Handler,
@@ -57,7 +57,7 @@ public sealed record MutateReadPlan(
     QualifiedIdentifier Target);
 
 /// <summary>Plans POST/PUT/PATCH/DELETE on a relation (PostgREST's mutateReadPlan and mutatePlan in Plan.hs). Pure.</summary>
-public static class MutatePlanner
+internal static class MutatePlanner
 {
     public static MutateReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationMut mut, ParsedPayload payload)
     {

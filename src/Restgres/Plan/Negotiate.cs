@@ -6,7 +6,7 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>Content negotiation for reads, writes and calls alike (PostgREST's Plan/Negotiate.hs, negotiateContent).</summary>
-public static class Negotiator
+internal static class Negotiator
 {
     /// <summary>
     /// The first acceptable type wins. Vendored types (<c>vnd.pgrst.object</c>, <c>vnd.pgrst.array</c> with stripped

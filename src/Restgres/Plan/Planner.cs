@@ -7,16 +7,16 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>The read plan of a GET/HEAD on a relation, plus the media handler chosen by content negotiation.</summary>
-public sealed record WrappedReadPlan(ReadPlan Plan, QualifiedIdentifier Target, CallHandler Handler, MediaType Media, bool HeadersOnly);
+internal sealed record WrappedReadPlan(ReadPlan Plan, QualifiedIdentifier Target, CallHandler Handler, MediaType Media, bool HeadersOnly);
 
 /// <summary>How the body is aggregated in SQL (PostgREST's MediaHandler).</summary>
-public enum MediaHandler { Json, JsonStripNulls, SingleJson, SingleJsonStripNulls, Csv, GeoJson, NoAgg }
+internal enum MediaHandler { Json, JsonStripNulls, SingleJson, SingleJsonStripNulls, Csv, GeoJson, NoAgg }
 
 /// <summary>
 /// Resolves an <see cref="ApiRequest.ApiRequest"/> against the schema cache into a plan (PostgREST's Plan.hs). Pure:
 /// the result is a tree of resolved names and types, or a catalogued error.
 /// </summary>
-public static class Planner
+internal static class Planner
 {
     public static WrappedReadPlan WrappedRead(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, QualifiedIdentifier target, bool headersOnly)
     {

@@ -8,7 +8,7 @@ namespace Restgres.Plan;
 /// A field resolved against the schema cache (PostgREST's CoercibleField): its type decides whether a JSON path
 /// needs <c>to_jsonb</c>, whether full-text search needs <c>to_tsvector</c>, and which data representation applies.
 /// </summary>
-public sealed record CoercibleField(
+internal sealed record CoercibleField(
     string Name,
     ImmutableArray<JsonOperation> JsonPath,
     bool ToJson,
@@ -23,34 +23,34 @@ public sealed record CoercibleField(
         new(name, jsonPath, false, null, false, "", "", null);
 }
 
-public sealed record CoercibleSelectField(CoercibleField Field, AggregateFunction? Aggregate, string? AggregateCast, string? Cast, string? Alias);
+internal sealed record CoercibleSelectField(CoercibleField Field, AggregateFunction? Aggregate, string? AggregateCast, string? Cast, string? Alias);
 
-public sealed record CoercibleFilter(CoercibleField Field, OpExpr Expr);
+internal sealed record CoercibleFilter(CoercibleField Field, OpExpr Expr);
 
-public abstract record CoercibleLogicTree;
-public sealed record CoercibleLogicExpr(bool Not, bool IsAnd, ImmutableArray<CoercibleLogicTree> Children) : CoercibleLogicTree;
-public sealed record CoercibleLogicStmt(CoercibleFilter Filter) : CoercibleLogicTree;
+internal abstract record CoercibleLogicTree;
+internal sealed record CoercibleLogicExpr(bool Not, bool IsAnd, ImmutableArray<CoercibleLogicTree> Children) : CoercibleLogicTree;
+internal sealed record CoercibleLogicStmt(CoercibleFilter Filter) : CoercibleLogicTree;
 
-public sealed record CoercibleOrderTerm(string? Relation, CoercibleField Field, OrderDirection? Direction, OrderNulls? Nulls);
+internal sealed record CoercibleOrderTerm(string? Relation, CoercibleField Field, OrderDirection? Direction, OrderNulls? Nulls);
 
 /// <summary>A join condition <c>left.col = right.col</c> between an embedded resource and its parent.</summary>
-public sealed record JoinCondition(QualifiedIdentifier Left, string LeftColumn, QualifiedIdentifier Right, string RightColumn);
+internal sealed record JoinCondition(QualifiedIdentifier Left, string LeftColumn, QualifiedIdentifier Right, string RightColumn);
 
-public enum SpreadKind { None, ToOne, ToMany }
+internal enum SpreadKind { None, ToOne, ToMany }
 
 /// <summary>A column surfaced by a spread embed into its parent (PostgREST's SpreadSelectField).</summary>
-public sealed record SpreadSelectField(string Name, AggregateFunction? Aggregate, string? AggregateCast, string? Alias);
+internal sealed record SpreadSelectField(string Name, AggregateFunction? Aggregate, string? AggregateCast, string? Alias);
 
 /// <summary>How an embedded child appears in its parent's select list (PostgREST's RelSelectField).</summary>
-public abstract record RelSelectField(string AggAlias);
-public sealed record JsonEmbed(string SelName, string AggAlias, bool ToOne, bool EmptyEmbed) : RelSelectField(AggAlias);
-public sealed record SpreadEmbed(ImmutableArray<SpreadSelectField> Fields, string AggAlias) : RelSelectField(AggAlias);
+internal abstract record RelSelectField(string AggAlias);
+internal sealed record JsonEmbed(string SelName, string AggAlias, bool ToOne, bool EmptyEmbed) : RelSelectField(AggAlias);
+internal sealed record SpreadEmbed(ImmutableArray<SpreadSelectField> Fields, string AggAlias) : RelSelectField(AggAlias);
 
 /// <summary>A filter on an embed itself (<c>rel=is.null</c> / <c>rel=not.is.null</c>): the embed's alias IS [NOT] DISTINCT FROM NULL.</summary>
-public sealed record CoercibleNullEmbedFilter(bool Not, string AggAlias) : CoercibleLogicTree;
+internal sealed record CoercibleNullEmbedFilter(bool Not, string AggAlias) : CoercibleLogicTree;
 
 /// <summary>One node of the read plan tree (PostgREST's ReadPlan); children are embedded resources.</summary>
-public sealed record ReadPlan
+internal sealed record ReadPlan
 {
     public required ImmutableArray<CoercibleSelectField> Select { get; init; }
     public required QualifiedIdentifier From { get; init; }

@@ -5,7 +5,7 @@ using Restgres.SchemaCache;
 namespace Restgres.Plan;
 
 /// <summary>PGRST200 / PGRST201 (Error.hs: NoRelBetween, AmbiguousRelBetween) with PostgREST's details and hints.</summary>
-public static class RelErrors
+internal static class RelErrors
 {
     public static ApiError NoRelBetween(string parent, string child, string? hint, string schema, SchemaCache.SchemaCache cache)
     {

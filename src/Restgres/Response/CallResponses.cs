@@ -7,7 +7,7 @@ using Restgres.Plan;
 namespace Restgres.Response;
 
 /// <summary>Responses to /rpc calls (PostgREST's Response.hs, CallReadPlan case).</summary>
-public static class CallResponses
+internal static class CallResponses
 {
     /// <summary>
     /// Content-Range and 200/206/416 as for reads; a void function answers 204 without Content-Type or body; HEAD has

@@ -10,7 +10,7 @@ namespace Restgres.Response;
 /// MutationSingleUpsert, MutationUpdate and MutationDelete): status, Location, Content-Range and Preference-Applied
 /// follow PostgREST's rules per mutation, then response.status / response.headers set by SQL override them.
 /// </summary>
-public static class MutateResponses
+internal static class MutateResponses
 {
     public static PgrstResponse Build(ApiRequest.ApiRequest req, MutateReadPlan plan, ResultSet rs)
     {

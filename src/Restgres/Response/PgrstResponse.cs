@@ -9,7 +9,7 @@ using Restgres.Plan;
 namespace Restgres.Response;
 
 /// <summary>A finished response: status, headers and body bytes (a pooled buffer slice for database bodies).</summary>
-public sealed class PgrstResponse
+internal sealed class PgrstResponse
 {
     public int Status { get; set; }
     public List<KeyValuePair<string, string>> Headers { get; } = new(8);
@@ -29,7 +29,7 @@ public sealed class PgrstResponse
 }
 
 /// <summary>Builds responses from results (PostgREST's Response.hs).</summary>
-public static class Responses
+internal static class Responses
 {
     /// <summary>The response to a read: Content-Range, 200/206/416, Content-Location, Preference-Applied.</summary>
     public static PgrstResponse Read(AppConfig config, ApiRequest.ApiRequest req, WrappedReadPlan plan, ResultSet rs)

@@ -3,7 +3,7 @@ using System.Collections.Frozen;
 namespace Restgres.SchemaCache;
 
 /// <summary>A schema-qualified database object name (PostgREST's QualifiedIdentifier). Schema may be empty.</summary>
-public readonly record struct QualifiedIdentifier(string Schema, string Name)
+internal readonly record struct QualifiedIdentifier(string Schema, string Name)
 {
     public override string ToString() => Schema.Length == 0 ? Name : Schema + "." + Name;
 }
@@ -12,7 +12,7 @@ public readonly record struct QualifiedIdentifier(string Schema, string Name)
 /// <param name="DataType">The type as used for casts and JSON parsing (domains over built-ins report the base type).</param>
 /// <param name="NominalType">The declared type, e.g. a domain name; data representations key on it.</param>
 /// <param name="BaseType">The ultimate base type name (e.g. <c>tsvector</c> for a domain over tsvector).</param>
-public sealed record Column(
+internal sealed record Column(
     string Name,
     string? Description,
     bool Nullable,
@@ -25,7 +25,7 @@ public sealed record Column(
     bool IsGenerated);
 
 /// <summary>A table, view, materialized view, foreign table or partitioned table.</summary>
-public sealed class Table
+internal sealed class Table
 {
     public required string Schema { get; init; }
     public required string Name { get; init; }
@@ -43,14 +43,14 @@ public sealed class Table
 }
 
 /// <summary>How two relations relate (PostgREST's Cardinality); Computed is a function-defined relationship.</summary>
-public enum Cardinality { ManyToOne, OneToMany, OneToOne, ManyToMany, Computed }
+internal enum Cardinality { ManyToOne, OneToMany, OneToOne, ManyToMany, Computed }
 
 /// <summary>
 /// A relationship from <see cref="Table"/> to <see cref="ForeignTable"/>: from a foreign key (or derived through views
 /// or a junction table), or computed by a function <c>f(table) returns [setof] foreign_table</c>.
 /// <see cref="Columns"/> pairs are (column of Table, column of ForeignTable).
 /// </summary>
-public sealed record Relationship(
+internal sealed record Relationship(
     QualifiedIdentifier Table,
     QualifiedIdentifier ForeignTable,
     bool IsSelf,
@@ -73,7 +73,7 @@ public sealed record Relationship(
 }
 
 /// <summary>The junction table of a many-to-many relationship.</summary>
-public sealed record Junction(
+internal sealed record Junction(
     QualifiedIdentifier Table,
     string Constraint1,
     string Constraint2,
@@ -81,13 +81,13 @@ public sealed record Junction(
     IReadOnlyList<(string Column, string JunctionColumn)> TargetColumns);
 
 /// <summary>A routine parameter.</summary>
-public sealed record RoutineParam(string Name, string Type, string TypeMaxLength, bool Required, bool Variadic);
+internal sealed record RoutineParam(string Name, string Type, string TypeMaxLength, bool Required, bool Variadic);
 
 /// <summary>Function volatility.</summary>
-public enum Volatility { Immutable, Stable, Volatile }
+internal enum Volatility { Immutable, Stable, Volatile }
 
 /// <summary>A function exposed under /rpc (PostgREST's Routine).</summary>
-public sealed class Routine
+internal sealed class Routine
 {
     public required string Schema { get; init; }
     public required string Name { get; init; }
@@ -118,4 +118,4 @@ public sealed class Routine
 }
 
 /// <summary>A data representation: a cast function between a domain and json/text (PostgREST's DataRepresentation).</summary>
-public sealed record DataRepresentation(string SourceType, string TargetType, string Function);
+internal sealed record DataRepresentation(string SourceType, string TargetType, string Function);

@@ -6,7 +6,7 @@ namespace Restgres.SchemaCache;
 /// An immutable snapshot of what the API exposes (PostgREST's SchemaCache). Built by <see cref="SchemaCacheLoader"/>
 /// and swapped atomically on reload, so a request always sees one whole cache.
 /// </summary>
-public sealed class SchemaCache
+internal sealed class SchemaCache
 {
     public required FrozenDictionary<QualifiedIdentifier, Table> Tables { get; init; }
     /// <summary>Relationships keyed by (table, schema of the foreign table), as PostgREST indexes them.</summary>
@@ -42,4 +42,4 @@ public sealed class SchemaCache
 }
 
 /// <summary>A role's <c>ALTER ROLE ... SET</c> values that a user may set, and its default isolation level.</summary>
-public sealed record RoleSettings(IReadOnlyList<KeyValuePair<string, string>> Settings, string? IsolationLevel);
+internal sealed record RoleSettings(IReadOnlyList<KeyValuePair<string, string>> Settings, string? IsolationLevel);

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Restgres.SchemaCache;
 
 /// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
-public static class SchemaCacheLoader
+internal static class SchemaCacheLoader
 {
     public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, IReadOnlyList<string> extraSearchPath, CancellationToken ct)
     {

@@ -3,13 +3,13 @@ using System.Text.Json;
 
 namespace Restgres.SchemaCache;
 
-public enum KeyDep { Pk, Fk, FkRef }
+internal enum KeyDep { Pk, Fk, FkRef }
 
 /// <summary>
 /// A primary/foreign key of a base table whose columns a view exposes (PostgREST's ViewKeyDependency): lets views
 /// have primary keys and take part in embedding. <see cref="Columns"/>: (table column, view columns exposing it).
 /// </summary>
-public sealed record ViewKeyDependency(
+internal sealed record ViewKeyDependency(
     QualifiedIdentifier Table,
     QualifiedIdentifier View,
     string Constraint,

@@ -11,7 +11,7 @@ namespace Restgres.Sql;
 /// <c>pgrst_source</c> CTE, the read plan selects from it, and PostgreSQL aggregates the body. Arguments are always
 /// parameters; parameter types and names come from the schema cache.
 /// </summary>
-public static class CallStatements
+internal static class CallStatements
 {
     public static Statement MainCall(CallReadPlan plan, Preferences prefs, long? maxRows, NonnegRange topRange)
     {

@@ -12,7 +12,7 @@ namespace Restgres.Sql;
 /// <c>json_to_recordset</c> with a column list typed from the schema cache: one statement whatever the row count,
 /// and no SQL text is ever built from values.
 /// </summary>
-public static class MutateStatements
+internal static class MutateStatements
 {
     private const string BodyAlias = "pgrst_body";
 

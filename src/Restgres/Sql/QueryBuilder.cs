@@ -10,7 +10,7 @@ namespace Restgres.Sql;
 /// Plan → parameterised SQL (PostgREST's QueryBuilder.hs / SqlFragment.hs). Pure. Identifiers come from the plan
 /// (checked or quoted), values only ever become parameters of unknown type so PostgreSQL infers their types.
 /// </summary>
-public static class QueryBuilder
+internal static class QueryBuilder
 {
     /// <summary>The SELECT of a read plan node, with its embeds as lateral joins (readPlanToQuery).</summary>
     public static void ReadPlanToQuery(SqlBuilder sb, ReadPlan plan)

@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace Restgres.Sql;
 
 /// <summary>Quoting helpers. Identifiers are always quoted; values never appear in SQL text (they are parameters).</summary>
-public static class SqlText
+internal static class SqlText
 {
     /// <summary>PostgREST's escapeIdent: double-quote, doubling embedded quotes; NUL characters are dropped.</summary>
     public static string QuoteIdent(string ident)
@@ -19,13 +19,13 @@ public static class SqlText
 }
 
 /// <summary>A statement parameter: text sent with an unknown type (PostgreSQL infers it) unless a type is given.</summary>
-public readonly record struct SqlParam(object? Value, NpgsqlDbType Type)
+internal readonly record struct SqlParam(object? Value, NpgsqlDbType Type)
 {
     public static SqlParam Unknown(string? text) => new(text, NpgsqlDbType.Unknown);
 }
 
 /// <summary>Accumulates parameterised SQL text: values become <c>$n</c> placeholders, never literals.</summary>
-public sealed class SqlBuilder
+internal sealed class SqlBuilder
 {
     private readonly StringBuilder _sb = new(256);
 

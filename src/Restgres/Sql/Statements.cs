@@ -4,14 +4,14 @@ using Restgres.Plan;
 namespace Restgres.Sql;
 
 /// <summary>A statement ready to run: SQL text and its parameters.</summary>
-public sealed record Statement(string Sql, IReadOnlyList<SqlParam> Params);
+internal sealed record Statement(string Sql, IReadOnlyList<SqlParam> Params);
 
 /// <summary>
 /// The main statements (PostgREST's Query/Statements.hs): the user's query in a CTE, aggregated by PostgreSQL into one
 /// row holding the finished body, the counts and the response.headers / response.status GUCs. The body column is last
 /// so it can be streamed with sequential access.
 /// </summary>
-public static class Statements
+internal static class Statements
 {
     /// <summary>The CTE the main query runs in (PostgREST's sourceCTEName); the plans' reads select from it.</summary>
     public const string SourceCte = "pgrst_source";

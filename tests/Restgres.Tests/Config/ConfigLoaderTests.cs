@@ -248,30 +248,30 @@ public sealed class ConfigLoaderTests
         Assert.Equal<string>(["public"], c.DbSchemas);
     }
 
-    public static TheoryData<string, Func<AppConfig, object?>, object> Aliases => new()
+    public static TheoryData<string, object, object> Aliases => new()
     {
-        { "db-schema = \"api\"", c => string.Join(',', c.DbSchemas), "api" },
-        { "max-rows = 7", c => c.DbMaxRows, 7L },
-        { "pre-request = \"s.f\"", c => c.DbPreRequest, new QualifiedName("s", "f") },
-        { "root-spec = \"s.root\"", c => c.DbRootSpec, new QualifiedName("s", "root") },
-        { "role-claim-key = \"$$.r\"", c => c.JwtRoleClaimKey, "$.r" },
-        { "secret-is-base64 = true\njwt-secret = \"cmVhbGx5cmVhbGx5cmVhbGx5cmVhbGx5dmVyeXNhZmU=\"", c => c.JwtSecretIsBase64, true },
-        { "db-pool-timeout = 12", c => c.DbPoolMaxIdletime, 12 },
+        { "db-schema = \"api\"", (Func<AppConfig, object?>)(c => string.Join(',', c.DbSchemas)), "api" },
+        { "max-rows = 7", (Func<AppConfig, object?>)(c => c.DbMaxRows), 7L },
+        { "pre-request = \"s.f\"", (Func<AppConfig, object?>)(c => c.DbPreRequest), new QualifiedName("s", "f") },
+        { "root-spec = \"s.root\"", (Func<AppConfig, object?>)(c => c.DbRootSpec), new QualifiedName("s", "root") },
+        { "role-claim-key = \"$$.r\"", (Func<AppConfig, object?>)(c => c.JwtRoleClaimKey), "$.r" },
+        { "secret-is-base64 = true\njwt-secret = \"cmVhbGx5cmVhbGx5cmVhbGx5cmVhbGx5dmVyeXNhZmU=\"", (Func<AppConfig, object?>)(c => c.JwtSecretIsBase64), true },
+        { "db-pool-timeout = 12", (Func<AppConfig, object?>)(c => c.DbPoolMaxIdletime), 12 },
         // The new name wins over the old one...
-        { "db-schemas = \"new\"\ndb-schema = \"old\"", c => string.Join(',', c.DbSchemas), "new" },
-        { "db-max-rows = 1\nmax-rows = 2", c => c.DbMaxRows, 1L },
+        { "db-schemas = \"new\"\ndb-schema = \"old\"", (Func<AppConfig, object?>)(c => string.Join(',', c.DbSchemas)), "new" },
+        { "db-max-rows = 1\nmax-rows = 2", (Func<AppConfig, object?>)(c => c.DbMaxRows), 1L },
         // ...except for the pool idle time, where PostgREST reads db-pool-timeout first.
-        { "db-pool-max-idletime = 1\ndb-pool-timeout = 2", c => c.DbPoolMaxIdletime, 2 },
-        { "server-host = \"10.0.0.1\"", c => c.AdminServerHost, "10.0.0.1" },
-        { "server-host = \"10.0.0.1\"\nadmin-server-host = \"127.0.0.1\"", c => c.AdminServerHost, "127.0.0.1" },
+        { "db-pool-max-idletime = 1\ndb-pool-timeout = 2", (Func<AppConfig, object?>)(c => c.DbPoolMaxIdletime), 2 },
+        { "server-host = \"10.0.0.1\"", (Func<AppConfig, object?>)(c => c.AdminServerHost), "10.0.0.1" },
+        { "server-host = \"10.0.0.1\"\nadmin-server-host = \"127.0.0.1\"", (Func<AppConfig, object?>)(c => c.AdminServerHost), "127.0.0.1" },
     };
 
     [Theory]
     [MemberData(nameof(Aliases))]
-    public void An_old_option_name_is_still_accepted(string file, Func<AppConfig, object?> get, object expected)
+    public void An_old_option_name_is_still_accepted(string file, object get, object expected)
     {
         var (c, warnings) = Load(file);
-        Assert.Equal(expected, get(c));
+        Assert.Equal(expected, ((Func<AppConfig, object?>)get)(c));
         Assert.Empty(warnings);
     }
 
@@ -362,8 +362,8 @@ public sealed class ConfigLoaderTests
     [InlineData("commit-allow-override", TxEnd.CommitAllowOverride)]
     [InlineData("rollback", TxEnd.Rollback)]
     [InlineData("rollback-allow-override", TxEnd.RollbackAllowOverride)]
-    public void Db_tx_end_accepts_its_four_values(string value, TxEnd expected) =>
-        Assert.Equal(expected, Load($"db-tx-end = \"{value}\"").Config.DbTxEnd);
+    public void Db_tx_end_accepts_its_four_values(string value, object expected) =>
+        Assert.Equal((TxEnd)expected, Load($"db-tx-end = \"{value}\"").Config.DbTxEnd);
 
     [Theory]
     [InlineData("crit", LogLevel.Crit)]
@@ -371,15 +371,15 @@ public sealed class ConfigLoaderTests
     [InlineData("warn", LogLevel.Warn)]
     [InlineData("info", LogLevel.Info)]
     [InlineData("debug", LogLevel.Debug)]
-    public void Log_level_accepts_its_five_values(string value, LogLevel expected) =>
-        Assert.Equal(expected, Load($"log-level = \"{value}\"").Config.LogLevel);
+    public void Log_level_accepts_its_five_values(string value, object expected) =>
+        Assert.Equal((LogLevel)expected, Load($"log-level = \"{value}\"").Config.LogLevel);
 
     [Theory]
     [InlineData("follow-privileges", OpenApiMode.FollowPrivileges)]
     [InlineData("ignore-privileges", OpenApiMode.IgnorePrivileges)]
     [InlineData("disabled", OpenApiMode.Disabled)]
-    public void Openapi_mode_accepts_its_three_values(string value, OpenApiMode expected) =>
-        Assert.Equal(expected, Load($"openapi-mode = \"{value}\"").Config.OpenApiMode);
+    public void Openapi_mode_accepts_its_three_values(string value, object expected) =>
+        Assert.Equal((OpenApiMode)expected, Load($"openapi-mode = \"{value}\"").Config.OpenApiMode);
 
     [Theory]
     [InlineData("660", 432)]

@@ -42,7 +42,7 @@ public sealed class ReadPathApi : IAsyncLifetime
     public TestDatabase Database => database ?? throw new InvalidOperationException("no database yet");
 
     /// <summary>The configuration every server starts from: schemas api and v2, anonymous role web_anon.</summary>
-    public AppConfig BaseConfig => new()
+    internal AppConfig BaseConfig => new()
     {
         DbUri = Database.Uri("restgres_authenticator"),
         DbSchemas = ["api", "v2"],
@@ -66,7 +66,7 @@ public sealed class ReadPathApi : IAsyncLifetime
         ServerCorsAllowedOrigins = ["https://allowed.example"],
     });
 
-    public async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig> configure)
+    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig> configure)
     {
         await gate.WaitAsync();
         try

@@ -41,12 +41,12 @@ public sealed class TestServer : IAsyncDisposable
         };
     }
 
-    public ApiServer Server { get; }
+    internal ApiServer Server { get; }
 
     public Uri BaseAddress => Server.BaseAddress;
 
     /// <summary>Starts a server bound to 127.0.0.1 on a free port; logs go to <paramref name="log"/> (dropped when null).</summary>
-    public static async Task<TestServer> StartAsync(AppConfig config, Action<string>? log = null)
+    internal static async Task<TestServer> StartAsync(AppConfig config, Action<string>? log = null)
     {
         config = config with { ServerHost = "127.0.0.1", ServerPort = 0 };
         var server = await ApiServer.StartAsync(config, CancellationToken.None, log ?? (_ => { }));

@@ -33,7 +33,7 @@ public sealed class QueryBuilderTests
         return Show(sb);
     }
 
-    public static TheoryData<string, CoercibleFilter, string> Filters => new()
+    public static TheoryData<string, object, string> Filters => new()
     {
         // case, filter, SQL | parameters
         { "eq", Flt(Col("a"), new QuantOp(QuantOperator.Equal, null, "1")), "\"api\".\"items\".\"a\" = $1 | '1'" },
@@ -107,10 +107,10 @@ public sealed class QueryBuilderTests
 
     [Theory]
     [MemberData(nameof(Filters))]
-    public void Filter_renders_like_pgFmtFilter(string name, CoercibleFilter filter, string expected)
+    public void Filter_renders_like_pgFmtFilter(string name, object filter, string expected)
     {
         Assert.NotNull(name);
-        Assert.Equal(expected, FilterSql(filter));
+        Assert.Equal(expected, FilterSql((CoercibleFilter)filter));
     }
 
     [Theory]
@@ -150,7 +150,7 @@ public sealed class QueryBuilderTests
     private static CoercibleLogicTree Stmt(string col, string val) =>
         new CoercibleLogicStmt(Flt(Col(col), new QuantOp(QuantOperator.Equal, null, val)));
 
-    public static TheoryData<string, CoercibleLogicTree, string> Logic => new()
+    public static TheoryData<string, object, string> Logic => new()
     {
         { "or", new CoercibleLogicExpr(false, false, [Stmt("a", "1"), Stmt("b", "2")]), " (\"api\".\"items\".\"a\" = $1 OR \"api\".\"items\".\"b\" = $2) | '1', '2'" },
         { "and", new CoercibleLogicExpr(false, true, [Stmt("a", "1"), Stmt("b", "2")]), " (\"api\".\"items\".\"a\" = $1 AND \"api\".\"items\".\"b\" = $2) | '1', '2'" },
@@ -164,11 +164,11 @@ public sealed class QueryBuilderTests
 
     [Theory]
     [MemberData(nameof(Logic))]
-    public void Logic_tree_renders_like_pgFmtLogicTree(string name, CoercibleLogicTree tree, string expected)
+    public void Logic_tree_renders_like_pgFmtLogicTree(string name, object logic, string expected)
     {
         Assert.NotNull(name);
         var sb = new SqlBuilder();
-        QueryBuilder.LogicTree(sb, Qi, tree);
+        QueryBuilder.LogicTree(sb, Qi, (CoercibleLogicTree)logic);
         Assert.Equal(expected, Show(sb));
     }
 
@@ -185,7 +185,7 @@ public sealed class QueryBuilderTests
         return Show(sb);
     }
 
-    public static TheoryData<string, ReadPlan, string> Reads => new()
+    public static TheoryData<string, object, string> Reads => new()
     {
         { "no select is every column", Plan(), "SELECT \"api\".\"items\".* FROM \"api\".\"items\" | " },
         { "star", Plan(Sel(Col("*"))), "SELECT \"api\".\"items\".* FROM \"api\".\"items\" | " },
@@ -267,10 +267,10 @@ public sealed class QueryBuilderTests
 
     [Theory]
     [MemberData(nameof(Reads))]
-    public void Read_plan_renders_as_SQL(string name, ReadPlan plan, string expected)
+    public void Read_plan_renders_as_SQL(string name, object plan, string expected)
     {
         Assert.NotNull(name);
-        Assert.Equal(expected, ReadSql(plan));
+        Assert.Equal(expected, ReadSql((ReadPlan)plan));
     }
 
     [Fact]
