@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Admin;
 
@@ -16,7 +16,7 @@ internal static class SchemaCacheJson
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static byte[] Serialize(SchemaCache.SchemaCache cache)
+    public static byte[] Serialize(SchemaCache cache)
     {
         ArgumentNullException.ThrowIfNull(cache);
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);

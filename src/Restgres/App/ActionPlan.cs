@@ -1,4 +1,4 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.OpenApi;
@@ -68,7 +68,7 @@ internal sealed record CallActionPlan(CallReadPlan Plan, Statement Main, IReadOn
 /// <summary>Resolves a parsed request into its action plan: planning and SQL generation together. Pure.</summary>
 internal static class ActionPlanner
 {
-    public static ActionPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req) => req.Action switch
+    public static ActionPlan Plan(AppConfig config, Catalog.SchemaCache cache, ApiRequest req) => req.Action switch
     {
         RelationRead read => PlanRead(config, cache, req, read),
         RelationMut mut => PlanMutate(config, cache, req, mut),
@@ -83,21 +83,21 @@ internal static class ActionPlanner
         _ => throw Pgrst.NotImplemented($"{req.Method} {req.Path} is not implemented yet in this Restgres build"),
     };
 
-    private static ReadActionPlan PlanRead(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationRead read)
+    private static ReadActionPlan PlanRead(AppConfig config, Catalog.SchemaCache cache, ApiRequest req, RelationRead read)
     {
         var plan = Planner.WrappedRead(config, cache, req, read.Target, read.HeadersOnly);
         var main = Statements.MainRead(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange, out var explain);
         return new ReadActionPlan(plan, main, explain);
     }
 
-    private static MutateActionPlan PlanMutate(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationMut mut)
+    private static MutateActionPlan PlanMutate(AppConfig config, Catalog.SchemaCache cache, ApiRequest req, RelationMut mut)
     {
         var plan = MutatePlanner.Plan(config, cache, req, mut, req.MutationPayload
             ?? throw new InvalidOperationException("a mutation's payload is parsed with its request"));
         return new MutateActionPlan(plan, MutateStatements.MainWrite(plan, req.Preferences));
     }
 
-    private static CallActionPlan PlanCall(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RoutineCall call)
+    private static CallActionPlan PlanCall(AppConfig config, Catalog.SchemaCache cache, ApiRequest req, RoutineCall call)
     {
         var plan = CallPlanner.Plan(config, cache, req, call.Target, call.Method, req.CallPayload, cache.MediaHandlers);
         var main = CallStatements.MainCall(plan, req.Preferences, config.DbMaxRows, req.TopLevelRange);
@@ -105,7 +105,7 @@ internal static class ActionPlanner
     }
 
     /// <summary>OPTIONS on a relation: the methods its privileges and keys allow (PostgREST's RelInfoPlan).</summary>
-    private static string RelationAllow(SchemaCache.Table table)
+    private static string RelationAllow(Catalog.Table table)
     {
         var hasPk = table.PrimaryKey.Count > 0;
         var allow = new System.Text.StringBuilder("OPTIONS,GET,HEAD");

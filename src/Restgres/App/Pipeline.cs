@@ -25,7 +25,7 @@ internal static class Pipeline
         var (config, req) = (rc.Config, rc.Request);
         var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, plan.Hoisted, rc.Cache, plan.IsolationLevel);
         rc.LogQuery(plan.Main.Sql);
-        if (plan.Media.Kind == ApiRequest.MediaKind.Plan)
+        if (plan.Media.Kind == Requests.MediaKind.Plan)
         {
             // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output; an EXPLAINed write runs (and,
             // with analyze, takes effect) like any other, without result checks.

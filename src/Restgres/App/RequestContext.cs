@@ -11,8 +11,8 @@ namespace Restgres.App;
 /// </summary>
 internal sealed record RequestContext(
     AppConfig Config,
-    SchemaCache.SchemaCache Cache,
-    ApiRequest.ApiRequest Request,
+    Catalog.SchemaCache Cache,
+    Requests.ApiRequest Request,
     AuthResult Auth,
     NpgsqlDataSource DataSource,
     CancellationToken Aborted)

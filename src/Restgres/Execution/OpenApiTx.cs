@@ -48,7 +48,7 @@ internal static class OpenApiTx
         await using var batch = MainTx.Begin(conn, tx with { ReadOnly = true, IsolationLevel = "READ COMMITTED" });
         // One statement with a named column per answer, so the results are told apart from the prelude's.
         var sql = accessible
-            ? $"SELECT ({AccessibleTables}) AS pgrst_openapi_tables, ({SchemaCache.CatalogQueries.AccessibleRoutines}) AS pgrst_openapi_funcs, ({SchemaDescription}) AS pgrst_openapi_description"
+            ? $"SELECT ({AccessibleTables}) AS pgrst_openapi_tables, ({Catalog.CatalogQueries.AccessibleRoutines}) AS pgrst_openapi_funcs, ({SchemaDescription}) AS pgrst_openapi_description"
             : $"SELECT NULL::text AS pgrst_openapi_tables, NULL::text AS pgrst_openapi_funcs, ({SchemaDescription}) AS pgrst_openapi_description";
         var main = new NpgsqlBatchCommand(sql);
         main.Parameters.Add(new NpgsqlParameter { Value = schema, NpgsqlDbType = NpgsqlDbType.Text });

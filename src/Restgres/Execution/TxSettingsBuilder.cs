@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Auth;
 using Restgres.Config;
 using Restgres.Errors;
@@ -16,8 +16,8 @@ internal static class TxSettingsBuilder
 {
     /// <param name="cache">For the role's own settings (role-level GUCs and isolation level), when available.</param>
     /// <param name="functionIsolation">A function's default_transaction_isolation, which wins over the role's.</param>
-    public static TxSettings Build(AppConfig config, ApiRequest.ApiRequest req, AuthResult auth, bool readOnly,
-        IReadOnlyList<KeyValuePair<string, string>>? functionSettings = null, SchemaCache.SchemaCache? cache = null,
+    public static TxSettings Build(AppConfig config, ApiRequest req, AuthResult auth, bool readOnly,
+        IReadOnlyList<KeyValuePair<string, string>>? functionSettings = null, Catalog.SchemaCache? cache = null,
         string? functionIsolation = null)
     {
         var sb = new SqlBuilder();
@@ -26,7 +26,7 @@ internal static class TxSettingsBuilder
           .Append(", true)");
         // Role settings come before the role switch so that GRANT SET ON PARAMETER to the authenticator works
         // (PostgREST issue #3045).
-        SchemaCache.RoleSettings? roleSettings = null;
+        Catalog.RoleSettings? roleSettings = null;
         if (cache is not null && cache.RoleSettings.TryGetValue(auth.Role, out var rs))
         {
             roleSettings = rs;

@@ -41,7 +41,7 @@ internal sealed class AppState : IAsyncDisposable
     public SchemaCacheHolder Schemas { get; }
 
     /// <summary>The current schema cache snapshot; null until the first load succeeds.</summary>
-    public SchemaCache.SchemaCache? SchemaCache => Schemas.Current;
+    public Catalog.SchemaCache? SchemaCache => Schemas.Current;
 
     /// <summary>Reconnecting after the database was lost.</summary>
     public ConnectionRecovery Recovery { get; }
@@ -63,7 +63,7 @@ internal sealed class AppState : IAsyncDisposable
     /// The plan cache for this pair of snapshots: plans are pure functions of both, so a new schema cache or config
     /// starts an empty one (a request that still holds the previous pair gets a cache of its own for that pair).
     /// </summary>
-    public PlanCache PlanCacheFor(SchemaCache.SchemaCache cache, AppConfig config)
+    public PlanCache PlanCacheFor(Catalog.SchemaCache cache, AppConfig config)
     {
         var current = _planCache;
         if (current is not null && ReferenceEquals(current.Cache, cache) && ReferenceEquals(current.Config, config)) return current;

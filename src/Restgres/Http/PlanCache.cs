@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.App;
 using Restgres.Config;
 using Restgres.Sql;
@@ -30,10 +30,10 @@ internal sealed class PlanCache
     // get_event load, spinning in Monitor contention (docs/perf-notes.md, item 7).
     private readonly int[] _seenOnce = new int[MaxEntries];
 
-    public PlanCache(SchemaCache.SchemaCache cache, AppConfig config) => (Cache, Config) = (cache, config);
+    public PlanCache(Catalog.SchemaCache cache, AppConfig config) => (Cache, Config) = (cache, config);
 
     /// <summary>The snapshots the cached plans were made against.</summary>
-    public SchemaCache.SchemaCache Cache { get; }
+    public Catalog.SchemaCache Cache { get; }
 
     public AppConfig Config { get; }
 
@@ -64,13 +64,13 @@ internal sealed class PlanCache
     /// The cached plan for <paramref name="key"/> and the request it was made for, with this request's headers,
     /// cookies and body. A call whose body names arguments not planned yet for this URL is a miss.
     /// </summary>
-    public bool TryGet(string key, RawRequest raw, out ApiRequest.ApiRequest request, out ActionPlan plan)
+    public bool TryGet(string key, RawRequest raw, out ApiRequest request, out ActionPlan plan)
     {
         request = null!;
         plan = null!;
         if (!_entries.TryGetValue(key, out var entry)) return false;
-        var headers = ApiRequest.ApiRequest.RequestHeaders(raw);
-        var cookies = ApiRequest.ApiRequest.RequestCookies(raw);
+        var headers = ApiRequest.RequestHeaders(raw);
+        var cookies = ApiRequest.RequestCookies(raw);
         switch (entry)
         {
             case ReadEntry read:
@@ -90,7 +90,7 @@ internal sealed class PlanCache
     }
 
     /// <summary>Remembers a read's or a call's plan when <paramref name="key"/> is seen for the second time.</summary>
-    public void Add(string key, ApiRequest.ApiRequest request, ActionPlan plan)
+    public void Add(string key, ApiRequest request, ActionPlan plan)
     {
         switch (plan)
         {
@@ -130,14 +130,14 @@ internal sealed class PlanCache
     private abstract record Entry;
 
     /// <summary>A planned read: the parsed request (without per-request headers) and its plan.</summary>
-    private sealed record ReadEntry(ApiRequest.ApiRequest Request, ReadActionPlan Plan) : Entry;
+    private sealed record ReadEntry(ApiRequest Request, ReadActionPlan Plan) : Entry;
 
     /// <summary>
     /// A function call's parsed request (without per-request headers, cookies and body) and its plans by payload shape
     /// (<see cref="CallStatements.PayloadShape"/>): the same URL posted with other argument names is another overload,
     /// another plan. GET/HEAD calls carry their arguments in the URL, so they have one shape.
     /// </summary>
-    private sealed record CallEntry(ApiRequest.ApiRequest Request) : Entry
+    private sealed record CallEntry(ApiRequest Request) : Entry
     {
         /// <summary>More argument-name sets than this for one URL are planned every time.</summary>
         private const int MaxShapes = 16;

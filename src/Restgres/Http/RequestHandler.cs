@@ -4,14 +4,14 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.App;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
 using Restgres.Plan;
 using Restgres.Response;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Restgres.Sql;
 
 namespace Restgres.Http;
@@ -71,10 +71,10 @@ internal sealed class RequestHandler(AppState state)
         timing?.Skip();
 
         var planCache = state.PlanCacheFor(cache, config);
-        var key = PlanCache.Key(raw, prefix, rawTarget, ApiRequest.ApiRequest.NamesRoutine(config, raw.PathSegments));
+        var key = PlanCache.Key(raw, prefix, rawTarget, ApiRequest.NamesRoutine(config, raw.PathSegments));
         if (key is null || !planCache.TryGet(key, raw, out var req, out var plan))
         {
-            req = ApiRequest.ApiRequest.FromRaw(config, raw, Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride));
+            req = ApiRequest.FromRaw(config, raw, Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride));
             timing?.ParseDone();
             plan = ActionPlanner.Plan(config, cache, req);
             if (key is not null) planCache.Add(key, req, plan);

@@ -1,6 +1,6 @@
 using Npgsql;
 using Restgres.Config;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Http;
 
@@ -13,14 +13,14 @@ internal sealed class SchemaCacheHolder : IDisposable
 {
     private readonly AppState _state;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private volatile SchemaCache.SchemaCache? _current;
+    private volatile SchemaCache? _current;
     private int _reloadPending;
     private TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal SchemaCacheHolder(AppState state) => _state = state;
 
     /// <summary>The current snapshot; null until the first load succeeds.</summary>
-    public SchemaCache.SchemaCache? Current => _current;
+    public SchemaCache? Current => _current;
 
     /// <summary>Completes at the next successful load (the recovery loop waits on it as well as on its timer).</summary>
     public Task NextLoad => Volatile.Read(ref _loaded).Task;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.FileProviders.Physical;
 using Microsoft.Net.Http.Headers;
 using Restgres.Config;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Http;
 

@@ -53,7 +53,7 @@ internal sealed class HttpMetrics
     /// function (<c>/rpc/f</c> → <c>rpc/f</c>), <c>/</c> for the root, or <see cref="OtherResource"/>. Allocation-free:
     /// the name is looked up by span in a set built once per schema cache snapshot.
     /// </summary>
-    public string Resource(SchemaCache.SchemaCache? cache, string path, ImmutableArray<string> prefixes)
+    public string Resource(Catalog.SchemaCache? cache, string path, ImmutableArray<string> prefixes)
     {
         ArgumentNullException.ThrowIfNull(path);
         var span = path.AsSpan();
@@ -153,7 +153,7 @@ internal sealed class HttpMetrics
     /// <summary>The resource names of one schema cache snapshot: relation names and <c>rpc/</c> + function names.</summary>
     private sealed class ResourceNames
     {
-        public ResourceNames(SchemaCache.SchemaCache cache)
+        public ResourceNames(Catalog.SchemaCache cache)
         {
             Cache = cache;
             var names = new HashSet<string>(StringComparer.Ordinal);
@@ -162,7 +162,7 @@ internal sealed class HttpMetrics
             Lookup = names.ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
-        public SchemaCache.SchemaCache Cache { get; }
+        public Catalog.SchemaCache Cache { get; }
 
         public FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
     }

@@ -1,4 +1,4 @@
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.OpenApi;
 

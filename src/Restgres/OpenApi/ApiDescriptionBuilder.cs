@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Restgres.Config;
 using Restgres.Execution;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.OpenApi;
 
@@ -12,7 +12,7 @@ namespace Restgres.OpenApi;
 /// </summary>
 internal static class ApiDescriptionBuilder
 {
-    public static ApiDescription Build(AppConfig config, SchemaCache.SchemaCache cache, string schema, OpenApiTxResult db)
+    public static ApiDescription Build(AppConfig config, SchemaCache cache, string schema, OpenApiTxResult db)
     {
         IEnumerable<Table> tables = cache.Tables.Values.Where(t => t.Schema == schema);
         IReadOnlyList<Routine> routines;

@@ -20,7 +20,7 @@ internal static class DocsPage
 
     private static Page? _page;
 
-    public static PgrstResponse Respond(AppConfig config, ApiRequest.ApiRequest req, bool headersOnly)
+    public static PgrstResponse Respond(AppConfig config, Requests.ApiRequest req, bool headersOnly)
     {
         var key = string.Join(",", config.DbSchemas);
         var page = _page;
@@ -53,7 +53,7 @@ internal static class DocsPage
         return resp;
     }
 
-    private static string? Header(ApiRequest.ApiRequest req, string name)
+    private static string? Header(Requests.ApiRequest req, string name)
     {
         foreach (var (k, v) in req.Headers)
             if (k == name) return v;

@@ -1,4 +1,4 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 
 namespace Restgres.OpenApi;
 

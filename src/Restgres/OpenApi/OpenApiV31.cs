@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Restgres.Config;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.OpenApi;
 

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Restgres.Config;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.OpenApi;
 

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
@@ -46,7 +46,7 @@ internal sealed record CallReadPlan(
 /// </summary>
 internal static class CallPlanner
 {
-    public static CallReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req,
+    public static CallReadPlan Plan(AppConfig config, SchemaCache cache, ApiRequest req,
         QualifiedIdentifier target, InvokeMethod inv, CallPayload? payload, MediaHandlerMap handlers)
     {
         var isInv = inv == InvokeMethod.Inv;
@@ -138,7 +138,7 @@ internal static class CallPlanner
     // ---- findProc ----
 
     /// <summary>The overloads of a function, least parameters first (PostgREST's Ord Routine).</summary>
-    public static IReadOnlyList<Routine> Overloads(SchemaCache.SchemaCache cache, QualifiedIdentifier qi) =>
+    public static IReadOnlyList<Routine> Overloads(SchemaCache cache, QualifiedIdentifier qi) =>
         cache.Routines.TryGetValue(qi, out var list) ? [.. list.Order(RoutineOrder.Instance)] : [];
 
     /// <summary>
@@ -146,7 +146,7 @@ internal static class CallPlanner
     /// failing that, a function with a single unnamed json/jsonb, text, xml or bytea parameter that takes the whole
     /// POST body of the matching Content-Type. None: PGRST202 with a hint; several: PGRST203.
     /// </summary>
-    public static Routine FindProc(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, ImmutableSortedSet<string> argumentKeys,
+    public static Routine FindProc(SchemaCache cache, QualifiedIdentifier qi, ImmutableSortedSet<string> argumentKeys,
         MediaType contentType, bool isInvPost) =>
         FindProc(Overloads(cache, qi), cache.Routines.Keys, qi, argumentKeys, contentType, isInvPost);
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
@@ -24,7 +24,7 @@ internal static class Fuzzy
         name.Length <= MaxIdentifierBytes && Encoding.UTF8.GetByteCount(name) <= MaxIdentifierBytes;
 
     /// <summary>tableNotFoundHint: the closest table or view of the schema, with a similarity of at least 0.75.</summary>
-    public static string? TableHint(SchemaCache.SchemaCache cache, QualifiedIdentifier target)
+    public static string? TableHint(SchemaCache cache, QualifiedIdentifier target)
     {
         if (!Hintable(target.Name)) return null;
         var names = cache.Tables.Keys.Where(k => k.Schema == target.Schema).Select(k => k.Name).ToList();

@@ -1,5 +1,5 @@
-using Restgres.ApiRequest;
-using Restgres.SchemaCache;
+using Restgres.Requests;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
@@ -59,7 +59,7 @@ internal sealed record MutateReadPlan(
 /// <summary>Plans POST/PUT/PATCH/DELETE on a relation (PostgREST's mutateReadPlan and mutatePlan in Plan.hs). Pure.</summary>
 internal static class MutatePlanner
 {
-    public static MutateReadPlan Plan(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, RelationMut mut, ParsedPayload payload)
+    public static MutateReadPlan Plan(AppConfig config, SchemaCache cache, ApiRequest req, RelationMut mut, ParsedPayload payload)
     {
         var table = Planner.FindTable(cache, mut.Target);
         var read = ForMutation(Planner.ReadPlanFor(config, cache, req, table.Identifier), table);
@@ -82,7 +82,7 @@ internal static class MutatePlanner
             ? read
             : read with { From = ReadPlan.Source, FromAlias = table.Name, Where = [], Range = NonnegRange.All };
 
-    public static MutatePlan MutatePlanFor(SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, Mutation mutation,
+    public static MutatePlan MutatePlanFor(SchemaCache cache, ApiRequest req, Mutation mutation,
         Table table, ReadPlan read, ParsedPayload payload)
     {
         var prefs = req.Preferences;
@@ -159,7 +159,7 @@ internal static class MutatePlanner
     }
 
     /// <summary>resolveOrError over the (sorted) payload keys or <c>columns=</c>: unknown columns are PGRST204.</summary>
-    private static ImmutableArray<MutateField> TypedColumns(SchemaCache.SchemaCache cache, Table table, ImmutableArray<string> columns)
+    private static ImmutableArray<MutateField> TypedColumns(SchemaCache cache, Table table, ImmutableArray<string> columns)
     {
         var result = ImmutableArray.CreateBuilder<MutateField>(columns.Length);
         foreach (var name in columns)
@@ -202,7 +202,7 @@ internal static class MutatePlanner
     }
 
     /// <summary>The root filters (in order) followed by the root logic trees, resolved against the table.</summary>
-    public static ImmutableArray<CoercibleLogicTree> CombinedLogic(SchemaCache.SchemaCache cache, Table table, QueryParams qp)
+    public static ImmutableArray<CoercibleLogicTree> CombinedLogic(SchemaCache cache, Table table, QueryParams qp)
     {
         var result = ImmutableArray.CreateBuilder<CoercibleLogicTree>();
         foreach (var f in qp.FiltersRoot) result.Add(new CoercibleLogicStmt(Planner.ResolveFilter(cache, table.Identifier, f)));

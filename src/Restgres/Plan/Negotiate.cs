@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
@@ -18,7 +18,7 @@ internal static class Negotiator
     /// <param name="withoutBody">
     /// No aggregate is needed: HEAD (PostgREST issue #2849) or a write without <c>return=representation</c>.
     /// </param>
-    public static (CallHandler Handler, MediaType Media) Negotiate(AppConfig config, ApiRequest.ApiRequest req, QualifiedIdentifier relId,
+    public static (CallHandler Handler, MediaType Media) Negotiate(AppConfig config, ApiRequest req, QualifiedIdentifier relId,
         MediaHandlerMap handlers, bool defaultSelect, bool withoutBody)
     {
         foreach (var mt in req.AcceptMediaTypes)

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
@@ -13,12 +13,12 @@ internal sealed record WrappedReadPlan(ReadPlan Plan, QualifiedIdentifier Target
 internal enum MediaHandler { Json, JsonStripNulls, SingleJson, SingleJsonStripNulls, Csv, GeoJson, NoAgg }
 
 /// <summary>
-/// Resolves an <see cref="ApiRequest.ApiRequest"/> against the schema cache into a plan (PostgREST's Plan.hs). Pure:
+/// Resolves an <see cref="ApiRequest"/> against the schema cache into a plan (PostgREST's Plan.hs). Pure:
 /// the result is a tree of resolved names and types, or a catalogued error.
 /// </summary>
 internal static class Planner
 {
-    public static WrappedReadPlan WrappedRead(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, QualifiedIdentifier target, bool headersOnly)
+    public static WrappedReadPlan WrappedRead(AppConfig config, SchemaCache cache, ApiRequest req, QualifiedIdentifier target, bool headersOnly)
     {
         var table = FindTable(cache, target);
         var plan = ReadPlanFor(config, cache, req, table.Identifier);
@@ -28,19 +28,19 @@ internal static class Planner
     }
 
     /// <summary>handling=strict rejects unknown preferences (PGRST122).</summary>
-    public static void CheckPreferences(ApiRequest.ApiRequest req)
+    public static void CheckPreferences(ApiRequest req)
     {
         if (req.Preferences.Handling == PreferHandling.Strict && req.Preferences.Invalid.Count > 0)
             throw Pgrst.InvalidPreferences(req.Preferences.Invalid);
     }
 
-    public static Table FindTable(SchemaCache.SchemaCache cache, QualifiedIdentifier target)
+    public static Table FindTable(SchemaCache cache, QualifiedIdentifier target)
     {
         if (cache.Tables.TryGetValue(target, out var t)) return t;
         throw Pgrst.TableNotFound(target.Schema, target.Name, Fuzzy.TableHint(cache, target));
     }
 
-    private sealed record Ctx(SchemaCache.SchemaCache Cache, QualifiedIdentifier Qi)
+    private sealed record Ctx(SchemaCache Cache, QualifiedIdentifier Qi)
     {
         public Table? Table => Cache.Tables.TryGetValue(Qi, out var t) ? t : null;
     }
@@ -85,7 +85,7 @@ internal static class Planner
     /// attached to their nodes, relationships resolved, stars expanded, aliases, related orders, embed null filters,
     /// the parent's view of each embed, aggregate checks and db-max-rows.
     /// </summary>
-    public static ReadPlan ReadPlanFor(AppConfig config, SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, QualifiedIdentifier qi)
+    public static ReadPlan ReadPlanFor(AppConfig config, SchemaCache cache, ApiRequest req, QualifiedIdentifier qi)
     {
         var qp = req.QueryParams;
         var legacy = config.UrlUseLegacyTargetNames;
@@ -153,7 +153,7 @@ internal static class Planner
     /// <summary>The deepest embedding allowed (PostgREST has no limit; see AddSelectItem).</summary>
     public const int MaxEmbedDepth = 20;
 
-    private static void AddSelectItem(SchemaCache.SchemaCache cache, Node node, SelectItem item, string schema, int depth)
+    private static void AddSelectItem(SchemaCache cache, Node node, SelectItem item, string schema, int depth)
     {
         switch (item)
         {
@@ -200,7 +200,7 @@ internal static class Planner
     }
 
     /// <summary>addRels: resolve each embed's relationship, its table, aliases and join conditions.</summary>
-    private static void AddRels(SchemaCache.SchemaCache cache, ApiRequest.ApiRequest req, Node node, Node? parent, string schema)
+    private static void AddRels(SchemaCache cache, ApiRequest req, Node node, Node? parent, string schema)
     {
         if (parent is null)
         {
@@ -254,7 +254,7 @@ internal static class Planner
     }
 
     /// <summary>findRel: the relationship named by the embed (table, view, constraint, column or function) and hint.</summary>
-    private static Relationship FindRel(SchemaCache.SchemaCache cache, string schema, string origin, string target, string? hint)
+    private static Relationship FindRel(SchemaCache cache, string schema, string origin, string target, string? hint)
     {
         var all = cache.Relationships.TryGetValue(new QualifiedIdentifier(schema, origin), out var l) ? l : [];
         var rels = new List<Relationship>();
@@ -299,7 +299,7 @@ internal static class Planner
     private static bool MatchFkRefSingleCol(string h, Relationship r) => IsFk(r) && r.Columns.Count == 1 && r.Columns[0].ForeignColumn == h;
     private static bool MatchConstraint(string h, Relationship r) => IsFk(r) && r.Constraint == h;
 
-    private static void ExpandAndAlias(SchemaCache.SchemaCache cache, Node node, bool hasAgg, string schema)
+    private static void ExpandAndAlias(SchemaCache cache, Node node, bool hasAgg, string schema)
     {
         var newHasAgg = hasAgg || node.Select.Any(s => s.Aggregate is not null) || node.Spread == SpreadKind.ToMany;
         // The pgrst_source CTE of mutations and RPC stands for the table named by its alias (adjustContext).
@@ -506,9 +506,9 @@ internal static class Planner
         return WithTransformer(ctx, "text", f.IrType, f);
     }
 
-    internal static CoercibleFilter ResolveFilter(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, Filter f) => ResolveFilter(new Ctx(cache, qi), f);
+    internal static CoercibleFilter ResolveFilter(SchemaCache cache, QualifiedIdentifier qi, Filter f) => ResolveFilter(new Ctx(cache, qi), f);
 
-    internal static CoercibleLogicTree ResolveLogicTree(SchemaCache.SchemaCache cache, QualifiedIdentifier qi, LogicTree tree) => ResolveLogicTree(new Ctx(cache, qi), tree);
+    internal static CoercibleLogicTree ResolveLogicTree(SchemaCache cache, QualifiedIdentifier qi, LogicTree tree) => ResolveLogicTree(new Ctx(cache, qi), tree);
 
     private static CoercibleFilter ResolveFilter(Ctx ctx, Filter f) => new(ResolveQueryInputField(ctx, f.Field, f.Expr), f.Expr);
 

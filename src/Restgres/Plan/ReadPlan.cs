@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
-using Restgres.SchemaCache;
+using Restgres.Requests;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 

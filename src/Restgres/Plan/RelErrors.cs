@@ -1,13 +1,13 @@
 using System.Text;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Plan;
 
 /// <summary>PGRST200 / PGRST201 (Error.hs: NoRelBetween, AmbiguousRelBetween) with PostgREST's details and hints.</summary>
 internal static class RelErrors
 {
-    public static ApiError NoRelBetween(string parent, string child, string? hint, string schema, SchemaCache.SchemaCache cache)
+    public static ApiError NoRelBetween(string parent, string child, string? hint, string schema, SchemaCache cache)
     {
         var details = $"Searched for a foreign key relationship between '{parent}' and '{child}'"
             + (hint is null ? "" : $" using the hint '{hint}'") + $" in the schema '{schema}', but no matches were found.";

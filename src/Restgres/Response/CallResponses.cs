@@ -1,4 +1,4 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
@@ -13,7 +13,7 @@ internal static class CallResponses
     /// Content-Range and 200/206/416 as for reads; a void function answers 204 without Content-Type or body; HEAD has
     /// no body nor Content-Length. response.status / response.headers set by the function override the result.
     /// </summary>
-    public static PgrstResponse Call(AppConfig config, ApiRequest.ApiRequest req, CallReadPlan plan, ResultSet rs)
+    public static PgrstResponse Call(AppConfig config, ApiRequest req, CallReadPlan plan, ResultSet rs)
     {
         var prefs = req.Preferences;
         var (status, contentRange) = Responses.RangeStatusHeader(req.TopLevelRange, rs.QueryTotal, rs.TableTotal);

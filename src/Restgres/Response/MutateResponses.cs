@@ -1,5 +1,5 @@
 using System.Text;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Execution;
 using Restgres.Plan;
 
@@ -12,7 +12,7 @@ namespace Restgres.Response;
 /// </summary>
 internal static class MutateResponses
 {
-    public static PgrstResponse Build(ApiRequest.ApiRequest req, MutateReadPlan plan, ResultSet rs)
+    public static PgrstResponse Build(ApiRequest req, MutateReadPlan plan, ResultSet rs)
     {
         var prefs = req.Preferences;
         var full = prefs.Representation == PreferRepresentation.Full;
@@ -73,7 +73,7 @@ internal static class MutateResponses
         return rs.Inserted is not { } n || (n <= 0 && prefs.Resolution == PreferResolution.MergeDuplicates) ? 200 : 201;
     }
 
-    private static void WithBody(PgrstResponse resp, MutateReadPlan plan, ApiRequest.ApiRequest req, ResultSet rs)
+    private static void WithBody(PgrstResponse resp, MutateReadPlan plan, ApiRequest req, ResultSet rs)
     {
         resp.Body = rs.Body.AsMemory(0, rs.BodyLength);
         Responses.AddContentType(resp, plan.Media, req);
@@ -88,7 +88,7 @@ internal static class MutateResponses
     /// responsePreferences: resolution only on POST to a relation with a key (or on_conflict), missing only on
     /// POST/PATCH, max-affected only on PATCH/DELETE; the rest as requested.
     /// </summary>
-    public static Preferences AppliedPreferences(ApiRequest.ApiRequest req, MutateReadPlan plan)
+    public static Preferences AppliedPreferences(ApiRequest req, MutateReadPlan plan)
     {
         var p = req.Preferences;
         var resolution = plan.Mutation == Mutation.Create && plan.Mutate is InsertPlan ins

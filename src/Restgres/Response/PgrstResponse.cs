@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
@@ -32,7 +32,7 @@ internal sealed class PgrstResponse
 internal static class Responses
 {
     /// <summary>The response to a read: Content-Range, 200/206/416, Content-Location, Preference-Applied.</summary>
-    public static PgrstResponse Read(AppConfig config, ApiRequest.ApiRequest req, WrappedReadPlan plan, ResultSet rs)
+    public static PgrstResponse Read(AppConfig config, ApiRequest req, WrappedReadPlan plan, ResultSet rs)
     {
         var prefs = req.Preferences;
         var tableTotal = prefs.Count switch
@@ -67,14 +67,14 @@ internal static class Responses
     }
 
     /// <summary>An EXPLAIN result (DbPlanResult): 200 with the plan media type.</summary>
-    public static PgrstResponse Plan(ApiRequest.ApiRequest req, MediaType media, byte[] body)
+    public static PgrstResponse Plan(ApiRequest req, MediaType media, byte[] body)
     {
         var resp = new PgrstResponse { Status = 200, Body = body };
         AddContentType(resp, media, req);
         return resp;
     }
 
-    public static void AddContentType(PgrstResponse resp, MediaType media, ApiRequest.ApiRequest req)
+    public static void AddContentType(PgrstResponse resp, MediaType media, ApiRequest req)
     {
         resp.Headers.Add(new("Content-Type", media.ToContentType()));
         if (req.NegotiatedByProfile) resp.Headers.Add(new("Content-Profile", req.Schema));

@@ -1,8 +1,8 @@
 using System.Text;
 using NpgsqlTypes;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Sql;
 

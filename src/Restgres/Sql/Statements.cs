@@ -1,4 +1,4 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Plan;
 
 namespace Restgres.Sql;

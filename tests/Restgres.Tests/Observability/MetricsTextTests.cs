@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text;
 using Restgres.Observability;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 
 namespace Restgres.Tests.Observability;
@@ -10,7 +10,7 @@ namespace Restgres.Tests.Observability;
 /// <summary>The Prometheus text writer and the HTTP request metrics, without a server.</summary>
 public sealed class MetricsTextTests
 {
-    private static SchemaCache.SchemaCache Cache(string[] tables, string[] routines) => new()
+    private static SchemaCache Cache(string[] tables, string[] routines) => new()
     {
         Tables = tables.ToFrozenDictionary(t => new QualifiedIdentifier("api", t), t => new Table
         {

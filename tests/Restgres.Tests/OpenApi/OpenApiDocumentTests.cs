@@ -4,10 +4,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.OpenApi;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 
 namespace Restgres.Tests.OpenApi;

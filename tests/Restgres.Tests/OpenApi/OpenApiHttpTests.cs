@@ -155,15 +155,15 @@ public sealed class OpenApiHttpTests(PgClusterFixture pg, ReadPathApi api) : ICl
         await api.DefaultAsync(pg);
         await using var conn = new Npgsql.NpgsqlConnection(api.Database.ConnectionString);
         await conn.OpenAsync();
-        var cache = await Restgres.SchemaCache.SchemaCacheLoader.LoadAsync(conn, ["api"], [], CancellationToken.None);
+        var cache = await Restgres.Catalog.SchemaCacheLoader.LoadAsync(conn, ["api"], [], CancellationToken.None);
         await using var tx = await conn.BeginTransactionAsync();
         await using (var path = new Npgsql.NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
             await path.ExecuteNonQueryAsync();
-        await using var cmd = new Npgsql.NpgsqlCommand(Restgres.SchemaCache.CatalogQueries.AccessibleRoutines, conn, tx);
+        await using var cmd = new Npgsql.NpgsqlCommand(Restgres.Catalog.CatalogQueries.AccessibleRoutines, conn, tx);
         cmd.Parameters.AddWithValue("api");
-        var accessible = Restgres.SchemaCache.SchemaCacheLoader.ParseRoutineList((string)(await cmd.ExecuteScalarAsync())!);
+        var accessible = Restgres.Catalog.SchemaCacheLoader.ParseRoutineList((string)(await cmd.ExecuteScalarAsync())!);
 
-        static string Describe(Restgres.SchemaCache.Routine r) =>
+        static string Describe(Restgres.Catalog.Routine r) =>
             $"{r.Schema}.{r.Name}({string.Join(", ", r.Params)}) -> {r.ReturnType} set={r.ReturnsSet} composite={r.ReturnsComposite} "
             + $"alias={r.ReturnsCompositeAlias} {r.Volatility} variadic={r.HasVariadic} iso={r.IsolationLevel}";
         var fromCache = cache.Routines.Values.SelectMany(v => v).Select(Describe).Order(StringComparer.Ordinal).ToList();

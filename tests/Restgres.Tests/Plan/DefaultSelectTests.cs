@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 
 namespace Restgres.Tests.Plan;
@@ -24,8 +24,8 @@ public sealed class DefaultSelectTests
     {
         var config = new AppConfig { DbAggregatesEnabled = true };
         var raw = new RawRequest("GET", "/t", ["t"], query, [], ReadOnlyMemory<byte>.Empty);
-        var req = Restgres.ApiRequest.ApiRequest.FromRaw(config, raw, Preferences.None);
-        var plan = Planner.ReadPlanFor(config, Restgres.SchemaCache.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t"));
+        var req = Restgres.Requests.ApiRequest.FromRaw(config, raw, Preferences.None);
+        var plan = Planner.ReadPlanFor(config, Restgres.Catalog.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t"));
         Assert.Equal(expected, plan.IsDefaultSelect);
     }
 }

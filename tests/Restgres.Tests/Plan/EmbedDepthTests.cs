@@ -1,10 +1,10 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 
 namespace Restgres.Tests.Plan;
@@ -18,17 +18,17 @@ public class EmbedDepthTests
         return "id," + s;
     }
 
-    private static Restgres.ApiRequest.ApiRequest Request(string select)
+    private static Restgres.Requests.ApiRequest Request(string select)
     {
         var raw = new RawRequest("GET", "/t", ["t"], "select=" + Uri.EscapeDataString(select), [], ReadOnlyMemory<byte>.Empty);
-        return Restgres.ApiRequest.ApiRequest.FromRaw(new AppConfig(), raw, Preferences.None);
+        return Restgres.Requests.ApiRequest.FromRaw(new AppConfig(), raw, Preferences.None);
     }
 
     [Fact]
     public void Embedding_deeper_than_the_limit_is_a_client_error_before_any_relationship_lookup()
     {
         var req = Request(Nested(Planner.MaxEmbedDepth + 1));
-        var e = Assert.Throws<ApiError>(() => Planner.ReadPlanFor(new AppConfig(), Restgres.SchemaCache.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t")));
+        var e = Assert.Throws<ApiError>(() => Planner.ReadPlanFor(new AppConfig(), Restgres.Catalog.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t")));
         Assert.Equal(400, e.Status);
         Assert.Equal("PGRST100", e.Code);
         Assert.Equal("Resource embedding is nested too deeply", e.Message);
@@ -39,7 +39,7 @@ public class EmbedDepthTests
     {
         var req = Request(Nested(Planner.MaxEmbedDepth));
         // With an empty schema cache the first embed has no relationship: PGRST200, not the depth error.
-        var e = Assert.Throws<ApiError>(() => Planner.ReadPlanFor(new AppConfig(), Restgres.SchemaCache.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t")));
+        var e = Assert.Throws<ApiError>(() => Planner.ReadPlanFor(new AppConfig(), Restgres.Catalog.SchemaCache.Empty, req, new QualifiedIdentifier("public", "t")));
         Assert.Equal("PGRST200", e.Code);
     }
 }

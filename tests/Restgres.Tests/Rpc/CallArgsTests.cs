@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Text;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Restgres.Plan;
 using Xunit;

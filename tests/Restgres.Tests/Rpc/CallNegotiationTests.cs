@@ -1,11 +1,11 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Restgres.Sql;
-using ApiReq = Restgres.ApiRequest.ApiRequest;
+using ApiReq = Restgres.Requests.ApiRequest;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 

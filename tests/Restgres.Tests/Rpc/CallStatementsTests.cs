@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Text;
 using NpgsqlTypes;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Restgres.Sql;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
@@ -120,7 +120,7 @@ public sealed class CallStatementsTests
     [InlineData("application/x-www-form-urlencoded", "a=1", null)]
     public void Payload_shape_is_the_argument_names_and_the_json_kind(string contentType, string body, string? shape) =>
         Assert.Equal(shape, CallStatements.PayloadShape(
-            PayloadParser.ParseCall(global::Restgres.ApiRequest.MediaType.Decode(contentType), Encoding.UTF8.GetBytes(body), null)));
+            PayloadParser.ParseCall(global::Restgres.Requests.MediaType.Decode(contentType), Encoding.UTF8.GetBytes(body), null)));
 
     [Fact]
     public void A_get_call_has_one_shape() => Assert.Equal("", CallStatements.PayloadShape(null));

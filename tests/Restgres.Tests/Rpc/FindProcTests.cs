@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 

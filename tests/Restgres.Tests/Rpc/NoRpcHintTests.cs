@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 
@@ -104,12 +104,12 @@ public sealed class NoRpcHintTests
         Assert.Equal(tables[7], set.GetOne(tables[7][..^1] + "x", FuzzySet.NameMinScore));
     }
 
-    private static SchemaCache.SchemaCache FilmRelationships()
+    private static SchemaCache FilmRelationships()
     {
         static QualifiedIdentifier Qi(string name) => new("api", name);
         static Relationship Rel(string foreign) =>
             new(Qi("films"), Qi(foreign), false, Cardinality.ManyToOne, foreign + "_fkey", [], null, false, false);
-        return new SchemaCache.SchemaCache
+        return new SchemaCache
         {
             Tables = System.Collections.Frozen.FrozenDictionary<QualifiedIdentifier, Table>.Empty,
             Relationships = new Dictionary<QualifiedIdentifier, IReadOnlyList<Relationship>>

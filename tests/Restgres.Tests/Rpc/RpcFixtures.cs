@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
 namespace Restgres.Tests.Rpc;
 

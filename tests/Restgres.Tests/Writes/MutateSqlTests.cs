@@ -2,11 +2,11 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Text;
 using NpgsqlTypes;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 using Restgres.Sql;
 using Xunit;
 
@@ -30,7 +30,7 @@ public sealed class MutateSqlTests
         ColumnsByName = cols.ToFrozenDictionary(c => c.Name),
     };
 
-    private static readonly SchemaCache.SchemaCache Cache = new()
+    private static readonly SchemaCache Cache = new()
     {
         Tables = new[]
         {
@@ -58,7 +58,7 @@ public sealed class MutateSqlTests
         var raw = new RawRequest(method, path, [.. path.Split('/', StringSplitOptions.RemoveEmptyEntries)], query,
             [.. headers.Select(h => new KeyValuePair<string, string>(h.Item1, h.Item2))], bytes);
         var prefs = Preferences.Parse(raw.HeaderValues("Prefer"), allowTxOverride: true);
-        var req = Restgres.ApiRequest.ApiRequest.FromRaw(Config, raw, prefs);
+        var req = Restgres.Requests.ApiRequest.FromRaw(Config, raw, prefs);
         var mut = Assert.IsType<RelationMut>(req.Action);
         var payload = PayloadParser.Parse(mut.Mutation, req.ContentMediaType, req.Body, req.QueryParams.Columns);
         var plan = MutatePlanner.Plan(Config, Cache, req, mut, payload);

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// A range of row offsets (PostgREST's NonnegRange over Data.Ranged): <c>[Lower, Upper]</c>, Upper null = unbounded.

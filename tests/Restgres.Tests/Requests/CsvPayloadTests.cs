@@ -1,9 +1,9 @@
 using System.Text;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// CSV bodies, read the same way for writes and for calls: PostgREST parses them once (ApiRequest/Payload.hs) with

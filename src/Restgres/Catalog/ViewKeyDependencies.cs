@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 internal enum KeyDep { Pk, Fk, FkRef }
 

@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>The fast filter reader agrees with the Parsec grammar wherever it answers, and defers everywhere else.</summary>
 public sealed class FastFilterTests

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 /// <summary>
 /// An immutable snapshot of what the API exposes (PostgREST's SchemaCache). Built by <see cref="SchemaCacheLoader"/>

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using static Restgres.ApiRequest.Parsec;
+using static Restgres.Requests.Parsec;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// The URL grammar of PostgREST v16 (ApiRequest/QueryParams.hs): select trees, filters, order, logic trees, JSON paths,
@@ -91,12 +91,12 @@ internal static class Grammar
     private static readonly P<AggregateFunction?> OptAggregation =
         Option<AggregateFunction?>(null, Try(Left(Right(Char('.'), Aggregation), Str("()"))));
 
-    private static readonly SelectItem Star = new SelectField(Restgres.ApiRequest.Field.Plain("*"), null, null, null, null);
+    private static readonly SelectItem Star = new SelectField(Restgres.Requests.Field.Plain("*"), null, null, null, null);
 
     internal static readonly P<SelectItem> FieldSelect = Lexeme(Or(
         Try(Seq(Str("*"), SelectEnd, (_, _) => Star)),
         Try(Seq(Left(OptAlias, Str("count()")), Left(OptCast, SelectEnd), (alias, aggCast) =>
-            (SelectItem)new SelectField(Restgres.ApiRequest.Field.Plain("*"), AggregateFunction.Count, aggCast, null, alias))),
+            (SelectItem)new SelectField(Restgres.Requests.Field.Plain("*"), AggregateFunction.Count, aggCast, null, alias))),
         Seq(Seq(OptAlias, Field, (alias, fld) => (alias, fld)), Seq(Seq(OptCast, OptAggregation, (cast, agg) => (cast, agg)), Left(OptCast, SelectEnd), (ca, aggCast) => (ca.cast, ca.agg, aggCast)),
             (af, rest) => (SelectItem)new SelectField(af.fld, rest.agg, rest.aggCast, rest.cast, af.alias))));
 

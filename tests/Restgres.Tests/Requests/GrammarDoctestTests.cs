@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Every doctest of PostgREST's ApiRequest/QueryParams.hs (<c>-- &gt;&gt;&gt;</c> lines), input and result copied verbatim.
@@ -179,19 +179,19 @@ public sealed class GrammarDoctestTests
 
     [Fact]
     public void Canonical_query_string_is_sorted_by_key_and_gives_a_value_to_every_key() =>
-        Assert.Equal("a=1&b=2&c=3&d=", Restgres.ApiRequest.QueryParams.Parse(true, "a=1&c=3&b=2&d").Canonical);
+        Assert.Equal("a=1&b=2&c=3&d=", Restgres.Requests.QueryParams.Parse(true, "a=1&c=3&b=2&d").Canonical);
 
     [Fact]
     public void Select_parameter_lists_the_fields() =>
         Assert.Equal(
             "[Node {rootLabel = SelectField {selField = (\"name\",[]), selAggregateFunction = Nothing, selAggregateCast = Nothing, selCast = Nothing, selAlias = Nothing}, subForest = []},Node {rootLabel = SelectField {selField = (\"location\",[]), selAggregateFunction = Nothing, selAggregateCast = Nothing, selCast = Nothing, selAlias = Nothing}, subForest = []}]",
-            HsShow.Forest(Restgres.ApiRequest.QueryParams.Parse(false, "select=name,location").Select));
+            HsShow.Forest(Restgres.Requests.QueryParams.Parse(false, "select=name,location").Select));
 
     [Fact]
     public void Filter_on_an_embedded_resource_keeps_its_path() =>
         Assert.Equal(
             "[([\"a\"],Filter {field = (\"b\",[]), opExpr = OpExpr False (OpQuant OpEqual Nothing \"0\")})]",
-            QueryParamsTests.ShowFilters(Restgres.ApiRequest.QueryParams.Parse(false, "a.b=eq.0")));
+            QueryParamsTests.ShowFilters(Restgres.Requests.QueryParams.Parse(false, "a.b=eq.0")));
 
     [Theory]
     [InlineData(false, "a.b=noop.0", "\"failed to parse filter (noop.0)\" (line 1, column 1) | unexpected \"o\" expecting \"not\" or operator (eq, gt, ...)")]
@@ -203,12 +203,12 @@ public sealed class GrammarDoctestTests
     public void Filter_with_an_operator_parses_to_an_OpExpr() =>
         Assert.Equal(
             "[([],Filter {field = (\"id\",[]), opExpr = OpExpr False (OpQuant OpEqual Nothing \"1\")})]",
-            QueryParamsTests.ShowFilters(Restgres.ApiRequest.QueryParams.Parse(false, "id=eq.1")));
+            QueryParamsTests.ShowFilters(Restgres.Requests.QueryParams.Parse(false, "id=eq.1")));
 
     [Fact]
     public void Rpc_read_argument_without_an_operator_is_a_NoOpExpr()
     {
-        var qp = Restgres.ApiRequest.QueryParams.Parse(true, "id=val");
+        var qp = Restgres.Requests.QueryParams.Parse(true, "id=val");
         Assert.Empty(qp.Filters);
         Assert.Equal(new[] { new KeyValuePair<string, string>("id", "val") }, qp.RpcParams.ToArray());
     }

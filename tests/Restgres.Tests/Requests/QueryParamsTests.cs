@@ -1,8 +1,8 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// <c>QueryParams.Parse</c> end to end: which parameters are filters, RPC arguments, order, logic, limit/offset; the

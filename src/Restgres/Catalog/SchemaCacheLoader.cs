@@ -3,7 +3,7 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 /// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
 internal static class SchemaCacheLoader

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Haskell's number reading as PostgREST applies it to limit/offset (Integer, clamped), max-affected (Int64, wraps)

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>One step of a JSON path: <c>-&gt;key</c>, <c>-&gt;&gt;key</c>, <c>-&gt;0</c> (PostgREST's JsonOperation).</summary>
 /// <param name="Text">Key or index; an index keeps its sign, e.g. <c>+1</c> / <c>-1</c> as PostgREST writes it.</param>

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 /// <summary>
 /// Derives the relationship graph as PostgREST does (SchemaCache.hs): foreign keys give many-to-one (one-to-one when

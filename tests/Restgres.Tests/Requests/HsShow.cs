@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Renders parse results the way GHC's derived <c>Show</c> prints PostgREST's types (ApiRequest/Types.hs), so that the

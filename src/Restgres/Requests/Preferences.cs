@@ -1,4 +1,4 @@
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 internal enum PreferResolution { MergeDuplicates, IgnoreDuplicates }
 internal enum PreferRepresentation { Full, HeadersOnly, None }

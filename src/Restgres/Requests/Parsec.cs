@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// A small parser-combinator core with Parsec's semantics (consumed/empty replies, <c>try</c>, labels, error merging by

@@ -1,4 +1,4 @@
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// The common filter values — <c>[not.]op.value</c> with a single-value operator — read without the Parsec grammar.

@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// The URL grammar beyond the doctests: every operator, modifiers, logic trees, select items, order terms, column and

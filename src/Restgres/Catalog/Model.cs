@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 /// <summary>A schema-qualified database object name (PostgREST's QualifiedIdentifier). Schema may be empty.</summary>
 internal readonly record struct QualifiedIdentifier(string Schema, string Name)

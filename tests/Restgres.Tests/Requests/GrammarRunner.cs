@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Runs one grammar rule like PostgREST's doctests do (<c>P.parse rule "" input</c>) and prints the result as GHC would:

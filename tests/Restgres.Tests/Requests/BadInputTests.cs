@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Restgres.Errors;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Hostile and malformed input: huge query strings, thousands of filters, invalid UTF-8, deep nesting, unbalanced

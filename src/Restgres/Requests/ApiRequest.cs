@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.SchemaCache;
+using Restgres.Catalog;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 internal enum Mutation { Create, Update, SingleUpsert, Delete }
 

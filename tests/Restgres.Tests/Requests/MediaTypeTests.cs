@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// Media types (PostgREST's MediaType.hs doctests and tokenizer) and the Accept header as wai's parseHttpAccept orders

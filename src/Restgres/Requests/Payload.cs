@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Restgres.Errors;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// The body of a write, ready to travel as one JSON parameter (PostgREST's Payload: ProcessedJSON / RawJSON).

@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>
 /// The Prefer header (PostgREST's ApiRequest/Preferences.hs): its doctests, first-wins, invalid preferences and the

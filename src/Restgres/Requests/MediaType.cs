@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 internal enum MediaKind
 {

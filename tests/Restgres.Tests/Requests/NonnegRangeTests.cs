@@ -1,7 +1,7 @@
-using Restgres.ApiRequest;
+using Restgres.Requests;
 using Xunit;
 
-namespace Restgres.Tests.ApiRequest;
+namespace Restgres.Tests.Requests;
 
 /// <summary>The Range header and range arithmetic (PostgREST's RangeQuery.hs over Data.Ranged).</summary>
 public sealed class NonnegRangeTests

@@ -1,4 +1,4 @@
-namespace Restgres.SchemaCache;
+namespace Restgres.Catalog;
 
 /// <summary>
 /// The catalog queries behind the schema cache: one per kind of object (never one per table), each returning a

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Restgres.Errors;
 
-namespace Restgres.ApiRequest;
+namespace Restgres.Requests;
 
 /// <summary>
 /// The parsed query string (PostgREST's QueryParams): select tree, filters (split root / embedded), order, logic trees,
