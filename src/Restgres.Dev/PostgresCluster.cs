@@ -27,13 +27,13 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private static readonly Lock TemporaryLock = new();
     private static readonly HashSet<PostgresCluster> LiveTemporaries = [];
-    private static bool exitHookInstalled;
-    private static bool osUserChecked;
+    private static bool s_exitHookInstalled;
+    private static bool s_osUserChecked;
 
-    private readonly string? temporaryRoot;
-    private readonly bool ownsServer;
-    private bool stopped;
-    private bool disposed;
+    private readonly string? _temporaryRoot;
+    private readonly bool _ownsServer;
+    private bool _stopped;
+    private bool _disposed;
 
     private PostgresCluster(
         string dataDir, int port, string socketDir, PostgresBinaries binaries, string? runAsUser, bool wasAlreadyRunning,
@@ -45,8 +45,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         Binaries = binaries;
         RunAsUser = runAsUser;
         WasAlreadyRunning = wasAlreadyRunning;
-        ownsServer = !wasAlreadyRunning;
-        this.temporaryRoot = temporaryRoot;
+        _ownsServer = !wasAlreadyRunning;
+        _temporaryRoot = temporaryRoot;
     }
 
     /// <summary>The cluster's data directory (absolute).</summary>
@@ -128,10 +128,10 @@ public sealed class PostgresCluster : IAsyncDisposable
             lock (TemporaryLock)
             {
                 LiveTemporaries.Add(cluster);
-                if (!exitHookInstalled)
+                if (!s_exitHookInstalled)
                 {
                     AppDomain.CurrentDomain.ProcessExit += (_, _) => StopLiveTemporariesAtExit();
-                    exitHookInstalled = true;
+                    s_exitHookInstalled = true;
                 }
             }
             return cluster;
@@ -223,14 +223,14 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private async Task StopAsync(string mode, CancellationToken ct)
     {
-        if (stopped)
+        if (_stopped)
             return;
         var result = await RunPgProgramAsync(
             Binaries.PgCtl, ["stop", "-D", DataDir, "-m", mode, "-w", "-t", "60", "-s"], ct);
-        // "PID file does not exist": stopped by someone else, which is what we wanted.
+        // "PID file does not exist": _stopped by someone else, which is what we wanted.
         if (result.ExitCode != 0 && !result.Output.Contains("does not exist", StringComparison.Ordinal))
             throw new PostgresClusterException($"pg_ctl stop failed for {DataDir}: {result.Output}");
-        stopped = true;
+        _stopped = true;
     }
 
     /// <summary>
@@ -239,21 +239,21 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (disposed)
+        if (_disposed)
             return;
-        disposed = true;
-        if (temporaryRoot is not null)
+        _disposed = true;
+        if (_temporaryRoot is not null)
         {
             lock (TemporaryLock)
                 LiveTemporaries.Remove(this);
             // Immediate: the data is about to be deleted, so a clean checkpoint would be wasted time.
-            await TryStopAndDeleteAsync(Binaries, RunAsUser, temporaryRoot);
-            if (!SocketDir.StartsWith(temporaryRoot, StringComparison.Ordinal))
+            await TryStopAndDeleteAsync(Binaries, RunAsUser, _temporaryRoot);
+            if (!SocketDir.StartsWith(_temporaryRoot, StringComparison.Ordinal))
                 DeleteQuietly(SocketDir);
-            stopped = true;
+            _stopped = true;
             return;
         }
-        if (ownsServer)
+        if (_ownsServer)
             await StopAsync();
     }
 
@@ -503,7 +503,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Root must hand the server to an unprivileged OS user; containers often lack one.</summary>
     private static async Task EnsureOsUserAsync(string user, CancellationToken ct)
     {
-        if (osUserChecked)
+        if (s_osUserChecked)
             return;
         if ((await ProcessRunner.RunAsync("id", ["-u", user], ct: ct)).ExitCode != 0)
         {
@@ -517,7 +517,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                     $"Create it (useradd --system {user}) or run as an unprivileged user.");
             }
         }
-        osUserChecked = true;
+        s_osUserChecked = true;
     }
 
     private static async Task ChownAsync(string user, string path, CancellationToken ct)
@@ -694,8 +694,8 @@ public sealed class PostgresCluster : IAsyncDisposable
             {
                 // Exiting anyway; the next run's sweep will catch it.
             }
-            if (cluster.temporaryRoot is not null)
-                DeleteQuietly(cluster.temporaryRoot);
+            if (cluster._temporaryRoot is not null)
+                DeleteQuietly(cluster._temporaryRoot);
         }
     }
 }

@@ -1,8 +1,8 @@
-using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.OpenApi;
 using Restgres.Plan;
+using Restgres.Requests;
 using Restgres.Sql;
 
 namespace Restgres.App;

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using Restgres.Requests;
 using Restgres.Auth;
 using Restgres.Config;
 using Restgres.Errors;
+using Restgres.Requests;
 using Restgres.Sql;
 
 namespace Restgres.Execution;

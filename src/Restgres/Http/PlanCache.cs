@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Restgres.Requests;
 using Restgres.App;
 using Restgres.Config;
+using Restgres.Requests;
 using Restgres.Sql;
 
 namespace Restgres.Http;

@@ -4,14 +4,14 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Restgres.Requests;
 using Restgres.App;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
 using Restgres.Plan;
+using Restgres.Requests;
 using Restgres.Response;
-using Restgres.Catalog;
 using Restgres.Sql;
 
 namespace Restgres.Http;

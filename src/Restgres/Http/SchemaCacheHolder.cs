@@ -1,6 +1,6 @@
 using Npgsql;
-using Restgres.Config;
 using Restgres.Catalog;
+using Restgres.Config;
 
 namespace Restgres.Http;
 

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.FileProviders.Physical;
 using Microsoft.Net.Http.Headers;
-using Restgres.Config;
 using Restgres.Catalog;
+using Restgres.Config;
 
 namespace Restgres.Http;
 

@@ -30,20 +30,20 @@ internal sealed record AccessEntry(
 internal static class LogFormat
 {
     [ThreadStatic]
-    private static (long Second, TimeSpan Offset, string Text) lastTime;
+    private static (long Second, TimeSpan Offset, string Text) s_lastTime;
 
     /// <summary>PostgREST's time format, <c>%d/%b/%Y:%T %z</c>: <c>26/Jul/2021:01:56:38 -0500</c>.</summary>
     public static string Time(DateTimeOffset t)
     {
         var second = t.ToUnixTimeSeconds();
-        var cached = lastTime;
+        var cached = s_lastTime;
         if (cached.Text is not null && cached.Second == second && cached.Offset == t.Offset) return cached.Text;
         var offset = t.Offset;
         var sign = offset < TimeSpan.Zero ? '-' : '+';
         offset = offset.Duration();
         var text = string.Create(CultureInfo.InvariantCulture,
             $"{t:dd'/'MMM'/'yyyy':'HH':'mm':'ss} {sign}{offset.Hours:00}{offset.Minutes:00}");
-        lastTime = (second, t.Offset, text);
+        s_lastTime = (second, t.Offset, text);
         return text;
     }
 

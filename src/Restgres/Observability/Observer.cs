@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Restgres.Config;
-using LogLevel = Restgres.Config.LogLevel;
 using Restgres.Http;
+using LogLevel = Restgres.Config.LogLevel;
 
 namespace Restgres.Observability;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Execution;
-using Restgres.Catalog;
 
 namespace Restgres.OpenApi;
 

@@ -18,13 +18,13 @@ internal static class DocsPage
 {
     private sealed record Page(string Key, byte[] Html, byte[] Gzip, string ETag);
 
-    private static Page? _page;
+    private static Page? s_page;
 
     public static PgrstResponse Respond(AppConfig config, Requests.ApiRequest req, bool headersOnly)
     {
         var key = string.Join(",", config.DbSchemas);
-        var page = _page;
-        if (page is null || page.Key != key) _page = page = Build(key, config.DbSchemas);
+        var page = s_page;
+        if (page is null || page.Key != key) s_page = page = Build(key, config.DbSchemas);
 
         var resp = new PgrstResponse { Status = 200 };
         resp.Headers.Add(new("Content-Type", "text/html; charset=utf-8"));

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
-using Restgres.Config;
 using Restgres.Catalog;
+using Restgres.Config;
 
 namespace Restgres.OpenApi;
 

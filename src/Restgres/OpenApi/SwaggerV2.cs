@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Reflection;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Restgres.Config;
 using Restgres.Catalog;
+using Restgres.Config;
 
 namespace Restgres.OpenApi;
 

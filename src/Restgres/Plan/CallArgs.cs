@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
 using System.Text;
-using Restgres.Requests;
-using Restgres.Errors;
 using Restgres.Catalog;
+using Restgres.Errors;
+using Restgres.Requests;
 
 namespace Restgres.Plan;
 

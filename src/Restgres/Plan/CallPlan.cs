@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.Catalog;
+using Restgres.Requests;
 
 namespace Restgres.Plan;
 

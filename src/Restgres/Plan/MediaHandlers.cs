@@ -1,5 +1,5 @@
-using Restgres.Requests;
 using Restgres.Catalog;
+using Restgres.Requests;
 
 namespace Restgres.Plan;
 

@@ -1,7 +1,7 @@
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.Catalog;
+using Restgres.Requests;
 
 namespace Restgres.Plan;
 

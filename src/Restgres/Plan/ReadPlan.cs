@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using Restgres.Requests;
 using Restgres.Catalog;
+using Restgres.Requests;
 
 namespace Restgres.Plan;
 

@@ -1,6 +1,6 @@
 using System.Text;
-using Restgres.Errors;
 using Restgres.Catalog;
+using Restgres.Errors;
 
 namespace Restgres.Plan;
 

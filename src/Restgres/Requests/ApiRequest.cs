@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
-using Restgres.Catalog;
 
 namespace Restgres.Requests;
 

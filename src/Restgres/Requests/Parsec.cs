@@ -404,7 +404,7 @@ internal static class Parsec
     // depth cannot live in them; a parse runs synchronously from Run to its end on one thread (no await inside), and
     // Nested restores the count in a finally, so a thread-local counter is exactly the current parse's depth.
     [ThreadStatic]
-    private static int _nesting;
+    private static int s_nesting;
 
     private sealed class NestingTooDeepException(int pos) : Exception
     {
@@ -418,16 +418,16 @@ internal static class Parsec
     /// </summary>
     public static P<T> Nested<T>(P<T> p) => (s, pos) =>
     {
-        if (_nesting >= MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        if (s_nesting >= MaxNesting || !RuntimeHelpers.TryEnsureSufficientExecutionStack())
             throw new NestingTooDeepException(pos);
-        _nesting++;
+        s_nesting++;
         try
         {
             return p(s, pos);
         }
         finally
         {
-            _nesting--;
+            s_nesting--;
         }
     };
 

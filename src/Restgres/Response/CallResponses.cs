@@ -1,8 +1,8 @@
-using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
 using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Response;
 

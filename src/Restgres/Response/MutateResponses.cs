@@ -1,7 +1,7 @@
 using System.Text;
-using Restgres.Requests;
 using Restgres.Execution;
 using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Response;
 

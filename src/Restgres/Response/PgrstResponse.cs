@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
-using Restgres.Requests;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Execution;
 using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Response;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using NpgsqlTypes;
-using Restgres.Requests;
-using Restgres.Plan;
 using Restgres.Catalog;
+using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Sql;
 

@@ -1,5 +1,5 @@
-using Restgres.Requests;
 using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Sql;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Proc = System.Diagnostics.Process;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Restgres.Tests.Infrastructure;
 using Xunit;
+using Proc = System.Diagnostics.Process;
 
 namespace Restgres.Tests.Admin;
 

@@ -12,33 +12,33 @@ using Xunit;
 namespace Restgres.Tests.Dev;
 
 /// <summary>
-/// A cluster of its own, configured as <c>restgres dev</c> configures its own (pg_cron preloaded): the
-/// dev roles (anon, authenticated) must not leak into the shared test cluster. It holds both apps: the A/B dashboard
+/// A _cluster of its own, configured as <c>restgres dev</c> configures its own (pg_cron preloaded): the
+/// dev roles (anon, authenticated) must not leak into the shared test _cluster. It holds both apps: the A/B dashboard
 /// (schema public) and the built-in to-do demo (schema api) that a binary without the examples folder serves.
 /// </summary>
 public sealed class DevClusterFixture : IAsyncLifetime
 {
-    private PostgresCluster? cluster;
+    private PostgresCluster? _cluster;
 
-    public PostgresCluster Cluster => cluster ?? throw new InvalidOperationException("not started");
+    public PostgresCluster Cluster => _cluster ?? throw new InvalidOperationException("not started");
 
     public DevApp App { get; } = DevApp.Locate();
 
     public async Task InitializeAsync()
     {
         Assert.True(App.IsDashboard, $"{DevApp.RelativePath} not found above {Environment.CurrentDirectory}");
-        cluster = await PostgresCluster.CreateTemporaryAsync(DevCommand.ClusterOptionsFor(PostgresBinaries.Locate()));
+        _cluster = await PostgresCluster.CreateTemporaryAsync(DevCommand.ClusterOptionsFor(PostgresBinaries.Locate()));
         // Twice, as every `restgres dev` run after the first does: the second run keeps the data it finds.
-        await DevCommand.PrepareDatabaseAsync(cluster, App, events: 20_000, CancellationToken.None);
-        await DevCommand.PrepareDatabaseAsync(cluster, App, events: null, CancellationToken.None);
-        await DevCommand.PrepareDatabaseAsync(cluster, DevApp.Embedded, events: null, CancellationToken.None);
-        await DevCommand.PrepareDatabaseAsync(cluster, DevApp.Embedded, events: null, CancellationToken.None);
+        await DevCommand.PrepareDatabaseAsync(_cluster, App, events: 20_000, CancellationToken.None);
+        await DevCommand.PrepareDatabaseAsync(_cluster, App, events: null, CancellationToken.None);
+        await DevCommand.PrepareDatabaseAsync(_cluster, DevApp.Embedded, events: null, CancellationToken.None);
+        await DevCommand.PrepareDatabaseAsync(_cluster, DevApp.Embedded, events: null, CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
-        if (cluster is not null)
-            await cluster.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
     }
 }
 

@@ -30,16 +30,16 @@ public static class RepoPaths
 }
 
 /// <summary>
-/// One database made from Fixtures/read_path.sql and the servers started on it, shared by the tests of one class
+/// One _database made from Fixtures/read_path.sql and the _servers started on it, shared by the tests of one class
 /// (xunit class fixture) and dropped after them. Servers are started on first use, one per configuration name.
 /// </summary>
 public sealed class ReadPathApi : IAsyncLifetime
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly Dictionary<string, TestServer> servers = new(StringComparer.Ordinal);
-    private TestDatabase? database;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, TestServer> _servers = new(StringComparer.Ordinal);
+    private TestDatabase? _database;
 
-    public TestDatabase Database => database ?? throw new InvalidOperationException("no database yet");
+    public TestDatabase Database => _database ?? throw new InvalidOperationException("no _database yet");
 
     /// <summary>The configuration every server starts from: schemas api and v2, anonymous role web_anon.</summary>
     internal AppConfig BaseConfig => new()
@@ -68,21 +68,21 @@ public sealed class ReadPathApi : IAsyncLifetime
 
     internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig> configure)
     {
-        await gate.WaitAsync();
+        await _gate.WaitAsync();
         try
         {
-            database ??= await pg.CreateDatabaseAsync(
+            _database ??= await pg.CreateDatabaseAsync(
                 PgClusterFixture.RolesSql("restgres_authenticator", "web_anon") + await File.ReadAllTextAsync(RepoPaths.Fixture("read_path.sql")));
-            if (!servers.TryGetValue(name, out var server))
+            if (!_servers.TryGetValue(name, out var server))
             {
                 server = await TestServer.StartAsync(configure(BaseConfig));
-                servers[name] = server;
+                _servers[name] = server;
             }
             return server;
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
@@ -90,12 +90,12 @@ public sealed class ReadPathApi : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var server in servers.Values)
+        foreach (var server in _servers.Values)
             await server.DisposeAsync();
-        servers.Clear();
-        if (database is not null)
-            await database.DropAsync();
-        gate.Dispose();
+        _servers.Clear();
+        if (_database is not null)
+            await _database.DropAsync();
+        _gate.Dispose();
     }
 }
 

@@ -17,18 +17,18 @@ public sealed record Reply(int Status, IReadOnlyDictionary<string, string> Heade
 }
 
 /// <summary>
-/// A real <see cref="ApiServer"/> on 127.0.0.1 (random port) and a client for it. Requests go through
+/// A real <see cref="ApiServer"/> on 127.0.0.1 (random port) and a _client for it. Requests go through
 /// <see cref="HttpClient"/>, or through <see cref="SendRawAsync"/> when the bytes on the wire matter (invalid
 /// UTF-8, oversized request lines).
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private readonly HttpClient client;
+    private readonly HttpClient _client;
 
     private TestServer(ApiServer server)
     {
         Server = server;
-        client = new HttpClient(new SocketsHttpHandler
+        _client = new HttpClient(new SocketsHttpHandler
         {
             UseProxy = false,
             UseCookies = false,
@@ -71,7 +71,7 @@ public sealed class TestServer : IAsyncDisposable
                 request.Content.Headers.TryAddWithoutValidation(name, value);
             }
         }
-        using var response = await client.SendAsync(request);
+        using var response = await _client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var all = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         void Add(HttpHeaders hs)
@@ -200,7 +200,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        client.Dispose();
+        _client.Dispose();
         await Server.DisposeAsync();
     }
 }

@@ -6,26 +6,26 @@ namespace Restgres.Tests.Infrastructure;
 
 /// <summary>
 /// Tests that need PostgreSQL join this collection (<c>[Collection("pg")]</c>) and take <see cref="PgClusterFixture"/>
-/// in their constructor: one throw-away cluster serves the whole run, and each test class makes its own databases.
+/// in their constructor: one throw-away _cluster serves the whole run, and each test class makes its own databases.
 /// </summary>
 [CollectionDefinition("pg")]
 public sealed class PgCollection : ICollectionFixture<PgClusterFixture>;
 
 /// <summary>
-/// One temporary, ephemeral cluster (fsync off, random loopback port, deleted at the end). Databases are cheap to
-/// create, so isolate tests by database; roles are cluster-wide, so fixtures create them idempotently
+/// One temporary, ephemeral _cluster (fsync off, random loopback port, deleted at the end). Databases are cheap to
+/// create, so isolate tests by database; roles are _cluster-wide, so fixtures create them idempotently
 /// (<see cref="RolesSql"/>).
 /// </summary>
 public sealed class PgClusterFixture : IAsyncLifetime
 {
-    private PostgresCluster? cluster;
+    private PostgresCluster? _cluster;
 
-    public PostgresCluster Cluster => cluster ?? throw new InvalidOperationException("the cluster is not started yet");
+    public PostgresCluster Cluster => _cluster ?? throw new InvalidOperationException("the _cluster is not started yet");
 
     /// <summary>
     /// SQL creating a login role <paramref name="authenticator"/> (noinherit, as PostgREST's authenticator) and a
     /// nologin role <paramref name="anon"/> granted to it, unless they exist: roles are shared by every database of the
-    /// cluster, and test classes run in any order. The names are the tests' own constants, not user input.
+    /// _cluster, and test classes run in any order. The names are the tests' own constants, not user input.
     /// </summary>
     public static string RolesSql(string authenticator, string anon) => $$"""
         do $$
@@ -42,12 +42,12 @@ public sealed class PgClusterFixture : IAsyncLifetime
 
         """;
 
-    public async Task InitializeAsync() => cluster = await PostgresCluster.CreateTemporaryAsync();
+    public async Task InitializeAsync() => _cluster = await PostgresCluster.CreateTemporaryAsync();
 
     public async Task DisposeAsync()
     {
-        if (cluster is not null)
-            await cluster.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
     }
 
     /// <summary>A fresh database with <paramref name="sql"/> run in it (through psql, stopping at the first error).</summary>
@@ -75,7 +75,7 @@ public sealed class PgClusterFixture : IAsyncLifetime
     }
 }
 
-/// <summary>A database in the shared cluster.</summary>
+/// <summary>A database in the shared _cluster.</summary>
 public sealed record TestDatabase(PostgresCluster Cluster, string Name)
 {
     /// <summary>Npgsql connection string as the superuser.</summary>

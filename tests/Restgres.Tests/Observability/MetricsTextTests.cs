@@ -1,8 +1,8 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text;
-using Restgres.Observability;
 using Restgres.Catalog;
+using Restgres.Observability;
 using Xunit;
 
 namespace Restgres.Tests.Observability;

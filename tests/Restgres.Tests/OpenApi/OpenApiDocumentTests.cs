@@ -4,10 +4,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.OpenApi;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.OpenApi;

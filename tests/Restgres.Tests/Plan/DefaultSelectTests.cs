@@ -1,7 +1,7 @@
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Plan;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Plan;

@@ -1,10 +1,10 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Plan;

@@ -12,9 +12,9 @@ namespace Restgres.Tests.Process;
 [Collection("pg")]
 public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared) : IClassFixture<ProcessDatabase>, IDisposable
 {
-    private readonly string tempDir = Directory.CreateTempSubdirectory("restgres-proc-").FullName;
+    private readonly string _tempDir = Directory.CreateTempSubdirectory("restgres-proc-").FullName;
 
-    public void Dispose() => Directory.Delete(tempDir, recursive: true);
+    public void Dispose() => Directory.Delete(_tempDir, recursive: true);
 
     private async Task<Dictionary<string, string>> ServerEnvAsync(int port) => new()
     {
@@ -66,7 +66,7 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
     [Fact]
     public async Task An_invalid_config_file_value_exits_1_with_one_line_naming_the_option()
     {
-        var file = Path.Combine(tempDir, "bad.conf");
+        var file = Path.Combine(_tempDir, "bad.conf");
         await File.WriteAllTextAsync(file, "db-uri = \"postgresql://nobody@127.0.0.1:1/x\"\nlog-level = \"loud\"\n");
         var (code, _, stderr) = await RestgresProcess.RunAsync([file]);
         Assert.Equal(1, code);
@@ -88,9 +88,9 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
     {
         var db = await shared.GetAsync(pg);
         var port = RestgresProcess.FreePort();
-        var uriFile = Path.Combine(tempDir, "db-uri.txt");
+        var uriFile = Path.Combine(_tempDir, "db-uri.txt");
         await File.WriteAllTextAsync(uriFile, db.Uri("restgres_authenticator") + "\n");
-        var file = Path.Combine(tempDir, "file-only.conf");
+        var file = Path.Combine(_tempDir, "file-only.conf");
         await File.WriteAllTextAsync(file, $"""
             db-uri = "@{uriFile}"
             db-schemas = "api"
@@ -111,7 +111,7 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
         var db = await shared.GetAsync(pg);
         var filePort = RestgresProcess.FreePort();
         var envPort = RestgresProcess.FreePort();
-        var file = Path.Combine(tempDir, "overridden.conf");
+        var file = Path.Combine(_tempDir, "overridden.conf");
         await File.WriteAllTextAsync(file, $"""
             db-uri = "{db.Uri("restgres_authenticator")}"
             db-schemas = "api"

@@ -6,7 +6,7 @@ using Xunit;
 namespace Restgres.Tests.Process;
 
 /// <summary>
-/// A small database (schema api: items 1-3 and a view over them, anonymous role web_anon) shared by the tests of one
+/// A small _database (schema api: items 1-3 and a view over them, anonymous role web_anon) shared by the tests of one
 /// class (xunit class fixture), created on first use and dropped after the class. Tests that change it use table
 /// names of their own.
 /// </summary>
@@ -21,19 +21,19 @@ public sealed class ProcessDatabase : IAsyncLifetime
         create view api.item_ids as select id from api.items;
         """;
 
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private TestDatabase? database;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private TestDatabase? _database;
 
     public async Task<TestDatabase> GetAsync(PgClusterFixture pg)
     {
-        await gate.WaitAsync();
+        await _gate.WaitAsync();
         try
         {
-            return database ??= await pg.CreateDatabaseAsync(Schema);
+            return _database ??= await pg.CreateDatabaseAsync(Schema);
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
@@ -41,8 +41,8 @@ public sealed class ProcessDatabase : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (database is not null) await database.DropAsync();
-        gate.Dispose();
+        if (_database is not null) await _database.DropAsync();
+        _gate.Dispose();
     }
 
     /// <summary>Polls until <paramref name="probe"/> returns <paramref name="expected"/>; false when it did not in time.</summary>

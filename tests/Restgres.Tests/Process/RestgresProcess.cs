@@ -12,24 +12,24 @@ namespace Restgres.Tests.Process;
 /// </summary>
 public sealed class RestgresProcess : IAsyncDisposable
 {
-    private readonly System.Diagnostics.Process process;
-    private readonly StringBuilder stdout = new();
-    private readonly StringBuilder stderr = new();
+    private readonly System.Diagnostics.Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
 
     private RestgresProcess(System.Diagnostics.Process process)
     {
-        this.process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.Append(e.Data).Append('\n'); };
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.Append(e.Data).Append('\n'); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
 
-    public int Id => process.Id;
+    public int Id => _process.Id;
 
-    public string StdOut { get { lock (stdout) return stdout.ToString(); } }
+    public string StdOut { get { lock (_stdout) return _stdout.ToString(); } }
 
-    public string StdErr { get { lock (stderr) return stderr.ToString(); } }
+    public string StdErr { get { lock (_stderr) return _stderr.ToString(); } }
 
     public static string Executable { get; } = Locate();
 
@@ -77,15 +77,15 @@ public sealed class RestgresProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            await _process.WaitForExitAsync(cts.Token);
         }
         catch (OperationCanceledException)
         {
             return null;
         }
         // Flushes the asynchronous output readers.
-        process.WaitForExit();
-        return process.ExitCode;
+        _process.WaitForExit();
+        return _process.ExitCode;
     }
 
     /// <summary>Waits until the port accepts connections (or the process dies, or 30 s pass).</summary>
@@ -94,8 +94,8 @@ public sealed class RestgresProcess : IAsyncDisposable
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(30))
         {
-            if (process.HasExited)
-                throw new InvalidOperationException($"restgres exited with {process.ExitCode}: {StdErr}");
+            if (_process.HasExited)
+                throw new InvalidOperationException($"restgres exited with {_process.ExitCode}: {StdErr}");
             try
             {
                 using var tcp = new TcpClient();
@@ -125,11 +125,11 @@ public sealed class RestgresProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!process.HasExited)
+        if (!_process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
         }
-        process.Dispose();
+        _process.Dispose();
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using Restgres.Requests;
 using Restgres.Errors;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Requests;

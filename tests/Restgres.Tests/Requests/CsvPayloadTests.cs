@@ -1,6 +1,6 @@
 using System.Text;
-using Restgres.Requests;
 using Restgres.Errors;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Requests;

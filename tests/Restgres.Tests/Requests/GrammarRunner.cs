@@ -1,5 +1,5 @@
-using Restgres.Requests;
 using Restgres.Errors;
+using Restgres.Requests;
 
 namespace Restgres.Tests.Requests;
 

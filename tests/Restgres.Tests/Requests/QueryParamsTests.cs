@@ -1,5 +1,5 @@
-using Restgres.Requests;
 using Restgres.Errors;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Requests;

@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
 using System.Text;
-using Restgres.Requests;
 using Restgres.Errors;
 using Restgres.Plan;
+using Restgres.Requests;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 

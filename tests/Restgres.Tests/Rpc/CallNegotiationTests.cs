@@ -1,13 +1,13 @@
 using System.Collections.Immutable;
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Restgres.Sql;
-using ApiReq = Restgres.Requests.ApiRequest;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
+using ApiReq = Restgres.Requests.ApiRequest;
 
 namespace Restgres.Tests.Rpc;
 

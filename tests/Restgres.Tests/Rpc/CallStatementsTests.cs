@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
 using System.Text;
 using NpgsqlTypes;
-using Restgres.Requests;
-using Restgres.Plan;
 using Restgres.Catalog;
+using Restgres.Plan;
+using Restgres.Requests;
 using Restgres.Sql;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;

@@ -1,7 +1,7 @@
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
+using Restgres.Catalog;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.Catalog;
 using Xunit;
 using static Restgres.Tests.Rpc.RpcFixtures;
 

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using Restgres.Requests;
-using Restgres.Plan;
 using Restgres.Catalog;
+using Restgres.Plan;
+using Restgres.Requests;
 
 namespace Restgres.Tests.Rpc;
 

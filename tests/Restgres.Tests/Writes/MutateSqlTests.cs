@@ -2,11 +2,11 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Text;
 using NpgsqlTypes;
-using Restgres.Requests;
+using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Errors;
 using Restgres.Plan;
-using Restgres.Catalog;
+using Restgres.Requests;
 using Restgres.Sql;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using Restgres.Requests;
 using Restgres.Errors;
+using Restgres.Requests;
 using Xunit;
 
 namespace Restgres.Tests.Writes;

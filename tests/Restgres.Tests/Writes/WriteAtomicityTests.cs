@@ -12,8 +12,8 @@ namespace Restgres.Tests.Writes;
 
 /// <summary>
 /// Writes against a real PostgreSQL: a failing bulk write, a failed check (PGRST115 / PGRST124) and a request whose
-/// client leaves mid-transaction all leave the tables as they were, including what db-pre-request wrote in the same
-/// transaction; a successful one commits (db-tx-end = commit).
+/// _client leaves mid-transaction all leave the tables as they were, including what _db-pre-request wrote in the same
+/// transaction; a successful one commits (_db-tx-end = commit).
 /// </summary>
 [Collection("pg")]
 public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
@@ -25,7 +25,7 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         create schema api;
         create table api.items (id int primary key, v text not null);
         insert into api.items values (100, 'kept'), (101, 'kept');
-        -- db-pre-request: records the X-Note header in the request's own transaction (only when there is one: GETs
+        -- _db-pre-request: records the X-Note header in the request's own transaction (only when there is one: GETs
         -- run read-only).
         create table api.request_log (note text not null);
         create function api.log_request() returns void language plpgsql as $f$
@@ -40,16 +40,16 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         end $f$;
         """;
 
-    private TestDatabase? db;
-    private ApiServer? server;
-    private HttpClient? client;
+    private TestDatabase? _db;
+    private ApiServer? _server;
+    private HttpClient? _client;
 
     public async Task InitializeAsync()
     {
-        db = await pg.CreateDatabaseAsync(Schema);
+        _db = await pg.CreateDatabaseAsync(Schema);
         var config = new AppConfig
         {
-            DbUri = db.Uri(),
+            DbUri = _db.Uri(),
             DbSchemas = ["api"],
             DbAnonRole = Restgres.Dev.PostgresCluster.SuperUser,
             DbChannelEnabled = false,
@@ -59,14 +59,14 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
             ServerHost = "127.0.0.1",
             ServerPort = 0,
         };
-        server = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
-        client = new HttpClient { BaseAddress = server.BaseAddress };
+        _server = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        _client = new HttpClient { BaseAddress = _server.BaseAddress };
     }
 
     public async Task DisposeAsync()
     {
-        client?.Dispose();
-        if (server is not null) await server.DisposeAsync();
+        _client?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private async Task<(int Status, string Body)> SendAsync(HttpMethod method, string url, string? json, params (string, string)[] headers)
@@ -74,14 +74,14 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         using var req = new HttpRequestMessage(method, url);
         if (json is not null) req.Content = new StringContent(json, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
         foreach (var (k, v) in headers) req.Headers.TryAddWithoutValidation(k, v);
-        using var resp = await client!.SendAsync(req);
+        using var resp = await _client!.SendAsync(req);
         return ((int)resp.StatusCode, await resp.Content.ReadAsStringAsync());
     }
 
-    private async Task<long> CountAsync() => (long)(await db!.ScalarAsync("select count(*) from api.items"))!;
+    private async Task<long> CountAsync() => (long)(await _db!.ScalarAsync("select count(*) from api.items"))!;
 
     /// <summary>Backends of this database waiting for <see cref="GateLock"/>.</summary>
-    private async Task<long> GateWaitersAsync() => (long)(await db!.ScalarAsync($"""
+    private async Task<long> GateWaitersAsync() => (long)(await _db!.ScalarAsync($"""
         select count(*) from pg_locks l join pg_stat_activity a using (pid)
         where a.datname = current_database() and l.locktype = 'advisory' and l.objid = {GateLock} and not l.granted
         """))!;
@@ -104,8 +104,8 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         var rows = string.Join(",", Enumerable.Range(1000, 500).Select(i => $"{{\"id\":{i},\"v\":\"r{i}\"}}"));
         var (status, _) = await SendAsync(HttpMethod.Post, "/items", "[" + rows + "]");
         Assert.Equal(201, status);
-        Assert.Equal(500L, await db!.ScalarAsync("select count(*) from api.items where id >= 1000"));
-        await db.ExecuteSqlAsync("delete from api.items where id >= 1000");
+        Assert.Equal(500L, await _db!.ScalarAsync("select count(*) from api.items where id >= 1000"));
+        await _db.ExecuteSqlAsync("delete from api.items where id >= 1000");
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         (status, _) = await SendAsync(HttpMethod.Patch, "/items?id=gte.100", """{"v":"changed"}""", ("Accept", "application/vnd.pgrst.object+json"));
         Assert.Equal(406, status);
         Assert.Equal(2, await CountAsync());
-        Assert.Equal(0L, await db!.ScalarAsync("select count(*) from api.items where v <> 'kept'"));
+        Assert.Equal(0L, await _db!.ScalarAsync("select count(*) from api.items where v <> 'kept'"));
     }
 
     [Fact]
@@ -134,24 +134,24 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":601,"v":"a"}]""", ("X-Note", "good insert"));
         Assert.Equal(201, status);
 
-        Assert.Equal("good insert", await db!.ScalarAsync("select string_agg(note, ',') from api.request_log"));
-        await db.ExecuteSqlAsync("delete from api.request_log; delete from api.items where id = 601");
+        Assert.Equal("good insert", await _db!.ScalarAsync("select string_agg(note, ',') from api.request_log"));
+        await _db.ExecuteSqlAsync("delete from api.request_log; delete from api.items where id = 601");
     }
 
     [Fact]
     public async Task A_request_whose_client_leaves_mid_transaction_is_rolled_back()
     {
         // Holding the gate keeps the request's transaction open after its insert, until the test lets it go.
-        await using var gate = new NpgsqlConnection(db!.ConnectionString);
+        await using var gate = new NpgsqlConnection(_db!.ConnectionString);
         await gate.OpenAsync();
         await using (var lockIt = new NpgsqlCommand($"select pg_advisory_lock({GateLock})", gate))
             await lockIt.ExecuteNonQueryAsync();
 
         using (var tcp = new TcpClient())
         {
-            await tcp.ConnectAsync(server!.BaseAddress.Host, server.BaseAddress.Port);
+            await tcp.ConnectAsync(_server!.BaseAddress.Host, _server.BaseAddress.Port);
             var body = Encoding.UTF8.GetBytes("""{"new_id":500}""");
-            var head = Encoding.ASCII.GetBytes($"POST /rpc/insert_then_wait HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
+            var head = Encoding.ASCII.GetBytes($"POST /rpc/insert_then_wait HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
             var stream = tcp.GetStream();
             await stream.WriteAsync(head);
             await stream.WriteAsync(body);
@@ -159,18 +159,18 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
                 "the request's transaction never reached the gate");
         }
 
-        // The server must cancel the statement once the client has gone; otherwise it would wait for the gate and
+        // The _server must cancel the statement once the _client has gone; otherwise it would wait for the gate and
         // then commit the insert for nobody.
         var cancelled = await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 0, TimeSpan.FromSeconds(10));
         await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({GateLock})", gate))
             await unlock.ExecuteNonQueryAsync();
-        Assert.True(cancelled, "the request's transaction was still waiting 10 s after its client left");
-        Assert.Equal(0L, await db.ScalarAsync("select count(*) from api.items where id = 500"));
+        Assert.True(cancelled, "the request's transaction was still waiting 10 s after its _client left");
+        Assert.Equal(0L, await _db.ScalarAsync("select count(*) from api.items where id = 500"));
 
         // The connection went back to the pool clean: the next write on it commits.
         var (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":501,"v":"after"}]""");
         Assert.Equal(201, status);
-        await db.ExecuteSqlAsync("delete from api.items where id = 501");
+        await _db.ExecuteSqlAsync("delete from api.items where id = 501");
         Assert.Equal(2, await CountAsync());
     }
 
@@ -184,6 +184,6 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":100,"v":"kept"},{"id":400,"v":"new"}]""",
             ("Prefer", "resolution=merge-duplicates"));
         Assert.Equal(201, status);
-        await db!.ExecuteSqlAsync("delete from api.items where id = 400");
+        await _db!.ExecuteSqlAsync("delete from api.items where id = 400");
     }
 }
