@@ -4,8 +4,8 @@ namespace Restgres.Execution;
 
 /// <summary>
 /// Converts PostgREST's <c>db-uri</c> (a libpq connection URI or key=value string) into an Npgsql connection string.
-/// Parameters libpq would read from the environment (PGHOST, PGUSER, ...) are left for Npgsql, which reads the same
-/// variables.
+/// As libpq, a parameter the string does not give comes from its environment variable (PGHOST, PGPORT, PGUSER, ...),
+/// so <c>db-uri = "postgresql://"</c> (the default) with <c>PG*</c> variables works as it does for PostgREST.
 /// </summary>
 internal static class DbUri
 {
@@ -18,17 +18,42 @@ internal static class DbUri
         ["sslpassword"] = "SSL Password", ["keepalives_idle"] = "Keepalive", ["client_encoding"] = "Client Encoding",
     };
 
-    public static NpgsqlConnectionStringBuilder Parse(string dbUri)
+    /// <summary>libpq's environment variables (libpq-envars) for the parameters above, in libpq's names.</summary>
+    private static readonly (string Env, string Key)[] LibpqEnvironment =
+    [
+        ("PGHOST", "host"), ("PGHOSTADDR", "hostaddr"), ("PGPORT", "port"), ("PGDATABASE", "dbname"), ("PGUSER", "user"),
+        ("PGPASSWORD", "password"), ("PGPASSFILE", "passfile"), ("PGOPTIONS", "options"), ("PGAPPNAME", "application_name"),
+        ("PGSSLMODE", "sslmode"), ("PGSSLCERT", "sslcert"), ("PGSSLKEY", "sslkey"), ("PGSSLROOTCERT", "sslrootcert"),
+        ("PGCONNECT_TIMEOUT", "connect_timeout"), ("PGTARGETSESSIONATTRS", "target_session_attrs"),
+        ("PGCLIENTENCODING", "client_encoding"),
+    ];
+
+    /// <param name="env">The environment to fill unset parameters from; the process's when null.</param>
+    public static NpgsqlConnectionStringBuilder Parse(string dbUri, IReadOnlyDictionary<string, string>? env = null)
     {
         var b = new NpgsqlConnectionStringBuilder();
+        var given = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var p in Parameters(dbUri))
         {
-            if (LibpqToNpgsql.TryGetValue(p.Key, out var npg)) b[npg] = p.Value;
-            else throw new ArgumentException($"unsupported connection parameter '{p.Key}'");
+            Set(b, p.Key, p.Value);
+            given.Add(p.Key is "hostaddr" ? "host" : p.Key);
         }
-        if (string.IsNullOrEmpty(b.Host) && Environment.GetEnvironmentVariable("PGHOST") is null)
-            b.Host = Directory.Exists("/var/run/postgresql") ? "/var/run/postgresql" : "localhost";
+        foreach (var (variable, key) in LibpqEnvironment)
+        {
+            var value = env is null ? Environment.GetEnvironmentVariable(variable) : env.GetValueOrDefault(variable);
+            if (!string.IsNullOrEmpty(value) && given.Add(key is "hostaddr" ? "host" : key)) Set(b, key, value);
+        }
+        // libpq's defaults: the local socket directory (Debian's), the OS user, and a database named like the user.
+        if (string.IsNullOrEmpty(b.Host)) b.Host = Directory.Exists("/var/run/postgresql") ? "/var/run/postgresql" : "localhost";
+        if (string.IsNullOrEmpty(b.Username)) b.Username = Environment.UserName;
+        if (string.IsNullOrEmpty(b.Database)) b.Database = b.Username;
         return b;
+    }
+
+    private static void Set(NpgsqlConnectionStringBuilder b, string key, string value)
+    {
+        if (LibpqToNpgsql.TryGetValue(key, out var npg)) b[npg] = value;
+        else throw new ArgumentException($"unsupported connection parameter '{key}'");
     }
 
     /// <summary>
@@ -84,7 +109,7 @@ internal static class DbUri
         }
         if (authority.Length > 0)
         {
-            var hosts = new List<string>();
+            var hosts = new List<(string Host, string Port)>();
             foreach (var hp in authority.Split(','))
             {
                 string host = hp, port = "";
@@ -99,11 +124,20 @@ internal static class DbUri
                     host = hp[..c];
                     port = hp[(c + 1)..];
                 }
-                host = Uri.UnescapeDataString(host);
-                hosts.Add(port.Length > 0 ? host + ":" + port : host);
+                hosts.Add((Uri.UnescapeDataString(host), port));
             }
-            var joined = string.Join(",", hosts.Where(h => h.Length > 0));
-            if (joined.Length > 0) list.Add(new("host", joined, 0, 0));
+            if (hosts is [var (single, singlePort)])
+            {
+                if (single.Length > 0) list.Add(new("host", single, 0, 0));
+                if (singlePort.Length > 0) list.Add(new("port", singlePort, 0, 0));
+            }
+            else
+            {
+                // Several hosts: Npgsql takes host:port pairs; the first port given is the default for the others.
+                var joined = string.Join(",", hosts.Where(h => h.Host.Length > 0).Select(h => h.Port.Length > 0 ? h.Host + ":" + h.Port : h.Host));
+                if (joined.Length > 0) list.Add(new("host", joined, 0, 0));
+                if (hosts.FirstOrDefault(h => h.Port.Length > 0) is { Port.Length: > 0 } first) list.Add(new("port", first.Port, 0, 0));
+            }
         }
         if (db.Length > 0) list.Add(new("dbname", Uri.UnescapeDataString(db), 0, 0));
         var pos = queryStart;
