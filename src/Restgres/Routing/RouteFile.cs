@@ -163,7 +163,7 @@ internal static class RouteFile
         for (var i = 0; i < b.Segments.Length; i++)
             if (Route.IsCapture(b.Segments[i]) && !used.Contains(i))
                 throw Error(path, b.Line, $"the capture '{b.Segments[i]}' of {b.Template} is never used in 'to'");
-        return new Route(b.Line, b.Methods, b.Template, b.Segments, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors);
+        return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors);
     }
 
     /// <summary>

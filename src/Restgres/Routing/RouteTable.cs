@@ -28,11 +28,20 @@ internal sealed record Route(
     ImmutableArray<string> Methods,
     string Template,
     ImmutableArray<string> Segments,
+    string To,
     string TargetPath,
     ImmutableArray<QueryPiece> Query,
     ImmutableArray<KeyValuePair<string, string>> Headers,
     ErrorShape Errors)
 {
+    /// <summary>The capture names, in path order (OpenAPI's path parameters).</summary>
+    public IEnumerable<string> Captures => Segments.Where(IsCapture).Select(s => s[1..^1]);
+
+    /// <summary>What OpenAPI says of the route: where it goes, and with which headers.</summary>
+    public string Summary =>
+        $"Route to {To}" + (Headers.IsEmpty ? "" : " with " + string.Join(", ", Headers.Select(h => h.Key + ": " + h.Value)))
+        + (Errors == ErrorShape.Fastapi ? "; errors as {\"detail\": message}" : "");
+
     public static bool IsCapture(string segment) => segment.Length > 2 && segment[0] == '{' && segment[^1] == '}';
 
     /// <summary>The template with capture names dropped: two routes of one method and one shape collide.</summary>
@@ -116,6 +125,27 @@ internal sealed class RouteTable(string path, ImmutableArray<Route> routes)
     public string Path { get; } = path;
 
     public ImmutableArray<Route> Routes { get; } = routes;
+
+    /// <summary>
+    /// The routes by template, each with its (method, route) pairs, for the OpenAPI documents; templates that are
+    /// already paths of the document (<paramref name="taken"/>) are left out rather than listed twice.
+    /// </summary>
+    public IEnumerable<(string Template, List<(string Method, Route Route)> Operations)> ForOpenApi(ISet<string> taken)
+    {
+        var byTemplate = new Dictionary<string, List<(string, Route)>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var r in Routes)
+        {
+            if (taken.Contains(r.Template)) continue;
+            if (!byTemplate.TryGetValue(r.Template, out var ops))
+            {
+                byTemplate[r.Template] = ops = [];
+                order.Add(r.Template);
+            }
+            foreach (var m in r.Methods) ops.Add((m, r));
+        }
+        return order.Select(t => (t, byTemplate[t]));
+    }
 
     /// <summary>The route for <paramref name="method"/> and the decoded path segments, or null.</summary>
     public Route? Match(string method, ReadOnlySpan<string> segments)

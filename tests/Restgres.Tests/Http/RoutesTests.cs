@@ -135,6 +135,26 @@ public sealed class RoutesTests(PgClusterFixture pg, ReadPathApi api) : IClassFi
     }
 
     [Fact]
+    public async Task Both_OpenAPI_documents_list_the_routes_with_their_captures()
+    {
+        await using var s = await StartAsync();
+        var v2 = await s.GetAsync("/");
+        var v31 = await s.GetAsync("/", ("Accept", "application/vnd.oai.openapi+json;version=3.1"));
+        foreach (var doc in new[] { v2, v31 })
+        {
+            Assert.Equal(200, doc.Status);
+            using var json = JsonDocument.Parse(doc.Body);
+            var paths = json.RootElement.GetProperty("paths");
+            var get = paths.GetProperty("/api/v1/books/{id}").GetProperty("get");
+            Assert.StartsWith("Route to /books?id=eq.{id}&select=id,title with Accept: application/vnd.pgrst.object+json", get.GetProperty("summary").GetString(), StringComparison.Ordinal);
+            var param = Assert.Single(get.GetProperty("parameters").EnumerateArray());
+            Assert.Equal(("id", "path", true), (param.GetProperty("name").GetString(), param.GetProperty("in").GetString(), param.GetProperty("required").GetBoolean()));
+            Assert.True(paths.GetProperty("/api/v1/add").TryGetProperty("post", out _));
+            Assert.True(paths.TryGetProperty("/docs", out _));
+        }
+    }
+
+    [Fact]
     public async Task Metrics_label_routed_requests_by_template()
     {
         await using var s = await StartAsync();
