@@ -154,7 +154,9 @@ internal sealed class RouteTable(string path, ImmutableArray<Route> routes)
         foreach (var r in Routes)
         {
             if (!r.Answers(method) || !r.Matches(segments)) continue;
-            if (best is null || MoreSpecific(r, best)) best = r;
+            // Of two equally specific routes (only GET's implied HEAD and an explicit HEAD route), the explicit one.
+            if (best is null || MoreSpecific(r, best) || (!MoreSpecific(best, r) && r.Methods.Contains(method) && !best.Methods.Contains(method)))
+                best = r;
         }
         return best;
     }

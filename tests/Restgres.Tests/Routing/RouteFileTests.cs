@@ -93,6 +93,10 @@ public sealed class RouteFileTests
         Assert.Null(t.Match("DELETE", ["api", "v1", "users", "7"]));
         Assert.Null(t.Match("GET", ["api", "v1", "users"]));
         Assert.Equal("/api/v1/auth/login", t.Match("POST", ["api", "v1", "auth", "login"])?.Template);
+
+        var both = Parse("GET /a\n  to /get\nHEAD /a\n  to /head\n");
+        Assert.Equal("/head", both.Match("HEAD", ["a"])?.TargetPath);
+        Assert.Equal("/get", both.Match("GET", ["a"])?.TargetPath);
     }
 
     private static RawRequest Request(string method, string query, params (string, string)[] headers) =>
