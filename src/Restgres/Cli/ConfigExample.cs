@@ -87,6 +87,7 @@ internal static class ConfigExample
             new("Send the Server-Timing header with the time spent in each stage.", O.ServerTimingEnabled),
             new("Extra path prefixes the API is also served under (Restgres only).", Sample(O.ServerPathPrefixes, "/rest/v1")),
             new("Folder served for GET requests that match no API route (Restgres only).", Sample(O.ServerStaticDir, "./public")),
+            new("Routes file: old URLs mapped onto the API, see docs/routes.md (Restgres only).", Sample(O.ServerRoutesFile, "./routes.conf")),
             new("Largest request body in bytes; a larger POST/PATCH/PUT body gets 413 (Restgres only; 10 MiB).",
                 O.ServerMaxBodySize),
         ]),

@@ -94,6 +94,8 @@ internal sealed record AppConfig
     /// <summary><c>server-max-body-size</c>: the largest request body, in bytes, that POST/PATCH/PUT may send (larger
     /// ones get 413).</summary>
     public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
+    /// <summary><c>server-routes-file</c>: the routes read from the file (old URLs mapped onto the API), or null.</summary>
+    public Routing.RouteTable? ServerRoutes { get; init; } = ConfigOptions.ServerRoutesFile.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources

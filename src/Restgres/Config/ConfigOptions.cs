@@ -474,6 +474,17 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    /// <summary>Read when the config loads, so the routes are part of the config snapshot: a reload re-reads the file,
+    /// and a file that fails keeps the old config.</summary>
+    public static readonly ConfigOption<Routing.RouteTable?> ServerRoutesFile = new("server-routes-file",
+        Text.Then<Routing.RouteTable?>((_, path) => Routing.RouteFile.Load(path), t => t?.Path),
+        c => c.ServerRoutes, (c, v) => c with { ServerRoutes = v })
+    {
+        Doc = "A routes file (docs/routes.md): old URLs (method + path template) mapped onto API requests with fixed "
+            + "query parameters and headers, and a per-route error shape. A relative path is from the working directory.",
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -485,7 +496,7 @@ internal static class ConfigOptions
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
         UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
-        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize,
+        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)

@@ -77,7 +77,7 @@ internal sealed class ApiServer : IAsyncDisposable
         {
             ctx.Response.OnStarting(retryHint.Callback, ctx);
             var prefix = PrefixOf(ctx.Request.Path.Value ?? "", prefixes);
-            if (staticFiles is not null && prefix is null && staticFiles.TryServe(ctx) is { } served)
+            if (staticFiles is not null && prefix is null && !IsRouted(ctx, state.Config) && staticFiles.TryServe(ctx) is { } served)
                 return served;
             if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, state.Config))
                 return Task.CompletedTask;
@@ -95,6 +95,11 @@ internal sealed class ApiServer : IAsyncDisposable
         log($"Listening on {uri}");
         return server;
     }
+
+    /// <summary>A route of server-routes-file answers the request (then static files do not).</summary>
+    private static bool IsRouted(HttpContext ctx, AppConfig config) =>
+        config.ServerRoutes is { } routes
+        && routes.Match(ctx.Request.Method, (ctx.Request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries)) is not null;
 
     /// <summary>The server-path-prefixes entry <paramref name="path"/> is under, or null (then static files may serve it).</summary>
     private static string? PrefixOf(string path, ImmutableArray<string> prefixes)

@@ -29,9 +29,12 @@ internal sealed class RequestHandler(AppState state)
         var config = state.Config;
         PgrstResponse resp;
         var timing = config.ServerTimingEnabled ? new ServerTiming() : null;
+        Routing.Route? route = null;
         try
         {
-            resp = await ProcessAsync(ctx, prefix, config, timing);
+            if (config.ServerRoutes is { } routes && (route = routes.Match(ctx.Request.Method, FullPathSegments(ctx))) is not null)
+                ctx.Features.Set(route);
+            resp = await ProcessAsync(ctx, prefix, config, route, timing);
         }
         catch (ApiError e)
         {
@@ -57,17 +60,24 @@ internal sealed class RequestHandler(AppState state)
             resp = PgrstResponse.FromError(new ApiError(500, "PGRSTX00", "Internal server error", ApiError.Str(e.GetType().Name)), config.ClientErrorVerbosity);
         }
 #pragma warning restore CA1031
+        if (route is { Errors: Routing.ErrorShape.Fastapi } && resp.Status >= 400) ToFastapiError(resp);
         await WriteAsync(ctx, config, resp, timing);
     }
 
-    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, ServerTiming? timing)
+    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
         // PostgREST reads the first Authorization header only.
         var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
         timing?.JwtDone();
         Observability.Observer.SetRole(ctx, auth.Role);
-        var (raw, rawTarget) = await ReadRawAsync(ctx, prefix, config.ServerMaxBodySize);
+        var (raw, rawTarget) = await ReadRawAsync(ctx, route is null ? prefix : "", config.ServerMaxBodySize);
+        // A route rewrites the request before it is parsed: the parser and the plan cache see an ordinary request.
+        if (route is not null)
+        {
+            (raw, rawTarget) = route.Rewrite(raw, raw.PathSegments.AsSpan());
+            prefix = "";
+        }
         timing?.Skip();
 
         var planCache = state.PlanCacheFor(cache, config);
@@ -92,6 +102,41 @@ internal sealed class RequestHandler(AppState state)
 
     private static ApiError BodyTooLarge(long limit) => new(413, "PGRST102", "Request body too large",
         ApiError.Str($"The request body is larger than {limit.ToString(CultureInfo.InvariantCulture)} bytes (server-max-body-size)."));
+
+    /// <summary>The decoded segments of the whole path (before any server-path-prefixes entry is taken off), which is
+    /// what routes match.</summary>
+    private static string[] FullPathSegments(HttpContext ctx)
+    {
+        var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (ctx.Request.PathBase + ctx.Request.Path).ToString();
+        var q = target.IndexOf('?', StringComparison.Ordinal);
+        return (q >= 0 ? target[..q] : target).Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToArray();
+    }
+
+    /// <summary>
+    /// FastAPI's error body, <c>{"detail": message}</c> with the same status and headers, for routes with
+    /// <c>errors fastapi</c>: clients migrated from FastAPI read <c>detail</c>. A body without a message (or not JSON)
+    /// keeps its text as the detail.
+    /// </summary>
+    internal static void ToFastapiError(PgrstResponse resp)
+    {
+        string detail;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(resp.Body);
+            detail = doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("message", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String
+                ? m.GetString() ?? ""
+                : Encoding.UTF8.GetString(resp.Body.Span);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            detail = Encoding.UTF8.GetString(resp.Body.Span);
+        }
+        // The old body may sit in a pooled buffer; WriteAsync still returns it (Owner), whatever Body now points to.
+        resp.Body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["detail"] = detail });
+        resp.Headers.RemoveAll(h => string.Equals(h.Key, "Content-Type", StringComparison.OrdinalIgnoreCase));
+        resp.Headers.Add(new("Content-Type", "application/json"));
+    }
 
     /// <summary>The request as the parser sees it, and its raw target (path and query, still percent-encoded).</summary>
     private static async Task<(RawRequest Raw, string Target)> ReadRawAsync(HttpContext ctx, string prefix, long maxBodySize)

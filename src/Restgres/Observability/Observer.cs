@@ -98,7 +98,10 @@ internal sealed class Observer : IDisposable
     {
         var elapsed = Stopwatch.GetTimestamp() - start;
         var status = failed && !ctx.Response.HasStarted ? 500 : ctx.Response.StatusCode;
-        var resource = Metrics.Http.Resource(_state.SchemaCache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
+        // A routed request is labelled by its route's template, never its raw path: the label set stays bounded.
+        var resource = ctx.Features.Get<Routing.Route>() is { } route
+            ? route.Template
+            : Metrics.Http.Resource(_state.SchemaCache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
         Metrics.Http.Observe(ctx.Request.Method, status, resource, elapsed);
         if (observation is null || !ShouldLogResponse(config.LogLevel, status)) return;
 

@@ -90,6 +90,9 @@ internal static class OpenApiV31
             var byName = new Dictionary<string, Routine>(StringComparer.Ordinal);
             foreach (var r in api.Routines) byName[r.Name] = r;
             foreach (var r in byName.Values) AddRoutinePath(r);
+            if (config.ServerRoutes is { } routes)
+                foreach (var (template, ops) in routes.ForOpenApi(new HashSet<string>(_doc.Paths.Keys, StringComparer.Ordinal)))
+                    AddRoutePath(template, ops);
             AddErrorResponses();
             return _doc;
         }
@@ -195,6 +198,27 @@ internal static class OpenApiV31
                 },
             };
             _doc.Paths.Add("/", new OpenApiPathItem { Operations = new() { [HttpMethod.Get] = op } });
+        }
+
+        /// <summary>A route of server-routes-file: its template with the captures as path parameters.</summary>
+        private void AddRoutePath(string template, List<(string Method, Routing.Route Route)> ops)
+        {
+            var tag = Tag("Routes", "Old URLs mapped onto the API (server-routes-file).");
+            var item = new OpenApiPathItem { Operations = [] };
+            foreach (var (method, route) in ops)
+            {
+                var op = NewOperation(tag, route.Summary, null, "route_" + method.ToLowerInvariant() + template);
+                op.Parameters = [.. route.Captures.Select(name => (IOpenApiParameter)new OpenApiParameter
+                {
+                    Name = name,
+                    In = ParameterLocation.Path,
+                    Required = true,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                })];
+                op.Responses = new OpenApiResponses { ["200"] = new OpenApiResponse { Description = "OK" } };
+                item.Operations[new HttpMethod(method)] = op;
+            }
+            _doc.Paths.Add(template, item);
         }
 
         private void AddTablePath(Table t)

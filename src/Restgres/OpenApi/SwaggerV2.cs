@@ -64,6 +64,12 @@ internal static class SwaggerV2
             var byPath = new Dictionary<string, Routine>(StringComparer.Ordinal);
             foreach (var r in api.Routines) byPath["/rpc/" + r.Name] = r;
             foreach (var (path, r) in byPath) WriteRoutinePath(w, path, r);
+            if (config.ServerRoutes is { } routes)
+            {
+                var taken = new HashSet<string>(byPath.Keys, StringComparer.Ordinal) { "/" };
+                foreach (var t in api.Tables) taken.Add("/" + t.Name);
+                foreach (var (template, ops) in routes.ForOpenApi(taken)) WriteRoutePath(w, template, ops);
+            }
             w.WriteEndObject();
 
             if (api.Tables.Count > 0)
@@ -108,6 +114,32 @@ internal static class SwaggerV2
         WriteStrings(w, "produces", ["application/openapi+json", "application/json"]);
         WriteResponses(w, ("200", "OK"));
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>A route of server-routes-file: its template with the captures as path parameters.</summary>
+    private static void WriteRoutePath(Utf8JsonWriter w, string template, List<(string Method, Routing.Route Route)> ops)
+    {
+        w.WriteStartObject(template);
+        foreach (var (method, route) in ops)
+        {
+            w.WriteStartObject(method.ToLowerInvariant());
+            WriteStrings(w, "tags", ["Routes"]);
+            w.WriteString("summary", route.Summary);
+            w.WriteStartArray("parameters");
+            foreach (var name in route.Captures)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", name);
+                w.WriteBoolean("required", true);
+                w.WriteString("in", "path");
+                w.WriteString("type", "string");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            WriteResponses(w, ("200", "OK"));
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 

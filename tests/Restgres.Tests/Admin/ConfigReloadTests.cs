@@ -69,6 +69,41 @@ public sealed class ConfigReloadTests(PgClusterFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_rereads_the_routes_file_and_a_broken_one_keeps_the_old_routes()
+    {
+        var db = await pg.CreateDatabaseAsync(AdminKit.Schema);
+        var routes = Path.Combine(_dir, "routes.conf");
+        await File.WriteAllTextAsync(routes, "GET /old/items\n  to /items?id=lte.1\n");
+        var text = AdminKit.ConfigText(db, $"server-routes-file = \"{routes}\"");
+        await using var server = await StartAsync(AdminKit.LoadFile(ConfigPath, text));
+        await AdminKit.ListeningAsync(server);
+        Assert.Equal(1, await RowsAsync(server, "/old/items"));
+
+        await File.WriteAllTextAsync(routes, "GET /old/items\n  to /items?id=lte.2\n");
+        await db.ExecuteSqlAsync("NOTIFY pgrst, 'reload config'");
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RowsAsync(server, "/old/items") == 2));
+
+        var before = server.State.Config;
+        await File.WriteAllTextAsync(routes, "GET /old/items\n  to /items?id=lte.3\n  errors maybe\n");
+        await db.ExecuteSqlAsync("NOTIFY pgrst, 'reload config'");
+        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(server.State.Observer.Metrics.ConfigReloadFailures == 1)));
+        Assert.Contains(_log, l => l.Contains($"Error in routes file '{routes}' line 3 (server-routes-file): unknown value 'maybe'", StringComparison.Ordinal));
+        Assert.Same(before, server.State.Config);
+        Assert.Equal(2, await RowsAsync(server, "/old/items"));
+    }
+
+    [Fact]
+    public void A_broken_routes_file_stops_the_startup_naming_the_file_line_and_option()
+    {
+        var routes = Path.Combine(_dir, "routes.conf");
+        File.WriteAllText(routes, "GET /a/{id}\n  to /items\n");
+        var e = Assert.Throws<ConfigException>(() => AdminKit.LoadFile(ConfigPath, $"server-routes-file = \"{routes}\"\n"));
+        Assert.Equal($"Error in routes file '{routes}' line 1 (server-routes-file): the capture '{{id}}' of /a/{{id}} is never used in 'to'", e.Message);
+        var missing = Assert.Throws<ConfigException>(() => AdminKit.LoadFile(ConfigPath, $"server-routes-file = \"{routes}.nope\"\n"));
+        Assert.StartsWith($"Error in routes file '{routes}.nope' (server-routes-file): cannot read it", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task In_database_settings_of_the_authenticator_override_the_file_and_the_environment()
     {
         var db = await pg.CreateDatabaseAsync(AdminKit.Schema);

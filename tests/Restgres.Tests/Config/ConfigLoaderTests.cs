@@ -99,6 +99,16 @@ public sealed class ConfigLoaderTests
     }
 
     /// <summary>Every option set to a value other than its default.</summary>
+    /// <summary>A routes file without routes (valid), for <see cref="EveryOptionSet"/>.</summary>
+    private static readonly string EmptyRoutesFile = WriteEmptyRoutesFile();
+
+    private static string WriteEmptyRoutesFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "restgres-empty-routes.conf");
+        File.WriteAllText(path, "# no routes\n");
+        return path;
+    }
+
     internal static readonly string EveryOptionSet = $"""
         client-error-verbosity = "minimal"
         db-aggregates-enabled = true
@@ -150,6 +160,7 @@ public sealed class ConfigLoaderTests
         log-format = "json"
         server-path-prefixes = "/rest/v1, /api"
         server-static-dir = "{Path.GetTempPath()}"
+        server-routes-file = "{EmptyRoutesFile}"
         server-max-body-size = 100
         """;
 
