@@ -16,7 +16,7 @@ import traceback
 
 import common
 
-PARTS = ["fuzz"]
+PARTS = ["jwt", "fuzz"]
 
 
 class Context:
