@@ -16,7 +16,7 @@ import traceback
 
 import common
 
-PARTS = ["jwt", "fuzz"]
+PARTS = ["inject", "jwt", "fuzz"]
 
 
 class Context:
@@ -96,6 +96,8 @@ def main():
     finally:
         ctx.stop_all()
         cluster.stop()
+        if os.path.exists(cluster.logfile):
+            shutil.copy(cluster.logfile, os.path.join(logdir, "postgresql.log"))
         shutil.rmtree(work, ignore_errors=True)
 
     passed, failed, known, fixed = results.counts()
