@@ -67,11 +67,20 @@ class Results:
                     name, _, why = line.partition(" ")
                     self.known[name] = why.strip()
 
+    @staticmethod
+    def matches(pattern, name):
+        # '*' matches any text (e.g. *.no-internal-errors[...] for every part's server).
+        return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("*")), name) is not None
+
     def known_for(self, name):
         for pattern, why in self.known.items():
-            if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+            if self.matches(pattern, name):
                 return why
         return None
+
+    def unmatched_known(self):
+        """known-failures.txt entries that no check of this run matched."""
+        return [p for p in self.known if not any(self.matches(p, c["name"]) for c in self.checks)]
 
     def check(self, name, ok, detail=""):
         known = self.known_for(name)
@@ -549,6 +558,39 @@ def error_shape_problem(resp, method):
     return None
 
 
+def internal_errors(logpath):
+    """Distinct unexpected exceptions in a server log ('Internal error on METHOD PATH: Type: message'), each with the
+    requests it happened on, in order of first appearance."""
+    found = {}
+    with open(logpath, errors="replace") as fh:
+        for line in fh:
+            m = re.search(r"Internal error on (\S+) (\S*): ([\w.]+): (.*)", line)
+            if m:
+                sig = "%s: %s" % (m.group(3).split(".")[-1], re.sub(r"\d+", "N", m.group(4))[:70])
+                found.setdefault(sig, []).append((m.group(1), m.group(2)))
+    return found
+
+
+def internal_error_check(part, sig):
+    return "%s.no-internal-errors[%s]" % (part, re.sub(r"[^A-Za-z0-9_.:/-]+", "-", sig).strip("-"))
+
+
+def check_internal_errors(res, part, logpath):
+    """One check per distinct exception (500 PGRSTX00) in the server log, so that a known one (known-failures.txt)
+    cannot hide a new one."""
+    errors = internal_errors(logpath) if os.path.exists(logpath) else {}
+    if not errors:
+        res.check(part + ".no-internal-errors", True)
+    for sig, where in errors.items():
+        paths = sorted(set("%s %s" % w for w in where))
+        res.check(internal_error_check(part, sig), False, "%d time(s), on %s" % (len(where), ", ".join(paths[:5])))
+
+
+def is_internal_error(resp):
+    """A 500 PGRSTX00: an unexpected exception, reported by check_internal_errors from the server log."""
+    return resp.status == 500 and b'"PGRSTX00"' in resp.body
+
+
 def percentile(values, p):
     if not values:
         return 0.0
@@ -575,7 +617,8 @@ class Probe(threading.Thread):
             t = time.time()
             try:
                 r = request(self.port, "GET", self.target, self.headers, timeout=self.timeout)
-                self.samples.append((t, r.status, r.elapsed, r.header("retry-after")))
+                status = "500-PGRSTX00" if is_internal_error(r) else r.status
+                self.samples.append((t, status, r.elapsed, r.header("retry-after")))
             except HttpFailure as e:
                 self.samples.append((t, e.kind, time.time() - t, None))
             self._stop_event.wait(max(0.0, self.interval - (time.time() - t)))
@@ -617,6 +660,19 @@ def wrk(url, seconds, conns, script, env=None, threads=2, timeout_s=10):
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", p.stdout)
     summary["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()))) if m else {}
     return summary
+
+
+def pace(port, fraction, path, conns=16, seconds=3):
+    """The wrk delay (ms per connection between requests) that loads the server at about `fraction` of its capacity
+    on `path`: capacity measured flat out, then one calibration run to learn the latency under the paced load.
+    Returns (capacity rps, target rps, delay ms)."""
+    url = "http://127.0.0.1:%d" % port
+    cap = wrk(url, seconds, 16, "load.lua", {"RELIABILITY_PATH": path})["rps"]
+    target = max(20.0, cap * fraction)
+    delay = conns * 1000.0 / target
+    got = wrk(url, seconds, conns, "load.lua", {"RELIABILITY_PATH": path, "RELIABILITY_DELAY_MS": str(int(delay))})["rps"]
+    latency_ms = max(0.0, conns * 1000.0 / max(got, 1.0) - int(delay))
+    return cap, target, max(1, int(round(conns * 1000.0 / target - latency_ms)))
 
 
 class Background(threading.Thread):

@@ -648,37 +648,22 @@ def shrink(corpus, port, req, kind, budget=150):
 # the part
 # ---------------------------------------------------------------------------------------------------------------------
 
-def internal_errors(logpath):
-    """Distinct unexpected exceptions in the server log ('Internal error on METHOD PATH: Type: message'), each with
-    the paths it happened on, in order of first appearance."""
-    found = {}
-    with open(logpath, errors="replace") as fh:
-        for line in fh:
-            m = re.search(r"Internal error on (\S+) (\S*): ([\w.]+): (.*)", line)
-            if m:
-                sig = "%s: %s" % (m.group(3).split(".")[-1], re.sub(r"\d+", "N", m.group(4))[:70])
-                found.setdefault(sig, []).append((m.group(1), m.group(2)))
-    return found
-
-
 def report_internal_errors(res, server, corpus, seed, failed_5xx):
-    """One check per distinct exception, so that a known one (known-failures.txt) cannot hide a new one."""
-    errors = internal_errors(server.logpath)
+    """A reproduction for each distinct exception in the server log (the checks themselves are made when the server
+    stops: common.check_internal_errors)."""
+    errors = common.internal_errors(server.logpath)
     x00 = [i for i, d, sig in failed_5xx if "PGRSTX00" in sig]
-    if not errors:
-        res.check("fuzz.no-internal-errors", not x00, "%d PGRSTX00 responses but no 'Internal error' log line" % len(x00))
-        return
+    res.check("fuzz.every-pgrstx00-is-logged", bool(errors) or not x00,
+              "%d PGRSTX00 responses but no 'Internal error' line in the server log" % len(x00))
     for n, (sig, where) in enumerate(errors.items()):
-        name = "fuzz.no-internal-errors[%s]" % re.sub(r"[^A-Za-z0-9_.:/-]+", "-", sig).strip("-")
-        paths = sorted(set("%s %s" % w for w in where))
-        res.check(name, False, "%d time(s), on %s" % (len(where), ", ".join(paths[:5])))
         # The first failing request on one of those paths, shrunk, as the reproduction.
         for i in x00:
             req = generate(corpus, seed, i)
             if any(("/" + "/".join(req["segs"])) == p and req["method"] == m for m, p in where) and n < 8 and server.alive():
                 small = shrink(corpus, server.port, req, "5xx")
                 res.finding("    %s: seed %d, request #%d (replay: tests/reliability/run.sh --only fuzz --seed %d "
-                            "--fuzz-replay %d)\n      minimal request: %s" % (name, seed, i, seed, i, shown(small)))
+                            "--fuzz-replay %d)\n      minimal request: %s"
+                            % (common.internal_error_check("fuzz", sig), seed, i, seed, i, shown(small)))
                 break
 
 

@@ -191,6 +191,8 @@ def run(ctx):
     cluster.set_log_statement("all")
     time.sleep(0.3)
     pl = payloads()
+    if ctx.args.mode == "quick":
+        pl = pl[::2]   # every other payload in every position: half the requests
     markers = re.compile(r"rginj\d+", re.I)
     total = 0
     statuses = {}
@@ -210,7 +212,7 @@ def run(ctx):
                 problems.append("%s: no response (%s)" % (marker, e.kind))
                 continue
             statuses[r.status] = statuses.get(r.status, 0) + 1
-            if r.status >= 500:
+            if r.status >= 500 and not common.is_internal_error(r):   # those: inject.no-internal-errors[...]
                 problems.append("%s: %d %r" % (marker, r.status, r.body[:150]))
             if r.elapsed > 2.5:
                 problems.append("%s: %.1f s (a pg_sleep ran?)" % (marker, r.elapsed))

@@ -16,7 +16,7 @@ import traceback
 
 import common
 
-PARTS = ["inject", "jwt", "fuzz"]
+PARTS = ["inject", "jwt", "slow", "faults", "soak", "fuzz"]
 
 
 class Context:
@@ -38,6 +38,7 @@ class Context:
         code = server.stop()
         if server in self.servers:
             self.servers.remove(server)
+            common.check_internal_errors(self.results, server.name, server.logpath)
         return code
 
     def stop_all(self):
@@ -112,6 +113,10 @@ def main():
         for c in results.checks:
             if not c["ok"] and c["known"] is not None:
                 print("  KNOWN %s -- %s" % (c["name"], c["known"]))
+    unseen = results.unmatched_known()
+    if unseen:
+        print("known-failures.txt entries no check of this run matched (fixed, or their part did not run): "
+              + ", ".join(unseen))
     if fixed:
         print("listed as known failures but passed this time (fixed? remove them from known-failures.txt): "
               + ", ".join(fixed))
