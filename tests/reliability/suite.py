@@ -91,6 +91,10 @@ def main():
                 results.check(part + ".completed", True)
             except Exception:
                 results.check(part + ".completed", False, traceback.format_exc().strip().replace("\n", "\n    "))
+                try:
+                    cluster.set_log_statement("none")   # a part that stopped half-way may have left it on
+                except Exception:
+                    pass
             finally:
                 ctx.stop_all()
             timings[part] = round(time.time() - t0, 1)
