@@ -216,7 +216,7 @@ def run(ctx):
                 problems.append("%s: %d %r" % (marker, r.status, r.body[:150]))
             if r.elapsed > 2.5:
                 problems.append("%s: %.1f s (a pg_sleep ran?)" % (marker, r.elapsed))
-        time.sleep(0.1)
+        time.sleep(0.02)   # PostgreSQL logs a statement before running it: the lines are there once the answer is
         for sev, state, text in common.split_pg_log(cluster.log_since(offset)):
             m = re.match(r"(?:statement|execute [^:]*): (.*)", text, re.S)
             if sev == "LOG" and m:

@@ -194,10 +194,11 @@ def run(ctx):
     attacker = common.RsaKey(seed=12)
     jwks_text = json.dumps({"keys": [key.jwk("k1")]})
     cluster.set_log_statement("all")
-    servers = {
-        "hs": ctx.start_server("jwt-hs", {"jwt-aud": AUD}),
-        "jwks": ctx.start_server("jwt-jwks", {"jwt-secret": jwks_text}),
-    }
+    starting = {"hs": common.Background(ctx.start_server, "jwt-hs", {"jwt-aud": AUD}),
+                "jwks": common.Background(ctx.start_server, "jwt-jwks", {"jwt-secret": jwks_text})}
+    for t in starting.values():
+        t.start()
+    servers = {k: t.get() for k, t in starting.items()}
     time.sleep(0.5)   # let the schema cache queries reach the log before the first offset
     cluster.psql("SELECT reliability.pg_stat_statements_reset()")
     corpus = attacks(key, attacker, jwks_text)
