@@ -735,7 +735,8 @@ def run(ctx):
         print("request %d:\n      %s" % (args.fuzz_replay, describe(req)))
         print("response: %s" % (out if isinstance(out, common.HttpFailure) else
                                 "%d %r" % (out.status, out.body[:2000])))
-        print("verdict: %s" % (judge(corpus, req, out) or "ok"))
+        verdict = judge(corpus, req, out)
+        print("verdict: %s" % ("ok" if verdict is None else "%s %s" % (verdict[0], verdict[1])))
         ctx.stop_server(server)
         return
 

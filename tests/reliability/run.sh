@@ -13,6 +13,8 @@
 #   --seed N            fuzzer seed (quick default: 1; full default: derived from the clock, printed)
 #   --fuzz-requests N   number of fuzz requests (quick 10000, full 100000)
 #   --fuzz-replay I     send fuzz request number I of --seed once and print it with the verdict (with --only fuzz)
+#   --fuzz-workers N    concurrent fuzz clients (default 4)
+#   --fuzz-max-seconds S  time cap of the fuzz part (quick 60, full 1500)
 #   --soak-minutes M    soak duration (full default 30)
 #   --no-publish        reuse artifacts/restgres/restgres instead of running scripts/publish.sh first
 # Env: CONFORMANCE_DIR (default ../shared/conformance beside the repo), RESTGRES_BIN.
