@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run every test: installs what is missing, builds (Release), runs the .NET test projects, the A/B dashboard's pgTAP
-# tests (pg_prove) and its end-to-end test (Playwright + Chromium), then the PostgREST conformance suite when
-# ../shared/conformance exists. Exits non-zero if the build fails, any .NET, pgTAP or e2e test fails, or conformance
-# falls below tests/conformance/floor.
+# tests (pg_prove) and its end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
+# PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
+# injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
+# e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
+# or conformance falls below tests/conformance/floor.
 #
-# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance]
-# Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/
-# (gitignored).
+# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability]
+# Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/,
+# test-results/reliability/ (gitignored).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/lib.sh
@@ -16,13 +18,15 @@ run_unit=1
 run_pgtap=1
 run_e2e=1
 run_conformance=1
+run_reliability=1
 for arg in "$@"; do
   case "$arg" in
     --no-unit) run_unit=0 ;;
     --no-pgtap) run_pgtap=0 ;;
     --no-e2e) run_e2e=0 ;;
     --no-conformance) run_conformance=0 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --no-reliability) run_reliability=0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (see ./test.sh --help)" ;;
   esac
 done
@@ -126,17 +130,43 @@ else
   log "conformance: skipped ($conformance_dir not found; CI clones shared/ beside the repo)"
 fi
 
+rel_passed=0
+rel_failed=0
+rel_known=0
+if [ "$run_reliability" = 0 ]; then
+  log "reliability: skipped (--no-reliability)"
+elif [ -d "$conformance_dir" ]; then
+  stage "publish"
+  scripts/publish.sh
+  stage "reliability (quick)"
+  rm -f test-results/reliability/results.json
+  if ! CONFORMANCE_DIR="$conformance_dir" tests/reliability/run.sh --quick --no-publish; then
+    failures+=("reliability")
+  fi
+  if [ -f test-results/reliability/results.json ]; then
+    read -r rel_passed rel_failed rel_known < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["passed"], r["failed"], r["known_failures"])' test-results/reliability/results.json)
+  else
+    rel_failed=1   # the suite did not get as far as writing its results
+  fi
+else
+  log "reliability: skipped ($conformance_dir not found: it builds the conformance fixture database)"
+fi
+
 stage "done"
 echo
 echo "unit: $unit_passed passed, $unit_failed failed"
 echo "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 echo "e2e: $e2e_passed passed, $e2e_failed failed"
 echo "conformance: $conf_passed passed, $conf_failed failed"
+echo "reliability: $rel_passed passed, $rel_failed failed ($rel_known known failures: tests/reliability/known-failures.txt)"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
 else
   echo "OK (took $((SECONDS - started))s)"
 fi
 # Last line in the plain 'N passed, M failed' form that CI reads.
-echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed)) failed"
+echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed)) failed"
 [ ${#failures[@]} -eq 0 ]

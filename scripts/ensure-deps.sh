@@ -5,6 +5,7 @@
 #   core     PostgreSQL 15 (+ contrib, PostGIS, pgTAP with pg_prove, pg_cron) and python3: build, tests, conformance,
 #            ./run.sh (pg_cron refreshes the A/B dashboard's aggregates)
 #   bench    load generator for bench/
+#   reliability  load generator for the fault and soak parts of tests/reliability/
 #   browser  headless browser for the web-page tests (tests/e2e: Playwright drives /usr/bin/chromium)
 #   all      every group
 #
@@ -29,6 +30,7 @@ PACKAGES=(
   bench:python3-asyncpg
   bench:python3-uvloop
   bench:python3-httptools
+  reliability:wrk
   browser:chromium
 )
 
