@@ -40,6 +40,9 @@ internal static class JwtDecoder
             }
             // A JWE header: its five-part form can never parse out of the three parts checked before.
             if (h.TryGetProperty("enc", out _)) throw JwtErrors.BadCrypto();
+            // RFC 7515 §4.1.11: a token naming critical extensions the recipient does not understand must be refused.
+            // Restgres understands none. (PostgREST's jose-jwt ignores "crit": a deliberate difference, for safety.)
+            if (h.TryGetProperty("crit", out _)) throw JwtErrors.BadCrypto();
             if (algElement.ValueKind != JsonValueKind.String || !JwsAlgs.TryParse(algElement.GetString()!, out alg))
                 throw JwtErrors.BadCrypto();
             if (!OptionalString(h, "typ", out _) || !OptionalString(h, "cty", out _) || !OptionalString(h, "kid", out kid))

@@ -58,6 +58,13 @@ public sealed class AuthenticatorTests
             "JWT cryptographic operation failed"),
         ["a header that is not an object"] = new(() => AuthConfig(), Bearer(B64("[1]") + ".e30.abc"), 401, "PGRST301",
             "JWT cryptographic operation failed"),
+        // RFC 7515 §4.1.11: critical extensions Restgres does not understand (it understands none), correctly signed.
+        ["a signed token with an unknown critical extension"] = new(() => AuthConfig(),
+            Bearer(Hs("""{"role":"postgrest_test_author"}""", header: """{"alg":"HS256","crit":["exp2"],"exp2":1}""")), 401, "PGRST301",
+            "JWT cryptographic operation failed"),
+        ["a signed token with a malformed crit"] = new(() => AuthConfig(),
+            Bearer(Hs("""{"role":"postgrest_test_author"}""", header: """{"alg":"HS256","crit":"b64"}""")), 401, "PGRST301",
+            "JWT cryptographic operation failed"),
         ["an unknown algorithm"] = new(() => AuthConfig(), Bearer(Hs("{}", header: "{\"alg\":\"PS256\"}")), 401, "PGRST301",
             "JWT cryptographic operation failed"),
         ["a missing algorithm"] = new(() => AuthConfig(), Bearer(Hs("{}", header: "{\"typ\":\"JWT\"}")), 401, "PGRST301",

@@ -128,4 +128,17 @@ public sealed partial class BadInputTests
         Assert.Equal(status, r.Status);
         if (status == 200) Assert.Equal("""[{"id":1}]""", r.Body);
     }
+
+    [Fact]
+    public async Task Invalid_UTF8_in_a_call_bodys_key_is_PGRST102_not_a_500()
+    {
+        // Reliability finding F2: the key's bytes were transcoded after validation and threw (500 PGRSTX00).
+        var s = await Default();
+        byte[] body = [.. Encoding.ASCII.GetBytes("{\"a\":1,\""), 0xE2, 0x82, .. Encoding.ASCII.GetBytes("b\":2}")];
+        var head = s.RawRequest("POST", Encoding.ASCII.GetBytes("/rpc/add"),
+            ("Content-Type", "application/json"), ("Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var r = await Timed(s, s => s.SendRawAsync(Concat(head, body)));
+        Assert.Equal((400, "PostgREST; error=PGRST102"), (r.Status, r.Header("Proxy-Status")));
+    }
 }
+
