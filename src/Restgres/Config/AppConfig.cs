@@ -94,6 +94,13 @@ internal sealed record AppConfig
     /// <summary><c>server-max-body-size</c>: the largest request body, in bytes, that POST/PATCH/PUT may send (larger
     /// ones get 413).</summary>
     public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
+    /// <summary><c>server-etag</c>: strong ETags and 304s on GET/HEAD (Http/HttpCaching.cs).</summary>
+    public bool ServerEtag { get; init; } = ConfigOptions.ServerEtag.DefaultValue;
+    /// <summary><c>server-cache-control</c>: Cache-Control per path; null: none added.</summary>
+    public CacheControlRules? ServerCacheControl { get; init; } = ConfigOptions.ServerCacheControl.DefaultValue;
+    /// <summary><c>server-compression</c>: the codings offered, in order of preference; empty: off.</summary>
+    public ImmutableArray<string> ServerCompression { get; init; } = ConfigOptions.ServerCompression.DefaultValue;
+    public int ServerCompressionMinSize { get; init; } = ConfigOptions.ServerCompressionMinSize.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources
