@@ -19,9 +19,15 @@ internal static class HttpCaching
     public static string EntityTag(ReadOnlySpan<byte> identityBody, string? coding)
     {
         var hash = XxHash128.HashToUInt128(identityBody);
-        var hex = hash.ToString("x32", CultureInfo.InvariantCulture);
-        return coding is null ? $"\"{hex}\"" : $"\"{hex}-{coding}\"";
+        var tag = "\"" + hash.ToString("x32", CultureInfo.InvariantCulture) + "\"";
+        return coding is null ? tag : WithCoding(tag, coding);
     }
+
+    /// <summary>The tag of the <paramref name="coding"/>-encoded representation whose identity body has tag
+    /// <paramref name="etag"/> (one set by the database or the docs page, maybe): the coding appended inside the
+    /// quotes, as Apache's mod_deflate does. A malformed tag is left as it is.</summary>
+    public static string WithCoding(string etag, string coding) =>
+        etag.Length >= 2 && etag[^1] == '"' ? etag[..^1] + "-" + coding + "\"" : etag;
 
     /// <summary>
     /// Whether an <c>If-None-Match</c> field value matches <paramref name="etag"/>: <c>*</c>, or any listed tag by

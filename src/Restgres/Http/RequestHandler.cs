@@ -166,7 +166,7 @@ internal sealed class RequestHandler(AppState state)
             var isGetOrHead = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method);
             string? cacheControl = null;
             if (isGetOrHead && resp.Status is >= 200 and < 300 && path is not null && config.ServerCacheControl is { } rules
-                && !Has(resp.Headers, "Cache-Control"))
+                && resp.Headers.FindIndex(h => string.Equals(h.Key, "Cache-Control", StringComparison.OrdinalIgnoreCase)) < 0)
                 cacheControl = rules.For(path);
             var compressible = !config.ServerCompression.IsEmpty && Compression.Eligible(resp.Headers);
             var coding = compressible && !HttpMethods.IsHead(ctx.Request.Method) && !resp.SuppressContentLength
@@ -175,9 +175,13 @@ internal sealed class RequestHandler(AppState state)
                 : null;
 
             var notModified = false;
+            var etagAt = resp.Headers.FindIndex(h => string.Equals(h.Key, "ETag", StringComparison.OrdinalIgnoreCase));
+            var etag = etagAt < 0 ? null : resp.Headers[etagAt].Value;
+            // An ETag the database (or the docs page) set describes the identity body: the encoded one gets its own.
+            if (etag is not null && coding is not null)
+                resp.Headers[etagAt] = new("ETag", etag = HttpCaching.WithCoding(etag, coding));
             if (config.ServerEtag && isGetOrHead && resp.Status == 200)
             {
-                var etag = Header(resp.Headers, "ETag");
                 if (etag is null)
                 {
                     etag = HttpCaching.EntityTag(resp.Body.Span, coding);
@@ -231,13 +235,4 @@ internal sealed class RequestHandler(AppState state)
             if (resp.Owner is { } owner) MainTx.Release(owner);
         }
     }
-
-    private static string? Header(List<KeyValuePair<string, string>> headers, string name)
-    {
-        foreach (var (k, v) in headers)
-            if (string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) return v;
-        return null;
-    }
-
-    private static bool Has(List<KeyValuePair<string, string>> headers, string name) => Header(headers, name) is not null;
 }

@@ -190,6 +190,23 @@ public sealed class HttpCachingTests(PgClusterFixture pg, ReadPathApi api) : ICl
     }
 
     [Fact]
+    public async Task An_ETag_set_upstream_gets_the_coding_appended_when_the_body_is_compressed()
+    {
+        // The docs page sets its own ETag and gzips itself; a client that takes only br gets it compressed here.
+        const string browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        var identity = await Get("/", ("Accept", browser));
+        Assert.Equal("text/html; charset=utf-8", identity.Header("Content-Type"));
+        var tag = identity.Header("ETag")!;
+        var br = await Get("/", ("Accept", browser), ("Accept-Encoding", "br"));
+        Assert.Equal("br", br.Header("Content-Encoding"));
+        Assert.Equal(tag[..^1] + "-br\"", br.Header("ETag"));
+        var gzip = await Get("/", ("Accept", browser), ("Accept-Encoding", "gzip"));
+        Assert.Equal("gzip", gzip.Header("Content-Encoding"));
+        Assert.Equal(tag[..^1] + "-gzip\"", gzip.Header("ETag"));
+        Assert.Equal(304, (await Get("/", ("Accept", browser), ("If-None-Match", "W/" + tag))).Status);
+    }
+
+    [Fact]
     public async Task Small_bodies_HEAD_and_304s_are_not_compressed()
     {
         var server = await Server();
