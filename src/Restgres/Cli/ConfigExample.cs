@@ -90,6 +90,12 @@ internal static class ConfigExample
             new("Routes file: old URLs mapped onto the API, see docs/routes.md (Restgres only).", Sample(O.ServerRoutesFile, "./routes.conf")),
             new("Largest request body in bytes; a larger POST/PATCH/PUT body gets 413 (Restgres only; 10 MiB).",
                 O.ServerMaxBodySize),
+            new("Strong ETag on 200s to GET and HEAD; a matching If-None-Match gets 304 (Restgres only).", O.ServerEtag),
+            new("Cache-Control per path, \"path: directives\" separated by ';', * for any other path (Restgres only).",
+                Sample(O.ServerCacheControl, "items: public, max-age=60; rpc/stats: no-store")),
+            new("Compress responses of at least server-compression-min-size bytes with these codings when the client\n"
+                + "accepts them, in order of preference (Restgres only).",
+                Sample(O.ServerCompression, "br,gzip"), O.ServerCompressionMinSize),
         ]),
         new("Admin server",
         [

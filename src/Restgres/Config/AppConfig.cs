@@ -96,6 +96,13 @@ internal sealed record AppConfig
     public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
     /// <summary><c>server-routes-file</c>: the routes read from the file (old URLs mapped onto the API), or null.</summary>
     public Routing.RouteTable? ServerRoutes { get; init; } = ConfigOptions.ServerRoutesFile.DefaultValue;
+    /// <summary><c>server-etag</c>: strong ETags and 304s on GET/HEAD (Http/HttpCaching.cs).</summary>
+    public bool ServerEtag { get; init; } = ConfigOptions.ServerEtag.DefaultValue;
+    /// <summary><c>server-cache-control</c>: Cache-Control per path; null: none added.</summary>
+    public CacheControlRules? ServerCacheControl { get; init; } = ConfigOptions.ServerCacheControl.DefaultValue;
+    /// <summary><c>server-compression</c>: the codings offered, in order of preference; empty: off.</summary>
+    public ImmutableArray<string> ServerCompression { get; init; } = ConfigOptions.ServerCompression.DefaultValue;
+    public int ServerCompressionMinSize { get; init; } = ConfigOptions.ServerCompressionMinSize.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources

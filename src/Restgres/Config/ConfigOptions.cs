@@ -485,6 +485,45 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<bool> ServerEtag = new("server-etag", Bool,
+        c => c.ServerEtag, (c, v) => c with { ServerEtag = v })
+    {
+        Default = "false",
+        Doc = "Strong `ETag` (XxHash128 of the body) on 200 responses to GET and HEAD (HEAD then runs the GET's query "
+            + "to hash its body); a matching `If-None-Match` gets 304 with no body. A compressed body's tag has the "
+            + "coding appended (`\"…-gzip\"`). An `ETag` set through `response.headers` is kept and compared instead.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<CacheControlRules?> ServerCacheControl = new("server-cache-control",
+        Text.Then<CacheControlRules?>((option, s) => CacheControlRules.Parse(option, s), r => r?.ToString()),
+        c => c.ServerCacheControl, (c, v) => c with { ServerCacheControl = v })
+    {
+        Doc = "`Cache-Control` per path, `;`-separated `path: directives`, e.g. `items: public, max-age=60; rpc/stats: "
+            + "no-store; *: no-cache` (`*`: any other path). Added to 2xx/304 responses to GET and HEAD, with "
+            + "`Authorization` added to `Vary`, unless the database set `Cache-Control` through `response.headers`.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> ServerCompression = new("server-compression",
+        Text.Then(ParseCodings, JoinList),
+        c => c.ServerCompression, (c, v) => c with { ServerCompression = v })
+    {
+        UnsetValue = [],
+        Doc = "Content codings to compress responses with, in order of preference: `gzip`, `br` or both (`br,gzip`), "
+            + "negotiated with `Accept-Encoding` (q-values, `*`, `identity;q=0`); `Vary: Accept-Encoding` is added. "
+            + "Never for HEAD, 204/304, `text/event-stream`, or a body the database already encoded. Unset: off.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> ServerCompressionMinSize = new("server-compression-min-size", NonNegative,
+        c => c.ServerCompressionMinSize, (c, v) => c with { ServerCompressionMinSize = v })
+    {
+        Default = "1024",
+        Doc = "Smallest body in bytes that `server-compression` compresses.",
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -496,7 +535,8 @@ internal static class ConfigOptions
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
         UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
-        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile,
+        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
+        ServerCompression, ServerCompressionMinSize,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)
@@ -514,6 +554,19 @@ internal static class ConfigOptions
                     throw Invalid(option, $"Invalid server-path-prefixes: '{part}' must be a plain path (no '?', '#' or spaces)");
             }
             if (!builder.Contains(part)) builder.Add(part);
+        }
+        return builder.ToImmutable();
+    }
+
+    private static ImmutableArray<string> ParseCodings(string option, string value)
+    {
+        var builder = ImmutableArray.CreateBuilder<string>();
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var coding = part.ToLowerInvariant();
+            if (coding is not ("gzip" or "br"))
+                throw Invalid(option, $"Invalid {option}: '{part}' is not a supported coding (gzip, br)");
+            if (!builder.Contains(coding)) builder.Add(coding);
         }
         return builder.ToImmutable();
     }

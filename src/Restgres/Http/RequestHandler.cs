@@ -28,13 +28,14 @@ internal sealed class RequestHandler(AppState state)
     {
         var config = state.Config;
         PgrstResponse resp;
+        string? path = null;
         var timing = config.ServerTimingEnabled ? new ServerTiming() : null;
         Routing.Route? route = null;
         try
         {
             if (config.ServerRoutes is { } routes && (route = routes.Match(ctx.Request.Method, FullPathSegments(ctx))) is not null)
                 ctx.Features.Set(route);
-            resp = await ProcessAsync(ctx, prefix, config, route, timing);
+            (resp, path) = await ProcessAsync(ctx, prefix, config, route, timing);
         }
         catch (ApiError e)
         {
@@ -61,10 +62,12 @@ internal sealed class RequestHandler(AppState state)
         }
 #pragma warning restore CA1031
         if (route is { Errors: Routing.ErrorShape.Fastapi } && resp.Status >= 400) ToFastapiError(resp);
-        await WriteAsync(ctx, config, resp, timing);
+        await WriteAsync(ctx, config, resp, path, timing);
     }
 
-    private async Task<PgrstResponse> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
+    /// <returns>The response and the API path it was planned for (decoded segments joined by '/', after a route's
+    /// rewrite: server-cache-control rules name API paths).</returns>
+    private async Task<(PgrstResponse, string)> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
         // PostgREST reads the first Authorization header only.
@@ -97,7 +100,7 @@ internal sealed class RequestHandler(AppState state)
             Timing = timing,
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
-        return await Pipeline.RunAsync(rc, plan);
+        return (await Pipeline.RunAsync(rc, plan), string.Join('/', raw.PathSegments));
     }
 
     private static ApiError BodyTooLarge(long limit) => new(413, "PGRST102", "Request body too large",
@@ -196,26 +199,77 @@ internal sealed class RequestHandler(AppState state)
         return ms.ToArray();
     }
 
-    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, ServerTiming? timing)
+    /// <summary>
+    /// Sends <paramref name="resp"/>: its headers, then what wraps every response (Vary, server-cache-control,
+    /// server-etag and If-None-Match, server-compression, Server-Timing, the trace header, CORS) and the body.
+    /// </summary>
+    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, string? path, ServerTiming? timing)
     {
         var http = ctx.Response;
+        byte[]? encoded = null;
         try
         {
-            http.StatusCode = resp.Status;
-            var hasVary = false;
+            var isGetOrHead = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method);
+            string? cacheControl = null;
+            if (isGetOrHead && resp.Status is >= 200 and < 300 && path is not null && config.ServerCacheControl is { } rules
+                && resp.Headers.FindIndex(h => string.Equals(h.Key, "Cache-Control", StringComparison.OrdinalIgnoreCase)) < 0)
+                cacheControl = rules.For(path);
+            var compressible = !config.ServerCompression.IsEmpty && Compression.Eligible(resp.Headers);
+            var coding = compressible && !HttpMethods.IsHead(ctx.Request.Method) && !resp.SuppressContentLength
+                && resp.Status is not (204 or 304) && resp.Body.Length >= config.ServerCompressionMinSize
+                ? Compression.Negotiate(config.ServerCompression, ctx.Request.Headers.AcceptEncoding.ToString())
+                : null;
+
+            var notModified = false;
+            var etagAt = resp.Headers.FindIndex(h => string.Equals(h.Key, "ETag", StringComparison.OrdinalIgnoreCase));
+            var etag = etagAt < 0 ? null : resp.Headers[etagAt].Value;
+            // An ETag the database (or the docs page) set describes the identity body: the encoded one gets its own.
+            if (etag is not null && coding is not null)
+                resp.Headers[etagAt] = new("ETag", etag = HttpCaching.WithCoding(etag, coding));
+            if (config.ServerEtag && isGetOrHead && resp.Status == 200)
+            {
+                if (etag is null)
+                {
+                    etag = HttpCaching.EntityTag(resp.Body.Span, coding);
+                    resp.Headers.Add(new("ETag", etag));
+                }
+                var ifNoneMatch = ctx.Request.Headers.IfNoneMatch;
+                notModified = ifNoneMatch.Count > 0 && HttpCaching.IfNoneMatchMatches(ifNoneMatch.ToString(), etag);
+            }
+
+            http.StatusCode = notModified ? 304 : resp.Status;
+            var vary = "Accept, Prefer, Range";
             foreach (var (k, v) in resp.Headers)
             {
-                if (string.Equals(k, "Vary", StringComparison.OrdinalIgnoreCase)) hasVary = true;
+                if (notModified && !HttpCaching.KeptOnNotModified(k)) continue;
+                if (string.Equals(k, "Vary", StringComparison.OrdinalIgnoreCase)) vary = null;
                 http.Headers.Append(k, v);
             }
-            if (!hasVary) http.Headers.Vary = "Accept, Prefer, Range";
+            if (vary is not null) http.Headers.Vary = vary;
+            if (cacheControl is not null)
+            {
+                http.Headers.CacheControl = cacheControl;
+                // The body depends on the role the Authorization header names: a shared cache must not give one user's
+                // response to another (only needed when "public" lets such caches store it, harmless otherwise).
+                http.Headers.Append("Vary", "Authorization");
+            }
+            if (compressible) http.Headers.Append("Vary", "Accept-Encoding");
             if (timing is not null) http.Headers["Server-Timing"] = timing.Render();
             if (config.ServerTraceHeader is { } trace)
                 http.Headers[trace] = ctx.Request.Headers[trace].ToString();
             Cors.Apply(ctx, config);
-            if (!resp.SuppressContentLength) http.ContentLength = resp.Body.Length;
-            if (resp.Body.Length > 0 && !HttpMethods.IsHead(ctx.Request.Method))
-                await http.Body.WriteAsync(resp.Body, ctx.RequestAborted);
+            if (notModified) return;
+
+            var body = resp.Body;
+            if (coding is not null)
+            {
+                (encoded, var length) = Compression.Encode(body.Span, coding);
+                body = encoded.AsMemory(0, length);
+                http.Headers.ContentEncoding = coding;
+            }
+            if (!resp.SuppressContentLength) http.ContentLength = body.Length;
+            if (body.Length > 0 && !HttpMethods.IsHead(ctx.Request.Method))
+                await http.Body.WriteAsync(body, ctx.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -223,6 +277,7 @@ internal sealed class RequestHandler(AppState state)
         }
         finally
         {
+            if (encoded is not null) System.Buffers.ArrayPool<byte>.Shared.Return(encoded);
             if (resp.Owner is { } owner) MainTx.Release(owner);
         }
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Restgres.Config;
+using Restgres.Http;
 using Restgres.Response;
 
 namespace Restgres.OpenApi;
@@ -29,15 +30,17 @@ internal static class DocsPage
         var resp = new PgrstResponse { Status = 200 };
         resp.Headers.Add(new("Content-Type", "text/html; charset=utf-8"));
         resp.Headers.Add(new("Vary", "Accept, Accept-Encoding, Accept-Profile"));
-        resp.Headers.Add(new("ETag", page.ETag));
+        var gzip = Header(req, "accept-encoding") is { } ae && ae.Split(',').Any(e => e.Split(';')[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase));
+        // The gzip body is another representation, so it has another tag (RFC 9110 §8.8.3.3).
+        var etag = gzip ? HttpCaching.WithCoding(page.ETag, "gzip") : page.ETag;
+        resp.Headers.Add(new("ETag", etag));
         resp.Headers.Add(new("Cache-Control", "no-cache"));
-        if (Header(req, "if-none-match") is { } inm && inm.Split(',').Any(t => t.Trim() == page.ETag))
+        if (Header(req, "if-none-match") is { } inm && HttpCaching.IfNoneMatchMatches(inm, etag))
         {
             resp.Status = 304;
             resp.SuppressContentLength = true;
             return resp;
         }
-        var gzip = Header(req, "accept-encoding") is { } ae && ae.Split(',').Any(e => e.Split(';')[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase));
         if (gzip) resp.Headers.Add(new("Content-Encoding", "gzip"));
         var body = gzip ? page.Gzip : page.Html;
         if (headersOnly)

@@ -73,7 +73,7 @@ internal sealed record ApiRequest
     {
         var resource = GetResource(config, req.PathSegments);
         var (schema, negotiated) = GetSchema(config, req);
-        var action = GetAction(resource, schema, req.Method);
+        var action = GetAction(resource, schema, req.Method, headBody: config.ServerEtag);
         var isRpcRead = action is RoutineCall { Method: InvokeMethod.Read or InvokeMethod.ReadHead };
         var qp = QueryParams.Parse(isRpcRead, req.RawQuery);
         var (top, ranges) = GetRanges(req, qp);
@@ -139,8 +139,11 @@ internal sealed record ApiRequest
     /// <summary>Whether the path names a function (<c>/rpc/fn</c>, or <c>/</c> with db-root-spec).</summary>
     public static bool NamesRoutine(AppConfig config, ImmutableArray<string> segments) => ResourceOf(config, segments) is ResRoutine;
 
-    private static ApiAction GetAction(Resource resource, string schema, string method)
+    /// <param name="headBody">HEAD runs the GET's statement, body included, so that its ETag is the GET's
+    /// (server-etag); the body is not sent. Otherwise HEAD skips the body, as in PostgREST.</param>
+    private static ApiAction GetAction(Resource resource, string schema, string method, bool headBody)
     {
+        if (headBody && method == "HEAD") method = "GET";
         QualifiedIdentifier Qi(string n) => new(schema, n);
         return (resource, method) switch
         {

@@ -162,6 +162,10 @@ public sealed class ConfigLoaderTests
         server-static-dir = "{Path.GetTempPath()}"
         server-routes-file = "{EmptyRoutesFile}"
         server-max-body-size = 100
+        server-etag = true
+        server-cache-control = "items: max-age=60; *: no-cache"
+        server-compression = "gzip, br"
+        server-compression-min-size = 10
         """;
 
     [Fact]
@@ -222,6 +226,10 @@ public sealed class ConfigLoaderTests
         Assert.Equal<string>(["/rest/v1", "/api"], c.ServerPathPrefixes);
         Assert.Equal(Path.GetTempPath(), c.ServerStaticDir);
         Assert.Equal(100, c.ServerMaxBodySize);
+        Assert.True(c.ServerEtag);
+        Assert.Equal("max-age=60", c.ServerCacheControl!.For("items"));
+        Assert.Equal<string>(["gzip", "br"], c.ServerCompression);
+        Assert.Equal(10, c.ServerCompressionMinSize);
     }
 
     [Theory]
