@@ -64,7 +64,7 @@ chmod +x "$work/server.sh"
 
 targets=()
 for ((i = 0; i < 2 * rounds; i++)); do targets+=(server); done
-report="$RESTGRES_ROOT/bench/results/$(date -u +%F)-ab-$base_sha-$head_sha.md"
+report="$RESTGRES_ROOT/bench/results/$(date -u +%F-%H%M)-ab-$base_sha-$head_sha.md"
 log "running the harness: ${#targets[@]} server runs"
 (cd "$RESTGRES_ROOT" && "$SHARED_BENCH/run.sh" --name restgres --cmd "$work/server.sh" --out "$report" \
   "${pass[@]}" "${targets[@]}") 2> >(tee "$work/harness.log" >&2)
