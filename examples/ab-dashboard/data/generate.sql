@@ -58,6 +58,11 @@ CREATE OR REPLACE FUNCTION pg_temp.unit(h bigint) RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT (h & 9007199254740991)::float8 / 9007199254740992.0 $$;
 
+-- pg_cron refreshes the materialized views every minute, reading these tables in another order than TRUNCATE locks
+-- them: when the minute strikes during generation the two deadlock. The backend whose deadlock_timeout expires first
+-- checks and aborts itself, so a longer timeout here makes the refresh (retried a minute later) the one that yields.
+SET deadlock_timeout = '10s';
+
 BEGIN;
 
 TRUNCATE completions, events, users RESTART IDENTITY;
