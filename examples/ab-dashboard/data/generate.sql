@@ -61,7 +61,13 @@ AS $$ SELECT (h & 9007199254740991)::float8 / 9007199254740992.0 $$;
 -- pg_cron refreshes the materialized views every minute, reading these tables in another order than TRUNCATE locks
 -- them: when the minute strikes during generation the two deadlock. The backend whose deadlock_timeout expires first
 -- checks and aborts itself, so a longer timeout here makes the refresh (retried a minute later) the one that yields.
-SET deadlock_timeout = '10s';
+-- Only a superuser may set it; run as the tables' owner, the generator keeps the default.
+DO $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    PERFORM set_config('deadlock_timeout', '10s', false);
+  END IF;
+END $$;
 
 BEGIN;
 
