@@ -294,12 +294,6 @@ internal static class MainTx
             {
                 await using var cmd = new NpgsqlCommand("ROLLBACK", conn);
                 await cmd.ExecuteNonQueryAsync();
-                // A batch that failed part-way leaves Npgsql believing in statements it auto-prepared in that batch
-                // after the failure, which PostgreSQL skipped (it ignores messages until Sync): the next request on
-                // this pooled connection then failed with "unexpected backend message" (reliability finding F1).
-                // Forgetting this connection's prepared statements costs a re-prepare after an error, nothing more.
-                // (Npgsql 10 has no async UnprepareAll; it is one DEALLOCATE ALL round trip.)
-                conn.UnprepareAll();
             }
         }
         catch (NpgsqlException)
