@@ -88,7 +88,15 @@ public sealed class AdminEndpointTests(PgClusterFixture pg)
         Assert.Equal(404, await AdminKit.StatusAsync(server.BaseAddress, "/no_such_table_" + Guid.NewGuid().ToString("N")));
         Assert.Equal(200, await AdminKit.StatusAsync(server.BaseAddress, "/"));
 
-        var body = (await AdminKit.GetAsync(server.AdminAddress!, "/metrics")).Body;
+        // A request is counted once its response is complete, which the client can see a moment earlier: wait until
+        // nothing is in flight (no sleep: a bounded poll).
+        var body = "";
+        Assert.True(await AdminKit.EventuallyAsync(async () =>
+        {
+            body = (await AdminKit.GetAsync(server.AdminAddress!, "/metrics")).Body;
+            return AdminKit.Sample(body, "restgres_http_requests_in_flight") == 0
+                && AdminKit.Sample(body, "restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"/\"}") is not null;
+        }), "the requests were not all counted");
 
         Assert.Equal(3, AdminKit.Sample(body, "restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"items\"}"));
         Assert.Equal(1, AdminKit.Sample(body, "restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"rpc/slow\"}"));
