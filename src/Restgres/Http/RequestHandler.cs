@@ -28,12 +28,12 @@ internal sealed class RequestHandler(AppState state)
     {
         var config = state.Config;
         PgrstResponse resp;
-        string? path = null;
+        ImmutableArray<string> path = default;
         var timing = config.ServerTimingEnabled ? new ServerTiming() : null;
         Routing.Route? route = null;
         try
         {
-            if (config.ServerRoutes is { } routes && (route = routes.Match(ctx.Request.Method, FullPathSegments(ctx))) is not null)
+            if (config.ServerRoutes is { } routes && (route = routes.Match(ctx.Request.Method, FullPathSegments(ctx).AsSpan())) is not null)
                 ctx.Features.Set(route);
             (resp, path) = await ProcessAsync(ctx, prefix, config, route, timing);
         }
@@ -65,9 +65,9 @@ internal sealed class RequestHandler(AppState state)
         await WriteAsync(ctx, config, resp, path, timing);
     }
 
-    /// <returns>The response and the API path it was planned for (decoded segments joined by '/', after a route's
-    /// rewrite: server-cache-control rules name API paths).</returns>
-    private async Task<(PgrstResponse, string)> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
+    /// <returns>The response and the decoded segments of the API path it was planned for (after a route's rewrite:
+    /// server-cache-control rules name API paths).</returns>
+    private async Task<(PgrstResponse, ImmutableArray<string>)> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
     {
         var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
         // PostgREST reads the first Authorization header only.
@@ -100,7 +100,7 @@ internal sealed class RequestHandler(AppState state)
             Timing = timing,
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
-        return (await Pipeline.RunAsync(rc, plan), string.Join('/', raw.PathSegments));
+        return (await Pipeline.RunAsync(rc, plan), raw.PathSegments);
     }
 
     private static ApiError BodyTooLarge(long limit) => new(413, "PGRST102", "Request body too large",
@@ -108,12 +108,20 @@ internal sealed class RequestHandler(AppState state)
 
     /// <summary>The decoded segments of the whole path (before any server-path-prefixes entry is taken off), which is
     /// what routes match.</summary>
-    private static string[] FullPathSegments(HttpContext ctx)
+    private static ImmutableArray<string> FullPathSegments(HttpContext ctx) => Segments(SplitTarget(ctx).Path);
+
+    /// <summary>The raw request target (still percent-encoded) and its path and query parts.</summary>
+    private static (string Target, string Path, string Query) SplitTarget(HttpContext ctx)
     {
-        var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (ctx.Request.PathBase + ctx.Request.Path).ToString();
+        var http = ctx.Request;
+        var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.PathBase + http.Path + http.QueryString).ToString();
         var q = target.IndexOf('?', StringComparison.Ordinal);
-        return (q >= 0 ? target[..q] : target).Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToArray();
+        return (target, q >= 0 ? target[..q] : target, q >= 0 ? target[(q + 1)..] : "");
     }
+
+    /// <summary>wai's pathInfo: decoded segments, a trailing empty one dropped, inner ones kept; "/" alone is the root.</summary>
+    private static ImmutableArray<string> Segments(string rawPath) =>
+        rawPath.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToImmutableArray();
 
     /// <summary>
     /// FastAPI's error body, <c>{"detail": message}</c> with the same status and headers, for routes with
@@ -145,13 +153,9 @@ internal sealed class RequestHandler(AppState state)
     private static async Task<(RawRequest Raw, string Target)> ReadRawAsync(HttpContext ctx, string prefix, long maxBodySize)
     {
         var http = ctx.Request;
-        var target = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.PathBase + http.Path + http.QueryString).ToString();
-        var q = target.IndexOf('?', StringComparison.Ordinal);
-        var rawPath = q >= 0 ? target[..q] : target;
-        var rawQuery = q >= 0 ? target[(q + 1)..] : "";
+        var (target, rawPath, rawQuery) = SplitTarget(ctx);
         if (prefix.Length > 0 && rawPath.StartsWith(prefix, StringComparison.Ordinal)) rawPath = rawPath[prefix.Length..];
-        var segments = rawPath.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(QueryParams.Decode).ToImmutableArray();
-        // wai's pathInfo drops a trailing empty segment but keeps inner ones; "/" alone is the root.
+        var segments = Segments(rawPath);
         var headers = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
         foreach (var h in http.Headers)
             foreach (var v in h.Value)
@@ -203,7 +207,7 @@ internal sealed class RequestHandler(AppState state)
     /// Sends <paramref name="resp"/>: its headers, then what wraps every response (Vary, server-cache-control,
     /// server-etag and If-None-Match, server-compression, Server-Timing, the trace header, CORS) and the body.
     /// </summary>
-    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, string? path, ServerTiming? timing)
+    private static async Task WriteAsync(HttpContext ctx, AppConfig config, PgrstResponse resp, ImmutableArray<string> path, ServerTiming? timing)
     {
         var http = ctx.Response;
         byte[]? encoded = null;
@@ -211,9 +215,10 @@ internal sealed class RequestHandler(AppState state)
         {
             var isGetOrHead = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method);
             string? cacheControl = null;
-            if (isGetOrHead && resp.Status is >= 200 and < 300 && path is not null && config.ServerCacheControl is { } rules
+            // An error before planning has no path (default): no rule applies to it (error statuses get none anyway).
+            if (isGetOrHead && resp.Status is >= 200 and < 300 && !path.IsDefault && config.ServerCacheControl is { } rules
                 && resp.Headers.FindIndex(h => string.Equals(h.Key, "Cache-Control", StringComparison.OrdinalIgnoreCase)) < 0)
-                cacheControl = rules.For(path);
+                cacheControl = rules.For(string.Join('/', path));
             var compressible = !config.ServerCompression.IsEmpty && Compression.Eligible(resp.Headers);
             var coding = compressible && !HttpMethods.IsHead(ctx.Request.Method) && !resp.SuppressContentLength
                 && resp.Status is not (204 or 304) && resp.Body.Length >= config.ServerCompressionMinSize
