@@ -15,7 +15,10 @@ import time
 
 import common
 
-PROBE_P99_BOUND_S = 1.0
+# A starvation check, not a latency measure (benchmarks measure latency): a starved probe waits for the attackers'
+# timeouts (30 s and more). 1 s failed once on a loaded machine (p99 1.19 s while 20 clients stalled 3 MB responses
+# and other builds ran); 5 s is the fuzz part's bound for a slow answer.
+PROBE_P99_BOUND_S = 5.0
 
 
 def open_conns(port, n, rcvbuf=None):

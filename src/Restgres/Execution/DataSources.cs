@@ -36,6 +36,8 @@ internal static class DataSources
         csb.NoResetOnClose = true;
         csb.MaxAutoPrepare = config.DbPreparedStatements ? 256 : 0;
         csb.AutoPrepareMinUsages = 2;
+        // The failed statement of a batch, so that its prepared statement can be reset (MainTx.RollbackQuietlyAsync).
+        csb.IncludeFailedBatchedCommand = true;
         if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
         csb.Enlist = false;
         // PostgREST sets no client-side timeout: statement_timeout (per role or hoisted from a function) is the limit.

@@ -113,7 +113,7 @@ internal static class MainTx
         catch (PostgresException e)
         {
             Release(result);
-            await RollbackQuietlyAsync(conn);
+            await RollbackQuietlyAsync(conn, e);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
         catch (NpgsqlException e)
@@ -197,7 +197,7 @@ internal static class MainTx
         }
         catch (PostgresException e)
         {
-            await RollbackQuietlyAsync(conn);
+            await RollbackQuietlyAsync(conn, e);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
         return System.Text.Encoding.UTF8.GetBytes(sb.ToString());
@@ -286,14 +286,20 @@ internal static class MainTx
         _ => e.Message,
     };
 
-    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
+    /// <summary>
+    /// Ends the failed transaction, then resets the prepared statement of the statement that failed (see
+    /// <see cref="ResetPreparedAsync"/>). Errors are ignored: a broken connection is discarded by the pool.
+    /// </summary>
+    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn, PostgresException failure)
     {
         try
         {
             if (conn.State == ConnectionState.Open)
             {
-                await using var cmd = new NpgsqlCommand("ROLLBACK", conn);
-                await cmd.ExecuteNonQueryAsync();
+                await using (var cmd = new NpgsqlCommand("ROLLBACK", conn))
+                    await cmd.ExecuteNonQueryAsync();
+                if (failure.BatchCommand is { } failed && AutoPrepares(conn))
+                    await ResetPreparedAsync(conn, failed);
             }
         }
         catch (NpgsqlException)
@@ -301,4 +307,33 @@ internal static class MainTx
             // The connection is broken; the pool discards it.
         }
     }
+
+    /// <summary>
+    /// Reliability finding F1 (docs/reliability.md). Npgsql (10.0.3) auto-prepares a statement on its second use and
+    /// counts it prepared as soon as PostgreSQL parsed it. When the Bind then fails (a value that does not convert to
+    /// its parameter's type: <c>id=eq.abc</c>), the statement stays "prepared" without its row description, and its
+    /// next use on that connection misreads the rows ("unexpected backend message DataRow": a 500). Preparing the same
+    /// text explicitly replaces that entry with a described one, and unpreparing drops it; the connection's other
+    /// prepared statements stay (forgetting them all broke a spec case checking pg_prepared_statements). Two round
+    /// trips, on failed requests only.
+    /// </summary>
+    private static async Task ResetPreparedAsync(NpgsqlConnection conn, NpgsqlBatchCommand failed)
+    {
+        await using var cmd = new NpgsqlCommand(failed.CommandText, conn);
+        foreach (NpgsqlParameter p in failed.Parameters)
+            cmd.Parameters.Add(p.Clone());
+        try
+        {
+            await cmd.PrepareAsync();
+        }
+        catch (PostgresException)
+        {
+            // The text does not parse (the failure was its Parse): nothing of it is prepared.
+            return;
+        }
+        await cmd.UnprepareAsync();
+    }
+
+    private static bool AutoPrepares(NpgsqlConnection conn) =>
+        new NpgsqlConnectionStringBuilder(conn.ConnectionString).MaxAutoPrepare > 0;
 }

@@ -72,7 +72,7 @@ internal static class OpenApiTx
         }
         catch (PostgresException e)
         {
-            await MainTx.RollbackQuietlyAsync(conn);
+            await MainTx.RollbackQuietlyAsync(conn, e);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
     }
