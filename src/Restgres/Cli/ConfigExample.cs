@@ -120,6 +120,10 @@ internal static class ConfigExample
             new("crit, error (5xx), warn (and 4xx), info (every request) or debug.", O.LogLevel),
             new("Log the SQL of each request at the current log level.", O.LogQuery),
             new("Log line format: text (as PostgREST) or json (Restgres only).", O.LogFormat),
+            new("OpenTelemetry traces: off, otlp or console; the OTLP collector, its protocol (grpc or http/protobuf)\n"
+                + "and the share of requests traced without a client traceparent; see docs/tracing.md (Restgres only).",
+                Sample(O.TraceExporter, "otlp"), Sample(O.TraceOtlpEndpoint, "http://127.0.0.1:4317"), O.TraceOtlpProtocol,
+                O.TraceSampleRatio),
         ]),
     ];
 

@@ -14,6 +14,12 @@ internal enum ErrorVerbosity { Verbose, Minimal }
 /// <summary>PostgREST's <c>log-level</c>, plus our own structured format.</summary>
 internal enum LogLevel { Crit, Error, Warn, Info, Debug }
 
+/// <summary>Where OpenTelemetry spans go (<c>trace-exporter</c>).</summary>
+internal enum TraceExporter { Off, Otlp, Console }
+
+/// <summary>The OTLP transport (<c>trace-otlp-protocol</c>).</summary>
+internal enum OtlpProtocol { Grpc, HttpProtobuf }
+
 /// <summary>
 /// The whole configuration as one immutable snapshot. Each option's property starts at the option's default and is
 /// filled by the loader, both from <see cref="ConfigOptions"/>, where each option is described (PostgREST v16's
@@ -103,6 +109,10 @@ internal sealed record AppConfig
     /// <summary><c>server-compression</c>: the codings offered, in order of preference; empty: off.</summary>
     public ImmutableArray<string> ServerCompression { get; init; } = ConfigOptions.ServerCompression.DefaultValue;
     public int ServerCompressionMinSize { get; init; } = ConfigOptions.ServerCompressionMinSize.DefaultValue;
+    public TraceExporter TraceExporter { get; init; } = ConfigOptions.TraceExporter.DefaultValue;
+    public string? TraceOtlpEndpoint { get; init; } = ConfigOptions.TraceOtlpEndpoint.DefaultValue;
+    public OtlpProtocol TraceOtlpProtocol { get; init; } = ConfigOptions.TraceOtlpProtocol.DefaultValue;
+    public double TraceSampleRatio { get; init; } = ConfigOptions.TraceSampleRatio.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources

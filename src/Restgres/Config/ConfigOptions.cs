@@ -524,6 +524,55 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<TraceExporter> TraceExporter = new("trace-exporter",
+        Choice("Invalid trace-exporter. Admitted values: off, otlp, console.",
+            ("off", Config.TraceExporter.Off), ("otlp", Config.TraceExporter.Otlp), ("console", Config.TraceExporter.Console)),
+        c => c.TraceExporter, (c, v) => c with { TraceExporter = v })
+    {
+        Default = "off",
+        Doc = "OpenTelemetry traces (docs/tracing.md): `otlp` exports a span per request (method, route, role, status) "
+            + "with the database work as child spans, honouring the client's W3C `traceparent`; `console` prints them; "
+            + "`off` creates none. Read at startup.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<string?> TraceOtlpEndpoint = new("trace-otlp-endpoint", OptionalText,
+        c => c.TraceOtlpEndpoint, (c, v) => c with { TraceOtlpEndpoint = v })
+    {
+        Doc = "The OTLP collector for `trace-exporter = otlp`, e.g. `http://127.0.0.1:4317` (gRPC) or "
+            + "`http://127.0.0.1:4318/v1/traces` (`http/protobuf`). Unset: `OTEL_EXPORTER_OTLP_ENDPOINT`, else the "
+            + "OpenTelemetry default (`http://localhost:4317`).",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<OtlpProtocol> TraceOtlpProtocol = new("trace-otlp-protocol",
+        Choice("Invalid trace-otlp-protocol. Admitted values: grpc, http/protobuf.",
+            ("grpc", Config.OtlpProtocol.Grpc), ("http/protobuf", Config.OtlpProtocol.HttpProtobuf)),
+        c => c.TraceOtlpProtocol, (c, v) => c with { TraceOtlpProtocol = v })
+    {
+        Default = "grpc",
+        Doc = "`grpc` or `http/protobuf`: how spans are sent to `trace-otlp-endpoint`.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<double> TraceSampleRatio = new("trace-sample-ratio",
+        Text.Then(
+            (option, s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var r)
+                && r is >= 0 and <= 1
+                ? r
+                : throw Invalid(option, $"Invalid trace-sample-ratio '{s}': a number from 0 to 1."),
+            r => r.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        c => c.TraceSampleRatio, (c, v) => c with { TraceSampleRatio = v })
+    {
+        Default = "1",
+        Doc = "The share of requests traced when the client sends no `traceparent` (a client's sampled flag is followed).",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -536,7 +585,7 @@ internal static class ConfigOptions
         UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
-        ServerCompression, ServerCompressionMinSize,
+        ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)

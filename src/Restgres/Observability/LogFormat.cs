@@ -8,6 +8,7 @@ namespace Restgres.Observability;
 /// <param name="Role">The database role the request ran as; null when authentication failed or never ran.</param>
 /// <param name="Bytes">The response body size, when known (Content-Length).</param>
 /// <param name="Sql">The main SQL statement, with <c>log-query</c>.</param>
+/// <param name="TraceId">The W3C trace id of the request (its span's, or the client's traceparent), for JSON lines.</param>
 internal sealed record AccessEntry(
     DateTimeOffset Time,
     string Remote,
@@ -21,7 +22,8 @@ internal sealed record AccessEntry(
     string? UserAgent,
     string RequestId,
     double DurationMs,
-    string? Sql = null);
+    string? Sql = null,
+    string? TraceId = null);
 
 /// <summary>
 /// Log line formats: PostgREST's (Logger.hs and Logger/Apache.hs) and the JSON lines of <c>log-format = json</c>
@@ -84,7 +86,8 @@ internal static class LogFormat
     /// One JSON object per request: <c>time</c>, <c>level</c> (info, warn for 4xx, error for 5xx), <c>request_id</c>,
     /// <c>remote</c>, <c>role</c> (null when unauthenticated), <c>method</c>, <c>path</c>, <c>query</c> (without '?'),
     /// <c>protocol</c>, <c>status</c>, <c>bytes</c> (null when unknown), <c>duration_ms</c>, <c>user_agent</c>,
-    /// <c>referer</c>, and <c>sql</c> with <c>log-query</c>.
+    /// <c>referer</c>, <c>sql</c> with <c>log-query</c>, and <c>trace_id</c> when the request is traced or the client
+    /// sent a <c>traceparent</c>.
     /// </summary>
     public static string Json(AccessEntry e)
     {
@@ -122,6 +125,11 @@ internal static class LogFormat
         {
             sb.Append(",\"sql\":");
             JsonString(sb, e.Sql);
+        }
+        if (e.TraceId is not null)
+        {
+            sb.Append(",\"trace_id\":");
+            JsonString(sb, e.TraceId);
         }
         sb.Append('}');
         return sb.ToString();

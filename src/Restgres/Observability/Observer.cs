@@ -14,6 +14,7 @@ namespace Restgres.Observability;
 internal sealed class Observer : IDisposable
 {
     private readonly AppState _state;
+    private readonly Tracing? _tracing;
     private LogSink _sink = LogSink.Console;
 
     public Observer(AppState state)
@@ -21,6 +22,7 @@ internal sealed class Observer : IDisposable
         ArgumentNullException.ThrowIfNull(state);
         _state = state;
         Metrics = new Metrics(state.DataSource.ConnectionString);
+        _tracing = Tracing.Start(state.Config);
         Apply(state.Config);
     }
 
@@ -71,8 +73,9 @@ internal sealed class Observer : IDisposable
         var config = _state.Config;
         Metrics.Http.Started();
         RequestObservation? observation = null;
-        // At crit no request is ever logged, so there is nothing to collect.
-        if (config.LogLevel > LogLevel.Crit)
+        var activity = Tracing.StartRequest(ctx);
+        // At crit no request is ever logged, so there is nothing to collect unless a span wants the role.
+        if (config.LogLevel > LogLevel.Crit || activity is not null)
         {
             observation = new RequestObservation();
             ctx.Features.Set(observation);
@@ -90,11 +93,11 @@ internal sealed class Observer : IDisposable
         }
         finally
         {
-            Complete(ctx, config, observation, start, failed);
+            Complete(ctx, config, observation, activity, start, failed);
         }
     }
 
-    private void Complete(HttpContext ctx, AppConfig config, RequestObservation? observation, long start, bool failed)
+    private void Complete(HttpContext ctx, AppConfig config, RequestObservation? observation, Activity? activity, long start, bool failed)
     {
         var elapsed = Stopwatch.GetTimestamp() - start;
         var status = failed && !ctx.Response.HasStarted ? 500 : ctx.Response.StatusCode;
@@ -103,8 +106,19 @@ internal sealed class Observer : IDisposable
             ? route.Template
             : Metrics.Http.Resource(_state.SchemaCache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
         Metrics.Http.Observe(ctx.Request.Method, status, resource, elapsed);
-        if (observation is null || !ShouldLogResponse(config.LogLevel, status)) return;
+        try
+        {
+            if (observation is not null && ShouldLogResponse(config.LogLevel, status))
+                Log(ctx, config, observation, activity, start, elapsed, status);
+        }
+        finally
+        {
+            if (activity is not null) Tracing.Finish(activity, ctx.Request.Method, resource, observation?.Role, status);
+        }
+    }
 
+    private void Log(HttpContext ctx, AppConfig config, RequestObservation observation, Activity? activity, long start, long elapsed, int status)
+    {
         var request = ctx.Request;
         var remote = ctx.Connection.RemoteIpAddress is { } ip
             ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
@@ -130,6 +144,7 @@ internal sealed class Observer : IDisposable
         var sink = Sink;
         if (sink.Json)
         {
+            entry = entry with { TraceId = Tracing.TraceId(ctx, activity) };
             sink.Out(LogFormat.Json(entry));
             return;
         }
@@ -138,6 +153,10 @@ internal sealed class Observer : IDisposable
         sink.Out(LogFormat.Apache(entry));
     }
 
-    public void Dispose() => Metrics.Dispose();
+    public void Dispose()
+    {
+        _tracing?.Dispose();
+        Metrics.Dispose();
+    }
 }
 

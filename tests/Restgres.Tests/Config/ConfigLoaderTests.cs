@@ -166,6 +166,10 @@ public sealed class ConfigLoaderTests
         server-cache-control = "items: max-age=60; *: no-cache"
         server-compression = "gzip, br"
         server-compression-min-size = 10
+        trace-exporter = "console"
+        trace-otlp-endpoint = "http://127.0.0.1:4318/v1/traces"
+        trace-otlp-protocol = "http/protobuf"
+        trace-sample-ratio = 0.25
         """;
 
     [Fact]
@@ -592,6 +596,10 @@ public sealed class ConfigLoaderTests
         { "jwt-role-claim-key = \"role\"", "jwt-role-claim-key", "failed to parse role-claim-key value (role): unexpected 'r' at position 1, expected '.key', '[index]' or '[?(@ == \"value\")]'" },
         { "jwt-role-claim-key = \"$$.a[\"", "jwt-role-claim-key", "failed to parse role-claim-key value ($.a[): expected a selector: 'name', index, slice, '*' or ?filter but the path ended at position 5" },
         { "log-format = \"xml\"", "log-format", "Invalid log-format 'xml'. Admitted values: text, json." },
+        { "trace-exporter = \"jaeger\"", "trace-exporter", "Invalid trace-exporter. Admitted values: off, otlp, console." },
+        { "trace-otlp-protocol = \"http\"", "trace-otlp-protocol", "Invalid trace-otlp-protocol. Admitted values: grpc, http/protobuf." },
+        { "trace-sample-ratio = \"1.5\"", "trace-sample-ratio", "Invalid trace-sample-ratio '1.5': a number from 0 to 1." },
+        { "trace-sample-ratio = \"half\"", "trace-sample-ratio", "Invalid trace-sample-ratio 'half': a number from 0 to 1." },
         { "server-path-prefixes = \"api\"", "server-path-prefixes", "Invalid server-path-prefixes: 'api' must start with '/'" },
         { "server-path-prefixes = \"/api/\"", "server-path-prefixes", "Invalid server-path-prefixes: '/api/' must not end with '/'" },
         { "server-path-prefixes = \"/\"", "server-path-prefixes", "Invalid server-path-prefixes: '/' must not end with '/'" },
