@@ -103,6 +103,11 @@ internal sealed record AppConfig
     /// <summary><c>server-compression</c>: the codings offered, in order of preference; empty: off.</summary>
     public ImmutableArray<string> ServerCompression { get; init; } = ConfigOptions.ServerCompression.DefaultValue;
     public int ServerCompressionMinSize { get; init; } = ConfigOptions.ServerCompressionMinSize.DefaultValue;
+    /// <summary><c>server-response-cache</c>: the paths whose GET/HEAD responses are cached, with their time to live;
+    /// null: off (Http/ResponseCache.cs).</summary>
+    public ResponseCacheRules? ServerResponseCache { get; init; } = ConfigOptions.ServerResponseCache.DefaultValue;
+    /// <summary><c>server-response-cache-size</c>: the response cache's byte budget.</summary>
+    public long ServerResponseCacheSize { get; init; } = ConfigOptions.ServerResponseCacheSize.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources
