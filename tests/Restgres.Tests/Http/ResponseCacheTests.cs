@@ -482,6 +482,41 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
     }
 
     [Fact]
+    public async Task A_route_is_cached_under_the_API_path_it_rewrites_to_and_shares_its_invalidation()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "rc-routes-" + Guid.NewGuid().ToString("N") + ".conf");
+        await File.WriteAllTextAsync(file, """
+            GET /api/v1/names/{id}
+              to /item_names?id=eq.{id}
+              header Accept: application/vnd.pgrst.object+json
+            """);
+        try
+        {
+            var s = await api.ServerAsync(pg, "routes", c => c with { ServerRoutes = Restgres.Routing.RouteFile.Load(file) });
+            var miss = await s.GetAsync("/api/v1/names/2");
+            Assert.Equal("""{"id":2,"name":"TWO"}""", miss.Body);
+            Assert.Equal(MissStored, miss.Header("Cache-Status"));
+            AssertHit(await s.GetAsync("/api/v1/names/2"));
+            // Another capture is another request, another entry.
+            Assert.Equal("""{"id":1,"name":"ONE"}""", (await s.GetAsync("/api/v1/names/1")).Body);
+            Assert.Equal(204, (await s.SendAsync(HttpMethod.Patch, "/items?id=eq.2", """{"name":"deux"}""", ("Content-Type", "application/json"))).Status);
+            try
+            {
+                var fresh = await s.GetAsync("/api/v1/names/2");
+                Assert.Equal("""{"id":2,"name":"DEUX"}""", fresh.Body);
+            }
+            finally
+            {
+                await s.SendAsync(HttpMethod.Patch, "/items?id=eq.2", """{"name":"two"}""", ("Content-Type", "application/json"));
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task A_schema_cache_reload_starts_an_empty_cache()
     {
         var s = await api.ServerAsync(pg, "reload");
