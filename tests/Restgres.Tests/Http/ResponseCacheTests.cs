@@ -215,6 +215,10 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
             Assert.Equal(miss.Header("Content-Range"), hit.Header("Content-Range"));
             Assert.Equal(miss.Header("Content-Type"), hit.Header("Content-Type"));
             Assert.Equal(miss.Header("Content-Location"), hit.Header("Content-Location"));
+            var metrics = s.Server.State.Observer.Metrics.Render(s.Server.State);
+            Assert.Matches(@"restgres_response_cache_requests_total\{result=""hit""\} [1-9]", metrics);
+            Assert.Matches(@"restgres_response_cache_requests_total\{result=""miss""\} [1-9]", metrics);
+            Assert.Matches(@"restgres_response_cache_bytes [1-9]", metrics);
         }
         finally
         {
