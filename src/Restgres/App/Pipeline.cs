@@ -33,7 +33,8 @@ internal static class Pipeline
             rc.Timing?.TransactionDone();
             return Responses.Plan(req, plan.Media, planBody);
         }
-        var rs = await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, ActionPlanner.ResultCheck(plan, req.Preferences), rc.Aborted);
+        var rs = await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, ActionPlanner.ResultCheck(plan, req.Preferences), rc.Aborted,
+            CacheNotify(config, rc.Cache, plan));
         rc.Timing?.TransactionDone();
         PgrstResponse resp;
         try
@@ -55,6 +56,21 @@ internal static class Pipeline
         }
         rc.Timing?.ResponseDone();
         return resp;
+    }
+
+    /// <summary>
+    /// With server-response-cache on and db-channel listened to: a write's <c>pg_notify</c> naming the relations it
+    /// changes, sent in its transaction so that every instance (this one too) drops their cached responses when, and
+    /// only if, it commits (Http/ResponseCache.cs).
+    /// </summary>
+    private static Sql.Statement? CacheNotify(AppConfig config, Catalog.SchemaCache cache, DbActionPlan plan)
+    {
+        if (plan is not MutateActionPlan mutate || config.ServerResponseCache is null || !config.DbChannelEnabled) return null;
+        var payload = Http.ResponseCache.NotifyPayload(Http.ResponseCache.WrittenBy(cache, mutate.Plan.Target));
+        // NOTIFY payloads are limited to 8000 bytes: a view over very many relations names only itself.
+        if (System.Text.Encoding.UTF8.GetByteCount(payload) > 7900) payload = Http.ResponseCache.NotifyPayload([mutate.Plan.Target]);
+        return new Sql.Statement("SELECT pg_notify($1, $2)",
+            [new Sql.SqlParam(config.DbChannel, NpgsqlTypes.NpgsqlDbType.Text), new Sql.SqlParam(payload, NpgsqlTypes.NpgsqlDbType.Text)]);
     }
 
     /// <summary>

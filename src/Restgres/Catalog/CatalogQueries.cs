@@ -254,6 +254,40 @@ internal static class CatalogQueries
           AND c.relnamespace = ANY ($1::regnamespace[] || $2::regnamespace[])
         """;
 
+    /// <summary>
+    /// What each view and materialized view of the exposed schemas ($1) reads, through views of any schema: the
+    /// relations its <c>_RETURN</c> rule depends on in pg_depend, followed recursively through the rules of the views
+    /// it reads. The response cache drops a view's entries when a write touches one of them (functions a view calls
+    /// are not followed).
+    /// </summary>
+    public const string ViewSources = """
+        WITH RECURSIVE reads(view, rel) AS (
+          SELECT r.ev_class, d.refobjid
+          FROM pg_rewrite r
+          JOIN pg_class v ON v.oid = r.ev_class
+          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+            AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+          WHERE r.rulename = '_RETURN' AND v.relkind IN ('v', 'm') AND v.relnamespace = ANY ($1::regnamespace[])
+          UNION
+          SELECT reads.view, d.refobjid
+          FROM reads
+          JOIN pg_rewrite r ON r.ev_class = reads.rel AND r.rulename = '_RETURN'
+          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+            AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+        )
+        SELECT coalesce(json_agg(json_build_object('schema', vn.nspname, 'name', v.relname, 'reads', x.reads)), '[]')::text
+        FROM (
+          SELECT r.view, json_agg(json_build_array(n.nspname, c.relname)) AS reads
+          FROM (SELECT DISTINCT view, rel FROM reads) r
+          JOIN pg_class c ON c.oid = r.rel
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND r.rel <> r.view
+          GROUP BY r.view
+        ) x
+        JOIN pg_class v ON v.oid = x.view
+        JOIN pg_namespace vn ON vn.oid = v.relnamespace
+        """;
+
     /// <summary>Primary and foreign keys with column names, for view key dependencies.</summary>
     public const string KeyConstraints = """
         SELECT coalesce(json_agg(json_build_object(

@@ -18,6 +18,13 @@ internal sealed class SchemaCache
     public FrozenDictionary<string, RoleSettings> RoleSettings { get; init; } = FrozenDictionary<string, RoleSettings>.Empty;
 
     /// <summary>
+    /// The relations each view or materialized view reads (through other views, recursively; from pg_depend): the
+    /// response cache's dependencies (Http/ResponseCache.cs).
+    /// </summary>
+    public FrozenDictionary<QualifiedIdentifier, QualifiedIdentifier[]> ViewSources { get; init; } =
+        FrozenDictionary<QualifiedIdentifier, QualifiedIdentifier[]>.Empty;
+
+    /// <summary>
     /// Milliseconds spent by this snapshot's load: each catalog query, then view key dependencies, tables and
     /// relationships in C# (for debug logs). Kept on the snapshot so concurrent loads never share state.
     /// </summary>

@@ -26,6 +26,7 @@ internal static class SchemaCacheLoader
         var computedJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ComputedRelationships, null, ct);
         var mediaHandlers = await MediaHandlersAsync(conn, tx, schemaParam, ct);
         var roleSettingsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.RoleSettings, null, ct);
+        var viewSourcesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ViewSources, schemaParam, ct);
         await tx.CommitAsync(ct);
 
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -46,6 +47,7 @@ internal static class SchemaCacheLoader
             Representations = ParseRepresentations(repsJson),
             MediaHandlers = mediaHandlers,
             RoleSettings = ParseRoleSettings(roleSettingsJson),
+            ViewSources = ParseViewSources(viewSourcesJson),
             LoadTimings = timings,
         };
     }
@@ -63,6 +65,16 @@ internal static class SchemaCacheLoader
         return result;
     }
 
+
+    private static FrozenDictionary<QualifiedIdentifier, QualifiedIdentifier[]> ParseViewSources(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var map = new Dictionary<QualifiedIdentifier, QualifiedIdentifier[]>();
+        foreach (var v in doc.RootElement.EnumerateArray())
+            map[new QualifiedIdentifier(v.GetProperty("schema").GetString()!, v.GetProperty("name").GetString()!)] =
+                [.. v.GetProperty("reads").EnumerateArray().Select(r => new QualifiedIdentifier(r[0].GetString()!, r[1].GetString()!))];
+        return map.ToFrozenDictionary();
+    }
 
     private static List<Table> ParseTables(string json)
     {

@@ -96,6 +96,10 @@ internal static class ConfigExample
             new("Compress responses of at least server-compression-min-size bytes with these codings when the client\n"
                 + "accepts them, in order of preference (Restgres only).",
                 Sample(O.ServerCompression, "br,gzip"), O.ServerCompressionMinSize),
+            new("Server-side response cache per path with a time to live, \"path: ttl\" separated by ';'; writes through\n"
+                + "Restgres and NOTIFY on db-channel drop entries; a byte budget with LRU eviction (Restgres only,\n"
+                + "docs/response-cache.md).",
+                Sample(O.ServerResponseCache, "variant_overview: 30s; rpc/statistics: 5m"), O.ServerResponseCacheSize),
         ]),
         new("Admin server",
         [

@@ -113,6 +113,11 @@ internal sealed record AppConfig
     public string? TraceOtlpEndpoint { get; init; } = ConfigOptions.TraceOtlpEndpoint.DefaultValue;
     public OtlpProtocol TraceOtlpProtocol { get; init; } = ConfigOptions.TraceOtlpProtocol.DefaultValue;
     public double TraceSampleRatio { get; init; } = ConfigOptions.TraceSampleRatio.DefaultValue;
+    /// <summary><c>server-response-cache</c>: the paths whose GET/HEAD responses are cached, with their time to live;
+    /// null: off (Http/ResponseCache.cs).</summary>
+    public ResponseCacheRules? ServerResponseCache { get; init; } = ConfigOptions.ServerResponseCache.DefaultValue;
+    /// <summary><c>server-response-cache-size</c>: the response cache's byte budget.</summary>
+    public long ServerResponseCacheSize { get; init; } = ConfigOptions.ServerResponseCacheSize.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources

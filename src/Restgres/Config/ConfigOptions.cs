@@ -573,6 +573,29 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<ResponseCacheRules?> ServerResponseCache = new("server-response-cache",
+        Text.Then<ResponseCacheRules?>((option, s) => ResponseCacheRules.Parse(option, s), r => r?.ToString()),
+        c => c.ServerResponseCache, (c, v) => c with { ServerResponseCache = v })
+    {
+        Doc = "Server-side response cache (docs/response-cache.md) per path with a time to live, `;`-separated `path: ttl`, "
+            + "e.g. `variant_overview: 30s; rpc/statistics: 5m` (paths as in `server-cache-control`; ttl in `ms`, `s`, `m`, "
+            + "`h`, `d`). Only 200s to GET and HEAD, keyed by method, path and query, role, JWT claims, `Accept`, "
+            + "`Accept-Profile`, `Prefer` and `Range`; writes through Restgres and `NOTIFY` on `db-channel` drop entries "
+            + "of the relations they touch. Unset: off.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<long> ServerResponseCacheSize = new("server-response-cache-size",
+        Long.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n} is not a positive number of bytes"),
+            n => Invariant(n)),
+        c => c.ServerResponseCacheSize, (c, v) => c with { ServerResponseCacheSize = v })
+    {
+        Default = "67108864",
+        Doc = "Byte budget of `server-response-cache` (64 MiB by default): least recently used entries are evicted "
+            + "beyond it; a response larger than a quarter of it is not stored.",
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -586,6 +609,7 @@ internal static class ConfigOptions
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
+        ServerResponseCache, ServerResponseCacheSize,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)

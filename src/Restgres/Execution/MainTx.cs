@@ -56,13 +56,16 @@ internal static class MainTx
     /// return an error (PGRST116, PGRST124, PGRST115, ...), which rolls the transaction back. Read-only transactions
     /// without a check end in the same round trip.
     /// </summary>
+    /// <param name="after">A statement run after the main one in the same transaction, whose result is ignored (the
+    /// response cache's <c>pg_notify</c>, delivered only if the transaction commits).</param>
     public static async Task<ResultSet> RunAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain,
-        Func<ResultSet, ApiError?>? check, CancellationToken ct)
+        Func<ResultSet, ApiError?>? check, CancellationToken ct, Statement? after = null)
     {
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = Begin(conn, tx);
         Add(batch, main);
         if (explain is not null) Add(batch, explain);
+        if (after is not null) Add(batch, after);
         // The transaction's end goes in the same round trip when nothing can change it: a read-only transaction
         // (a failed check changes nothing), or any transaction without a check on its result.
         var endInBatch = tx.ReadOnly || check is null;

@@ -110,7 +110,8 @@ internal sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache; a lost connection is
+    /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache, 'reload config' the config,
+    /// 'restgres-cache-invalidate schema.name' drops cached responses (server-response-cache); a lost connection is
     /// retried with backoff, and the cache is reloaded when the database is back (PostgREST docs: schema_cache.rst).
     /// </summary>
     private async Task ListenAsync(CancellationToken ct)
@@ -129,6 +130,9 @@ internal sealed class ApiServer : IAsyncDisposable
                 {
                     if (e.Payload is "" or "reload schema") _state.Schemas.RequestReload(ct);
                     else if (e.Payload == "reload config") _state.Reloader.Request($"Received a config reload message on the \"{config.DbChannel}\" channel");
+                    // server-response-cache: a write through any instance, or the database itself (e.g. after
+                    // REFRESH MATERIALIZED VIEW), names the relations whose cached responses are now stale.
+                    else if (ResponseCache.ParseNotify(e.Payload) is { } relations) _state.InvalidateResponses(relations);
                 };
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);

@@ -16,6 +16,7 @@ internal sealed class AppState : IAsyncDisposable
     private volatile AppConfig _config;
     private volatile Auth.Authenticator _authenticator;
     private volatile PlanCache? _planCache;
+    private volatile ResponseCache? _responseCache;
     private bool _listenerOn;
 
     public AppState(AppConfig config, Action<string> log)
@@ -71,6 +72,36 @@ internal sealed class AppState : IAsyncDisposable
         _planCache = fresh;
         return fresh;
     }
+
+    /// <summary>The clock of server-response-cache's time to live and <c>Age</c> (tests set a fake one before the first request).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>The response cache of the current snapshots, if one was made (metrics, invalidation).</summary>
+    public ResponseCache? CurrentResponseCache => _responseCache;
+
+    /// <summary>
+    /// The response cache for this pair of snapshots, like <see cref="PlanCacheFor"/>: a new schema cache or config
+    /// starts an empty one. A request still holding an older pair than the current one gets null (no caching), so it
+    /// never replaces the current cache.
+    /// </summary>
+    public ResponseCache? ResponseCacheFor(Catalog.SchemaCache cache, AppConfig config)
+    {
+        var current = _responseCache;
+        if (current is not null && ReferenceEquals(current.Cache, cache) && ReferenceEquals(current.Config, config)) return current;
+        if (!ReferenceEquals(cache, SchemaCache) || !ReferenceEquals(config, Config)) return null;
+        var fresh = new ResponseCache(cache, config, Time, Observer.Metrics.ResponseCache);
+#pragma warning disable CS0420 // Interlocked on a volatile field is fine.
+        var won = Interlocked.CompareExchange(ref _responseCache, fresh, current);
+#pragma warning restore CS0420
+        if (ReferenceEquals(won, current)) return fresh;
+        return won is not null && ReferenceEquals(won.Cache, cache) && ReferenceEquals(won.Config, config) ? won : null;
+    }
+
+    /// <summary>
+    /// Drops the response cache's entries that read <paramref name="relations"/> (a write through this instance, or
+    /// a NOTIFY on db-channel).
+    /// </summary>
+    public void InvalidateResponses(IEnumerable<Catalog.QualifiedIdentifier> relations) => _responseCache?.Invalidate(relations);
 
     /// <summary>Whether the db-channel listener is connected and listening (PostgREST's isListenerOn).</summary>
     public bool ListenerOn

@@ -65,5 +65,8 @@ internal static class HttpCaching
         || name.Equals("Vary", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Content-Location", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Expires", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Date", StringComparison.OrdinalIgnoreCase);
+        || name.Equals("Date", StringComparison.OrdinalIgnoreCase)
+        // server-response-cache: where the 304 came from (RFC 9111 §5.1, RFC 9211).
+        || name.Equals("Age", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Cache-Status", StringComparison.OrdinalIgnoreCase);
 }

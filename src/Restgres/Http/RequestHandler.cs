@@ -85,6 +85,38 @@ internal sealed class RequestHandler(AppState state)
 
         var planCache = state.PlanCacheFor(cache, config);
         var key = PlanCache.Key(raw, prefix, rawTarget, ApiRequest.NamesRoutine(config, raw.PathSegments));
+
+        // server-response-cache: a fresh stored response is the answer, with no parsing, planning or database work.
+        ResponseCache? responses = null;
+        string? responseKey = null;
+        TimeSpan ttl = default;
+        var mayStore = false;
+        string? status = null;
+        if (config.ServerResponseCache is { } cacheRules && key is not null && (raw.Method == "GET" || raw.Method == "HEAD")
+            && cacheRules.For(string.Join('/', raw.PathSegments)) is { } configured
+            && (responses = state.ResponseCacheFor(cache, config)) is not null)
+        {
+            ttl = configured;
+            responseKey = ResponseCache.Key(key, auth);
+            var metrics = state.Observer.Metrics.ResponseCache;
+            (var mayUse, mayStore) = ResponseCache.ClientDirectives(ctx.Request.Headers.CacheControl);
+            if (mayUse)
+            {
+                if (responses.TryGet(responseKey) is { } hit)
+                {
+                    metrics.Hit();
+                    return (hit, raw.PathSegments);
+                }
+                metrics.Miss();
+                status = ResponseCache.Name + "; fwd=miss";
+            }
+            else
+            {
+                metrics.Bypass();
+                status = ResponseCache.Name + (responses.HasFresh(responseKey) ? "; fwd=request" : "; fwd=miss");
+            }
+        }
+
         if (key is null || !planCache.TryGet(key, raw, out var req, out var plan))
         {
             req = ApiRequest.FromRaw(config, raw, Preferences.Parse(raw.HeaderValues("Prefer"), config.TxAllowOverride));
@@ -100,6 +132,38 @@ internal sealed class RequestHandler(AppState state)
             Timing = timing,
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
+        if (responses is not null)
+        {
+            // The generations of what the plan reads, before its transaction: a write meanwhile makes the entry stale.
+            var deps = responses.Capture(plan);
+            var fresh = await Pipeline.RunAsync(rc, plan);
+            if (mayStore && ResponseCache.Storable(fresh))
+            {
+                // The tag is computed once, when stored: hits find it among the headers (as one set by the database).
+                if (config.ServerEtag && !fresh.Headers.Exists(h => string.Equals(h.Key, "ETag", StringComparison.OrdinalIgnoreCase)))
+                    fresh.Headers.Add(new("ETag", HttpCaching.EntityTag(fresh.Body.Span, null)));
+                if (responses.Store(responseKey!, fresh, ttl, deps))
+                {
+                    state.Observer.Metrics.ResponseCache.Stored();
+                    status += "; stored";
+                }
+            }
+            fresh.Headers.Add(new("Cache-Status", status!));
+            return (fresh, raw.PathSegments);
+        }
+        if (plan is MutateActionPlan mutate && config.ServerResponseCache is not null)
+        {
+            try
+            {
+                return (await Pipeline.RunAsync(rc, plan), raw.PathSegments);
+            }
+            finally
+            {
+                // After the transaction (committed or not: dropping too much is harmless), for this instance's next
+                // requests at once; other instances hear the pg_notify the transaction sent (App/Pipeline.cs).
+                state.InvalidateResponses(ResponseCache.WrittenBy(cache, mutate.Plan.Target));
+            }
+        }
         return (await Pipeline.RunAsync(rc, plan), raw.PathSegments);
     }
 

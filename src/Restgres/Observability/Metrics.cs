@@ -26,6 +26,9 @@ internal sealed class Metrics : IDisposable
 
     public HttpMetrics Http { get; } = new();
 
+    /// <summary>server-response-cache's counters.</summary>
+    public ResponseCacheMetrics ResponseCache { get; } = new();
+
     public long SchemaCacheLoads => Interlocked.Read(ref _schemaLoadsOk);
 
     public long SchemaCacheLoadFailures => Interlocked.Read(ref _schemaLoadsFailed);
@@ -113,6 +116,7 @@ internal sealed class Metrics : IDisposable
         PrometheusText.Header(sb, "restgres_config_reloads_total", "counter", "Configuration reloads (SIGUSR2, NOTIFY 'reload config', in-database config), by outcome");
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloadFailures, ("status", "FAIL"));
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloads, ("status", "SUCCESS"));
+        ResponseCache.WriteTo(sb, state.CurrentResponseCache);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",
             state.Observer.Sink.Dropped);
         PrometheusText.Header(sb, "restgres_build_info", "gauge", "The running Restgres version");

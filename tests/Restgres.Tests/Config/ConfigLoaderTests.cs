@@ -170,6 +170,8 @@ public sealed class ConfigLoaderTests
         trace-otlp-endpoint = "http://127.0.0.1:4318/v1/traces"
         trace-otlp-protocol = "http/protobuf"
         trace-sample-ratio = 0.25
+        server-response-cache = "variant_overview: 30s; rpc/statistics: 5m"
+        server-response-cache-size = 1000000
         """;
 
     [Fact]
@@ -234,6 +236,10 @@ public sealed class ConfigLoaderTests
         Assert.Equal("max-age=60", c.ServerCacheControl!.For("items"));
         Assert.Equal<string>(["gzip", "br"], c.ServerCompression);
         Assert.Equal(10, c.ServerCompressionMinSize);
+        Assert.Equal(TimeSpan.FromSeconds(30), c.ServerResponseCache!.For("variant_overview"));
+        Assert.Equal(TimeSpan.FromMinutes(5), c.ServerResponseCache.For("rpc/statistics"));
+        Assert.Null(c.ServerResponseCache.For("other"));
+        Assert.Equal(1000000, c.ServerResponseCacheSize);
     }
 
     [Theory]
@@ -604,6 +610,13 @@ public sealed class ConfigLoaderTests
         { "server-path-prefixes = \"/api/\"", "server-path-prefixes", "Invalid server-path-prefixes: '/api/' must not end with '/'" },
         { "server-path-prefixes = \"/\"", "server-path-prefixes", "Invalid server-path-prefixes: '/' must not end with '/'" },
         { "server-path-prefixes = \"/a?b\"", "server-path-prefixes", "Invalid server-path-prefixes: '/a?b' must be a plain path (no '?', '#' or spaces)" },
+        { "server-response-cache = \"items\"", "server-response-cache", "Invalid server-response-cache: 'items' is not 'path: value'" },
+        { "server-response-cache = \"items: 0s\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got '0s'" },
+        { "server-response-cache = \"items: -5m\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got '-5m'" },
+        { "server-response-cache = \"items: soon\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got 'soon'" },
+        { "server-response-cache = \"items: 1m; items: 2m\"", "server-response-cache", "Invalid server-response-cache: 'items' is named twice" },
+        { "server-response-cache-size = 0", "server-response-cache-size", "Invalid server-response-cache-size: 0 is not a positive number of bytes" },
+        { "server-response-cache-size = -1", "server-response-cache-size", "Invalid server-response-cache-size: -1 is not a positive number of bytes" },
     };
 
     [Theory]
