@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run every test: installs what is missing, builds (Release), runs the .NET test projects, the A/B dashboard's pgTAP
-# tests (pg_prove) and its end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
+# Run every test: installs what is missing, builds (Release), runs the .NET test projects, the example apps' pgTAP
+# tests (pg_prove) and the A/B dashboard's end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
 # PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
 # injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
@@ -70,9 +70,12 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP (examples/ab-dashboard)"
+  stage "pgTAP (examples/ab-dashboard, examples/glucose-api)"
   mkdir -p test-results
-  if examples/ab-dashboard/tests/run.sh 2>&1 | tee test-results/pgtap.txt; then :; else failures+=("pgTAP"); fi
+  : >test-results/pgtap.txt
+  for app in ab-dashboard glucose-api; do
+    if "examples/$app/tests/run.sh" 2>&1 | tee -a test-results/pgtap.txt; then :; else failures+=("pgTAP ($app)"); fi
+  done
   # pg_prove's summary: "Files=6, Tests=139, ..." and, on failure, "Failed N/M subtests" per file.
   read -r pgtap_passed pgtap_failed < <(python3 - test-results/pgtap.txt <<'PY'
 import re, sys
