@@ -6,8 +6,8 @@ namespace Restgres.Routing;
 
 /// <summary>
 /// The routes file's parser (docs/routes.md). One route per block: a line <c>METHOD[,METHOD...] /template</c> at the
-/// start of the line, then indented lines <c>to /path?query</c> (required), <c>header Name: value</c> (repeatable) and
-/// <c>errors postgrest|fastapi</c>. <c>#</c> starts a comment line. Every error names the file and the line. Pure
+/// start of the line, then indented lines <c>to /path?query</c> (required), <c>header Name: value</c> (repeatable),
+/// <c>param old as new</c> (repeatable) and <c>errors postgrest|fastapi</c>. <c>#</c> starts a comment line. Every error names the file and the line. Pure
 /// apart from <see cref="Load"/>.
 /// </summary>
 internal static class RouteFile
@@ -73,6 +73,14 @@ internal static class RouteFile
                         throw Error(path, n, $"'header {value}' is not 'header Name: value'");
                     block.Headers.Add(new(name, value[(colon + 1)..].Trim()));
                     break;
+                case "param":
+                    var words = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                    if (words.Length != 3 || words[1] != "as" || !IsName(words[0]) || !IsName(words[2]))
+                        throw Error(path, n, $"'param {value}' is not 'param old_name as new_name' (letters, digits, '_')");
+                    if (block.Renames.Any(r => r.Key == words[0]))
+                        throw Error(path, n, $"the parameter '{words[0]}' is renamed twice");
+                    block.Renames.Add(new(words[0], words[2]));
+                    break;
                 case "errors":
                     if (block.ErrorsLine > 0) throw Error(path, n, "a second 'errors' in one route");
                     block.Errors = value switch
@@ -84,7 +92,7 @@ internal static class RouteFile
                     block.ErrorsLine = n;
                     break;
                 default:
-                    throw Error(path, n, $"unknown option '{key}' (expected to, header or errors)");
+                    throw Error(path, n, $"unknown option '{key}' (expected to, header, param or errors)");
             }
         }
         if (block is not null) routes.Add(Finish(path, block));
@@ -111,6 +119,7 @@ internal static class RouteFile
         public string? To { get; set; }
         public int ToLine { get; set; }
         public List<KeyValuePair<string, string>> Headers { get; } = [];
+        public List<KeyValuePair<string, string>> Renames { get; } = [];
         public ErrorShape Errors { get; set; }
         public int ErrorsLine { get; set; }
     }
@@ -163,7 +172,10 @@ internal static class RouteFile
         for (var i = 0; i < b.Segments.Length; i++)
             if (Route.IsCapture(b.Segments[i]) && !used.Contains(i))
                 throw Error(path, b.Line, $"the capture '{b.Segments[i]}' of {b.Template} is never used in 'to'");
-        return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors);
+        return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors)
+        {
+            Renames = [.. b.Renames],
+        };
     }
 
     /// <summary>

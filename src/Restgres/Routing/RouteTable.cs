@@ -42,6 +42,12 @@ internal sealed record Route(
         $"Route to {To}" + (Headers.IsEmpty ? "" : " with " + string.Join(", ", Headers.Select(h => h.Key + ": " + h.Value)))
         + (Errors == ErrorShape.Fastapi ? "; errors as {\"detail\": message}" : "");
 
+    /// <summary>
+    /// The client's query parameters passed under another name (<c>param limit as row_limit</c>): an old API's
+    /// parameter that PostgREST reserves (<c>limit</c>, <c>order</c>, ...) can reach a function as an argument.
+    /// </summary>
+    public ImmutableArray<KeyValuePair<string, string>> Renames { get; init; } = [];
+
     public static bool IsCapture(string segment) => segment.Length > 2 && segment[0] == '{' && segment[^1] == '}';
 
     /// <summary>The template with capture names dropped: two routes of one method and one shape collide.</summary>
@@ -77,7 +83,8 @@ internal sealed record Route(
         if (client.Length > 0)
         {
             if (query.Length > 0) query.Append('&');
-            query.Append(client);
+            if (Renames.IsEmpty) query.Append(client);
+            else AppendRenamed(query, client);
         }
         var headers = raw.Headers;
         if (!Headers.IsEmpty)
@@ -92,6 +99,21 @@ internal sealed record Route(
         var q = query.ToString();
         return (raw with { RawPath = TargetPath, PathSegments = segments, RawQuery = q, Headers = headers },
             q.Length > 0 ? TargetPath + "?" + q : TargetPath);
+    }
+
+    /// <summary>The client's query with the renamed parameters' names replaced (names compare as sent, undecoded).</summary>
+    private void AppendRenamed(StringBuilder query, string client)
+    {
+        var first = true;
+        foreach (var pair in client.Split('&'))
+        {
+            if (!first) query.Append('&');
+            first = false;
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = eq < 0 ? pair : pair[..eq];
+            var rename = Renames.FirstOrDefault(r => r.Key == name);
+            query.Append(rename.Value ?? name).Append(eq < 0 ? "" : pair[eq..]);
+        }
     }
 
     /// <summary>A list element (<c>in.(...)</c>, <c>cs.{...}</c>, logic trees) as PostgREST's quoted value, so that

@@ -65,6 +65,9 @@ public sealed class RouteFileTests
     [InlineData("GET /a/{id}\n  to /x?id=eq.{id}\n\nGET /a/{other}\n  to /y?id=eq.{other}", 4, "also the route on line 1")]
     [InlineData("GET,POST /a\n  to /x\nPOST /a\n  to /y", 3, "POST /a is also the route on line 1")]
     [InlineData("GET /a\n  to /x\n  header Acc ept: x", 3, "is not 'header Name: value'")]
+    [InlineData("GET /a\n  to /x\n  param limit row_limit", 3, "is not 'param old_name as new_name'")]
+    [InlineData("GET /a\n  to /x\n  param li&mit as row_limit", 3, "is not 'param old_name as new_name'")]
+    [InlineData("GET /a\n  to /x\n  param limit as a\n  param limit as b", 4, "the parameter 'limit' is renamed twice")]
     public void Errors_name_the_file_and_the_line(string text, int line, string message)
     {
         var e = Assert.Throws<ConfigException>(() => Parse(text));
@@ -115,6 +118,16 @@ public sealed class RouteFileTests
         Assert.Equal("count=exact", raw.Header("Prefer"));
         Assert.Equal(new byte[] { 1, 2 }, raw.Body.ToArray());
         Assert.Equal("GET", raw.Method);
+    }
+
+    [Fact]
+    public void A_renamed_parameter_reaches_the_API_under_its_new_name()
+    {
+        // An old API's ?limit= (reserved by PostgREST for paging) passed as a function argument.
+        var r = Parse("GET /api/v1/readings\n  to /rpc/readings\n  param limit as row_limit\n").Routes[0];
+        var (raw, target) = r.Rewrite(Request("GET", "start_date=2024-01-01&limit=5&limitless=1&limit"), ["api", "v1", "readings"]);
+        Assert.Equal("start_date=2024-01-01&row_limit=5&limitless=1&row_limit", raw.RawQuery);
+        Assert.Equal("/rpc/readings?start_date=2024-01-01&row_limit=5&limitless=1&row_limit", target);
     }
 
     /// <summary>Whatever the capture holds, the rewritten query has the route's one filter, with the capture as its
