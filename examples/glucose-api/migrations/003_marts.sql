@@ -104,8 +104,10 @@ BEGIN
   FROM raw.glucose_readings
   GROUP BY 1, 2;
 
-  PERFORM pg_notify('pgrst', 'restgres-cache-invalidate marts.mrt_glucose_overview' || chr(10)
-                             || 'marts.mrt_glucose_hourly_patterns');
+  -- The marts themselves, and the functions that read them (Restgres cannot see inside a function).
+  PERFORM pg_notify('pgrst', concat_ws(chr(10), 'restgres-cache-invalidate marts.mrt_glucose_overview',
+    'marts.mrt_glucose_hourly_patterns', 'api.statistics', 'api.glucose_statistics', 'api.readings', 'api.daily_summary',
+    'api.hourly_patterns'));
 END
 $$;
 ALTER FUNCTION marts.refresh() OWNER TO glucose_owner;

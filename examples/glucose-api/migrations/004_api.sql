@@ -129,8 +129,9 @@ END
 $$;
 
 -- GET /glucose/readings?start_date=&end_date=&limit= (limit 1..10000, default 1000): the daily overview rows, newest
--- first, under the old service's field names (filled from the marts' columns: see the app's README).
-CREATE OR REPLACE FUNCTION api.readings(start_date date DEFAULT NULL, end_date date DEFAULT NULL, "limit" integer DEFAULT 1000)
+-- first, under the old service's field names (filled from the marts' columns: see the app's README). PostgREST
+-- reserves ?limit= for paging, so the argument is row_limit and the route renames the old parameter to it.
+CREATE OR REPLACE FUNCTION api.readings(start_date date DEFAULT NULL, end_date date DEFAULT NULL, row_limit integer DEFAULT 1000)
 RETURNS json
 LANGUAGE plpgsql STABLE
 SET search_path = ''
@@ -140,7 +141,7 @@ DECLARE
   rows json;
   n integer;
 BEGIN
-  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+  IF row_limit IS NULL OR row_limit NOT BETWEEN 1 AND 10000 THEN
     e := api._error(422, 'limit must be between 1 and 10000');
     RAISE SQLSTATE 'PGRST' USING MESSAGE = e.message, DETAIL = e.detail;
   END IF;
@@ -155,7 +156,7 @@ BEGIN
     FROM marts.mrt_glucose_overview
     WHERE (start_date IS NULL OR reading_date >= start_date) AND (end_date IS NULL OR reading_date <= end_date)
     ORDER BY reading_date DESC
-    LIMIT "limit"
+    LIMIT row_limit
   ) AS r;
   RETURN json_build_object('data', rows, 'count', n, 'source', 'postgres_marts', 'cached', true);
 END
@@ -201,3 +202,13 @@ ALTER FUNCTION api.statistics(text) OWNER TO glucose_owner;
 ALTER FUNCTION api.readings(date, date, integer) OWNER TO glucose_owner;
 ALTER FUNCTION api.daily_summary(date) OWNER TO glucose_owner;
 ALTER FUNCTION api.hourly_patterns() OWNER TO glucose_owner;
+
+-- GET / of the old service: what it is and where to look.
+CREATE OR REPLACE FUNCTION api.service_info() RETURNS json
+LANGUAGE sql STABLE
+SET search_path = ''
+AS $$
+  SELECT json_build_object('service', 'cascade-api', 'version', '2.0.0', 'backend', 'restgres', 'docs', '/docs',
+                           'openapi', '/openapi.json', 'health', '/api/v1/metadata/health')
+$$;
+ALTER FUNCTION api.service_info() OWNER TO glucose_owner;

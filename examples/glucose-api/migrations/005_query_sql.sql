@@ -57,6 +57,7 @@ $$;
 ALTER FUNCTION sandbox.query_rows(text, integer) OWNER TO glucose_sql;
 REVOKE EXECUTE ON FUNCTION sandbox.query_rows(text, integer) FROM PUBLIC;
 
+-- The old body {"query", "engine", "limit"} is passed as is: in a POST body, "limit" is an argument like any other.
 CREATE OR REPLACE FUNCTION api.query_sql(query text, engine text DEFAULT 'postgres', "limit" integer DEFAULT 1000)
 RETURNS json
 LANGUAGE plpgsql VOLATILE

@@ -10,7 +10,7 @@ GRANT USAGE ON SCHEMA sandbox TO admin;
 GRANT EXECUTE ON FUNCTION sandbox.query_rows(text, integer) TO admin;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.login(text, text), api.health_check() TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION api.login(text, text), api.health_check(), api.service_info() TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION api._error(integer, text, json) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION api.user_info(), api.glucose_statistics(integer), api.statistics(text),
   api.readings(date, date, integer), api.daily_summary(date), api.hourly_patterns() TO authenticated;

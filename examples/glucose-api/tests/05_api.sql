@@ -1,6 +1,6 @@
 -- The old contract's functions and the plan's, as an analyst with a token's claims; what anon may not do.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 SET LOCAL ROLE analyst;
 SET LOCAL request.jwt.claims = '{"sub":"analyst","user_id":"00000000-0000-0000-0000-000000000001","email":"analyst@example.com","role":"analyst"}';
@@ -41,6 +41,7 @@ SELECT is(api.glucose_statistics(7) ->> 'statistics', NULL, 'no data: statistics
 
 SET LOCAL ROLE anon;
 SELECT is(api.health_check()::jsonb, '{"status": "healthy", "service": "cascade-api"}'::jsonb, 'anon gets the health check');
+SELECT is(api.service_info() ->> 'service', 'cascade-api', 'and the service info');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -198,10 +198,18 @@ internal sealed class RequestHandler(AppState state)
         try
         {
             using var doc = System.Text.Json.JsonDocument.Parse(resp.Body);
-            detail = doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("message", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String
-                ? m.GetString() ?? ""
-                : Encoding.UTF8.GetString(resp.Body.Span);
+            var root = doc.RootElement;
+            var isObject = root.ValueKind == System.Text.Json.JsonValueKind.Object;
+            // A body the database wrote in this shape already (a function answering {"detail": ...}) stays as it is.
+            if (isObject && root.TryGetProperty("detail", out _) && !root.TryGetProperty("code", out _)) return;
+            var code = isObject && root.TryGetProperty("code", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.String
+                ? c.GetString()
+                : null;
+            detail = resp.Status == 401 && IsAuthenticationFailure(code)
+                ? FastapiCredentialsDetail
+                : isObject && root.TryGetProperty("message", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String
+                    ? m.GetString() ?? ""
+                    : Encoding.UTF8.GetString(resp.Body.Span);
         }
         catch (System.Text.Json.JsonException)
         {
@@ -212,6 +220,14 @@ internal sealed class RequestHandler(AppState state)
         resp.Headers.RemoveAll(h => string.Equals(h.Key, "Content-Type", StringComparison.OrdinalIgnoreCase));
         resp.Headers.Add(new("Content-Type", "application/json"));
     }
+
+    /// <summary>What FastAPI services answer (fastapi.security's convention) when a token is missing or invalid.</summary>
+    internal const string FastapiCredentialsDetail = "Could not validate credentials";
+
+    /// <summary>A 401 for the token, not for the request's content: a JWT error (PGRST30x) or an anonymous request
+    /// refused by a privilege (42501, which PostgREST answers with 401 for the anonymous role).</summary>
+    private static bool IsAuthenticationFailure(string? code) =>
+        code is "42501" or "PGRST300" or "PGRST301" or "PGRST302" or "PGRST303";
 
     /// <summary>The request as the parser sees it, and its raw target (path and query, still percent-encoded).</summary>
     private static async Task<(RawRequest Raw, string Target)> ReadRawAsync(HttpContext ctx, string prefix, long maxBodySize)

@@ -109,7 +109,13 @@ internal sealed class ResponseCache
         switch (plan)
         {
             case ReadActionPlan read: Collect(read.Plan.Plan, rels); break;
-            case CallActionPlan call: Collect(call.Plan.ReadPlan, rels); break;
+            case CallActionPlan call:
+                Collect(call.Plan.ReadPlan, rels);
+                // What a function reads is unknown, so its entries live by their TTL; its own name is a dependency so
+                // that the database can drop them when it knows better (NOTIFY ... 'restgres-cache-invalidate api.f',
+                // e.g. after refreshing the tables the function reads).
+                rels.Add(call.Plan.CallPlan.Qi);
+                break;
         }
         foreach (var rel in rels.ToArray())
             if (Cache.ViewSources.TryGetValue(rel, out var sources)) rels.UnionWith(sources);
