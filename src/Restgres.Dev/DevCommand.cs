@@ -38,15 +38,16 @@ public static class DevCommand
         """{"iss":"restgres-dev","role":"anon","iat":1767225600,"exp":2082758400}""", JwtSecret);
 
     public const string Usage = """
-        Usage: restgres dev [--data-dir DIR] [--port PORT] [--pg-port PORT] [--app DIR] [--events N]
+        Usage: restgres dev [--data-dir DIR] [--port PORT] [--pg-port PORT] [--app NAME|DIR] [--events N]
 
         Starts (or reuses) a private PostgreSQL cluster in DIR (default ./.restgres), loads the A/B-test dashboard
         (examples/ab-dashboard: migrations, generated data, web page) and serves it.
           --data-dir DIR   the cluster's data directory (created on first use)
           --port PORT      the API port on 127.0.0.1 (default 3000)
           --pg-port PORT   PostgreSQL's port on 127.0.0.1 (default: the one used last time, else a free one)
-          --app DIR        the dashboard app folder (default: examples/ab-dashboard above the working directory or
-                           the executable; without one, a small built-in to-do demo is served)
+          --app NAME|DIR   an example app with its own restgres.conf, by name (glucose-api: examples/glucose-api,
+                           in its own database) or folder; or the dashboard's folder (default: examples/ab-dashboard
+                           above the working directory or the executable; without one, a small built-in to-do demo)
           --events N       replace the data with a freshly generated set of N events (default: 200,000 events,
                            generated only when the database has none); e.g. --events 1000000
         Ctrl-C stops the API and then the cluster.
@@ -93,17 +94,24 @@ public static class DevCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
+        // --app NAME: an example app with its own restgres.conf (examples/NAME), else the A/B dashboard's folder.
+        var configured = options.AppDir is { } appArg ? ConfiguredApp.Find(appArg) : null;
         DevApp app;
         try
         {
-            app = options.AppDir is { } dir ? DevApp.At(dir) : DevApp.Locate();
+            app = configured is not null ? DevApp.Embedded : options.AppDir is { } dir ? DevApp.At(dir) : DevApp.Locate();
         }
         catch (ArgumentException e)
         {
             await Console.Error.WriteLineAsync($"restgres dev: {e.Message}");
             return 1;
         }
-        if (!app.IsDashboard)
+        if (configured is not null)
+        {
+            if (options.Events is not null)
+                await Console.Error.WriteLineAsync("restgres dev: --events applies to the A/B dashboard only; ignored");
+        }
+        else if (!app.IsDashboard)
         {
             await Console.Error.WriteLineAsync(
                 $"restgres dev: {DevApp.RelativePath} not found above {Environment.CurrentDirectory} or {AppContext.BaseDirectory}; " +
@@ -117,6 +125,14 @@ public static class DevCommand
         {
             var clusterOptions = ClusterOptionsFor(PostgresBinaries.Locate()) with { Log = Console.Error.WriteLine };
             cluster = await PostgresCluster.StartAsync(options.DataDir, options.PgPort, clusterOptions, cts.Token);
+            if (configured is not null)
+            {
+                await PrepareRolesAsync(cluster, cts.Token);
+                await configured.LoadAsync(cluster, line => Console.Error.WriteLine(line), cts.Token);
+                var appConfig = configured.ServerConfig(cluster, options.ApiPort, Environment.GetEnvironmentVariable("JWT_SECRET"));
+                Console.WriteLine(configured.Banner(appConfig, cluster));
+                return await serve(appConfig, cts.Token);
+            }
             await PrepareDatabaseAsync(cluster, app, options.Events, cts.Token);
             var config = BuildConfig(cluster, options.ApiPort, app);
             Console.WriteLine(Banner(config, cluster, app, await SchedulerAsync(cluster, cts.Token)));
@@ -190,7 +206,7 @@ public static class DevCommand
                     throw reader.Unexpected();
             }
         }
-        return new DevOptions(Path.GetFullPath(dataDir), apiPort, pgPort, appDir is null ? null : Path.GetFullPath(appDir), events);
+        return new DevOptions(Path.GetFullPath(dataDir), apiPort, pgPort, appDir, events);
     }
 
     private static int ParsePort(string name, string value) =>
@@ -227,6 +243,16 @@ public static class DevCommand
     /// </summary>
     internal static async Task PrepareDatabaseAsync(PostgresCluster cluster, DevApp app, long? events, CancellationToken ct)
     {
+        await PrepareRolesAsync(cluster, ct);
+        if (app.IsDashboard)
+            await app.LoadAsync(cluster, events, line => Console.Error.WriteLine(line), ct);
+        else
+            await cluster.ExecuteSqlAsync(DemoSql(), ct: ct);
+    }
+
+    /// <summary>The login role every app's API connects as, and the two API roles most apps use.</summary>
+    private static async Task PrepareRolesAsync(PostgresCluster cluster, CancellationToken ct)
+    {
         var password = AuthenticatorPassword.Replace("'", "''", StringComparison.Ordinal);
         await cluster.ExecuteSqlAsync($"""
             do $$
@@ -245,10 +271,6 @@ public static class DevCommand
             -- The authenticator switches to these per request (SET ROLE), so it must be a member.
             grant anon, authenticated to authenticator;
             """, ct: ct);
-        if (app.IsDashboard)
-            await app.LoadAsync(cluster, events, line => Console.Error.WriteLine(line), ct);
-        else
-            await cluster.ExecuteSqlAsync(DemoSql(), ct: ct);
     }
 
     /// <summary>Whether pg_cron runs the refresh in this cluster (it may be a reused one started without it).</summary>

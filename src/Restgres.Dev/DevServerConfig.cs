@@ -14,4 +14,12 @@ public sealed record DevServerConfig(
     string ServerHost,
     int ServerPort,
     string ServerPathPrefix,
-    string? ServerStaticDir);
+    string? ServerStaticDir)
+{
+    /// <summary>
+    /// An example app's own config file (<see cref="ConfiguredApp"/>): when set, the server reads it (relative paths
+    /// in it from its folder) with <see cref="DbUri"/> and <see cref="JwtSecret"/> as <c>PGRST_DB_URI</c> and
+    /// <c>JWT_SECRET</c>, and the fields above other than the host and port are not used.
+    /// </summary>
+    public string? ConfigFile { get; init; }
+}

@@ -91,12 +91,14 @@ internal static class CommandLine
         return await ApiServer.RunAsync(config, CancellationToken.None);
     }
 
-    /// <summary>Loads the configuration from a file and the process environment, logging unimplemented options.</summary>
-    public static AppConfig LoadConfig(string? path)
+    /// <summary>Loads the configuration from a file and the process environment (with <paramref name="extraEnv"/> over
+    /// it), logging unimplemented options.</summary>
+    public static AppConfig LoadConfig(string? path, IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             env[(string)e.Key] = (string?)e.Value ?? "";
+        foreach (var (k, v) in extraEnv ?? new Dictionary<string, string>()) env[k] = v;
         return ConfigLoader.Load(path, env, line => Console.Error.WriteLine(line));
     }
 }

@@ -7,7 +7,23 @@ namespace Restgres.Cli;
 /// <summary>The server's half of <c>restgres dev</c>: the dev tooling prepares the cluster and says what to serve.</summary>
 internal static class DevServer
 {
-    internal static AppConfig AppConfigFor(DevServerConfig dev) => new()
+    internal static AppConfig AppConfigFor(DevServerConfig dev)
+    {
+        if (dev.ConfigFile is { } file)
+        {
+            // An example app's own config: its paths (the routes file) are relative to its folder, and it reads the
+            // database and the secret from the environment, as in production.
+            Directory.SetCurrentDirectory(Path.GetDirectoryName(file)!);
+            return CommandLine.LoadConfig(file, new Dictionary<string, string>
+            {
+                ["PGRST_DB_URI"] = dev.DbUri,
+                ["JWT_SECRET"] = dev.JwtSecret,
+            }) with { ServerHost = dev.ServerHost, ServerPort = dev.ServerPort };
+        }
+        return BuiltIn(dev);
+    }
+
+    private static AppConfig BuiltIn(DevServerConfig dev) => new()
     {
         DbUri = dev.DbUri,
         DbSchemas = [dev.DbSchema],
@@ -21,5 +37,18 @@ internal static class DevServer
         LogLevel = Config.LogLevel.Info,
     };
 
-    internal static Task<int> RunAsync(DevServerConfig dev, CancellationToken ct) => ApiServer.RunAsync(AppConfigFor(dev), ct);
+    internal static async Task<int> RunAsync(DevServerConfig dev, CancellationToken ct)
+    {
+        AppConfig config;
+        try
+        {
+            config = AppConfigFor(dev);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
+        return await ApiServer.RunAsync(config, ct);
+    }
 }
