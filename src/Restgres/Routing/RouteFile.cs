@@ -7,7 +7,7 @@ namespace Restgres.Routing;
 /// <summary>
 /// The routes file's parser (docs/routes.md). One route per block: a line <c>METHOD[,METHOD...] /template</c> at the
 /// start of the line, then indented lines <c>to /path?query</c> (required), <c>header Name: value</c> (repeatable) and
-/// <c>errors postgrest|fastapi</c>. <c>#</c> starts a comment line. Every error names the file and the line. Pure
+/// <c>errors postgrest|fastapi</c> and <c>rate-limit RULES</c> (docs/rate-limits.md). <c>#</c> starts a comment line. Every error names the file and the line. Pure
 /// apart from <see cref="Load"/>.
 /// </summary>
 internal static class RouteFile
@@ -83,8 +83,14 @@ internal static class RouteFile
                     };
                     block.ErrorsLine = n;
                     break;
+                case "rate-limit":
+                    if (block.RateLimitLine > 0) throw Error(path, n, "a second 'rate-limit' in one route");
+                    if (value.Length == 0) throw Error(path, n, "'rate-limit' needs a rule, e.g. 'rate-limit 10/min per ip'");
+                    block.RateLimit = RateLimiting.RateLimitRules.Parse(value, Option, $"Error in routes file '{path}' line {n} ({Option})", block.Template);
+                    block.RateLimitLine = n;
+                    break;
                 default:
-                    throw Error(path, n, $"unknown option '{key}' (expected to, header or errors)");
+                    throw Error(path, n, $"unknown option '{key}' (expected to, header, errors or rate-limit)");
             }
         }
         if (block is not null) routes.Add(Finish(path, block));
@@ -113,6 +119,8 @@ internal static class RouteFile
         public List<KeyValuePair<string, string>> Headers { get; } = [];
         public ErrorShape Errors { get; set; }
         public int ErrorsLine { get; set; }
+        public RateLimiting.RateLimitRules? RateLimit { get; set; }
+        public int RateLimitLine { get; set; }
     }
 
     private static Block StartBlock(string path, int n, string text)
@@ -163,7 +171,10 @@ internal static class RouteFile
         for (var i = 0; i < b.Segments.Length; i++)
             if (Route.IsCapture(b.Segments[i]) && !used.Contains(i))
                 throw Error(path, b.Line, $"the capture '{b.Segments[i]}' of {b.Template} is never used in 'to'");
-        return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors);
+        return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors)
+        {
+            RateLimit = b.RateLimit,
+        };
     }
 
     /// <summary>

@@ -166,6 +166,11 @@ public sealed class ConfigLoaderTests
         server-cache-control = "items: max-age=60; *: no-cache"
         server-compression = "gzip, br"
         server-compression-min-size = 10
+        server-rate-limits = "anon=60/min per ip, *=unlimited"
+        server-rate-limit-headers = true
+        server-rate-limit-store = "database"
+        server-rate-limit-max-keys = 1000
+        server-trusted-proxies = "10.0.0.0/8"
         """;
 
     [Fact]
