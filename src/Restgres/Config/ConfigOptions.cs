@@ -562,9 +562,9 @@ internal static class ConfigOptions
         Int.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n}, it must be at least 1"), n => Invariant(n)),
         c => c.ServerRateLimitMaxKeys, (c, v) => c with { ServerRateLimitMaxKeys = v })
     {
-        Default = "1000000",
-        Doc = "Most rate-limit keys (client addresses, users) held in memory; full buckets are dropped first, then the "
-            + "ones closest to full.",
+        Default = "250000",
+        Doc = "Most rate-limit keys (client addresses, users) held in memory, about 140 bytes each; full buckets are "
+            + "dropped first, then the ones closest to full.",
         Reloadable = false,
         RestgresOnly = true,
     };
