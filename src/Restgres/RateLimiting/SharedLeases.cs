@@ -18,6 +18,9 @@ internal sealed class SharedLeases
 {
     private const string LeaseSql = "select granted, remaining, reset_ms from restgres.rate_limit_lease($1, $2, $3, $4, $5)";
 
+    /// <summary>The longest a request waits for a lease before the local limiter decides it.</summary>
+    private static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentDictionary<BucketKey, Lease> _leases = new();
     private readonly TimeProvider _time;
     private readonly long _frequency;
@@ -25,6 +28,7 @@ internal sealed class SharedLeases
     private long _lastErrorLog = long.MinValue;
     private int _count;
     private int _sweeping;
+    private long _leaseCount;
 
     public SharedLeases(int maxKeys, TimeProvider? time = null)
     {
@@ -35,8 +39,6 @@ internal sealed class SharedLeases
 
     /// <summary>Round trips made to the database (leases asked for).</summary>
     public long Leases => Interlocked.Read(ref _leaseCount);
-
-    private long _leaseCount;
 
     public int Count => Volatile.Read(ref _count);
 
@@ -59,8 +61,13 @@ internal sealed class SharedLeases
         var bucket = new BucketKey(policy, key);
         if (!_leases.TryGetValue(bucket, out var lease))
         {
-            lease = _leases.GetOrAdd(bucket, static _ => new Lease());
-            if (Interlocked.Increment(ref _count) > _maxKeys) Sweep();
+            var fresh = new Lease();
+            if (_leases.TryAdd(bucket, fresh))
+            {
+                lease = fresh;
+                if (Interlocked.Increment(ref _count) > _maxKeys) Sweep();
+            }
+            else lease = _leases.GetOrAdd(bucket, fresh);
         }
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -85,7 +92,15 @@ internal sealed class SharedLeases
                 if (lease.Exhausted) return new RateDecision(false, 0, Math.Max(1, Seconds(lease.WindowEnd - now)));
                 pending = lease.Pending ??= FetchAsync(db, bucket, lease, log);
             }
-            if (!await pending.WaitAsync(ct)) return null;
+            try
+            {
+                // A database slower than this decides nothing: the local limiter does (the lease still lands later).
+                if (!await pending.WaitAsync(LeaseWait, ct)) return null;
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
         }
         return null;
     }
