@@ -63,12 +63,15 @@ internal sealed class RateLimiter : IDisposable
     /// Checks the request; returns normally when it is allowed (adding the RateLimit fields when
     /// <c>server-rate-limit-headers</c> is on) and throws the 429 when it is not.
     /// </summary>
-    /// <param name="label">The metrics' route label: the route template or the resource (never the raw path).</param>
+    /// <param name="cache">The schema cache, for the metrics' route label of a request no route matched.</param>
+    /// <param name="http">Where that label is worked out (a resource name, never the raw path).</param>
     /// <exception cref="ApiError">Over the limit.</exception>
-    public async ValueTask CheckAsync(HttpContext ctx, AppConfig config, Routing.Route? route, AuthResult auth, string label)
+    public async ValueTask CheckAsync(HttpContext ctx, AppConfig config, Routing.Route? route, AuthResult auth,
+        Catalog.SchemaCache cache, Observability.HttpMetrics http)
     {
         var policy = PolicyFor(config, route, auth.Role);
         if (policy is null) return;
+        var label = route?.Template ?? http.Resource(cache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
         var key = policy.Key switch
         {
             KeyKind.Role => "",

@@ -182,6 +182,23 @@ public sealed class RateLimitHttpTests(PgClusterFixture pg, RateLimitDb rdb, ITe
     }
 
     [Fact]
+    public async Task Per_claim_users_of_one_organisation_share_a_bucket_and_a_request_without_it_is_keyed_by_address()
+    {
+        await using var s = await TestServer.StartAsync(await ConfigAsync($"{RateLimitDb.Analyst}=2/min per claim:$.org.id"));
+        static string Member(string sub, string org) =>
+            "Bearer " + Auth.Tokens.Hs($$$"""{"role":"{{{RateLimitDb.Analyst}}}","sub":"{{{sub}}}","org":{"id":"{{{org}}}"}}""", RateLimitDb.Secret);
+        Assert.Equal(200, (await s.GetAsync("/items", ("Authorization", Member("ann", "acme")))).Status);
+        Assert.Equal(200, (await s.GetAsync("/items", ("Authorization", Member("ben", "acme")))).Status);
+        Assert.Equal(429, (await s.GetAsync("/items", ("Authorization", Member("cat", "acme")))).Status);
+        Assert.Equal(200, (await s.GetAsync("/items", ("Authorization", Member("ann", "globex")))).Status);
+        // No org claim: the client address is the key, a bucket apart from every organisation's.
+        var noOrg = "Bearer " + Auth.Tokens.Hs($$"""{"role":"{{RateLimitDb.Analyst}}","sub":"dan"}""", RateLimitDb.Secret);
+        Assert.Equal(200, (await s.GetAsync("/items", ("Authorization", noOrg))).Status);
+        Assert.Equal(200, (await s.GetAsync("/items", ("Authorization", noOrg))).Status);
+        Assert.Equal(429, (await s.GetAsync("/items", ("Authorization", noOrg))).Status);
+    }
+
+    [Fact]
     public async Task Forwarded_for_is_ignored_from_an_untrusted_peer_and_honoured_from_a_trusted_one()
     {
         var rules = $"{RateLimitDb.Anon}=1/min per ip";
