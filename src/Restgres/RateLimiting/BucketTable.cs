@@ -8,8 +8,29 @@ namespace Restgres.RateLimiting;
 /// allowed (the draft's <c>t</c>; <c>Retry-After</c> when limited).</param>
 internal readonly record struct RateDecision(bool Allowed, long Remaining, long ResetSeconds);
 
-/// <summary>A bucket's identity: its policy (by reference) and the key (an address, a claim value, or "").</summary>
-internal readonly record struct BucketKey(RateLimitPolicy Policy, string Key);
+/// <summary>
+/// A bucket's identity: its policy and the key (an address, a claim value, or ""). Policies compare by their
+/// signature (name, quota, window, key kind), so a config reload that keeps a rule keeps its buckets, and one that
+/// changes it starts them afresh.
+/// </summary>
+internal readonly struct BucketKey(RateLimitPolicy policy, string key) : IEquatable<BucketKey>
+{
+    public RateLimitPolicy Policy { get; } = policy;
+
+    public string Key { get; } = key;
+
+    public bool Equals(BucketKey other) =>
+        string.Equals(Key, other.Key, StringComparison.Ordinal)
+        && (ReferenceEquals(Policy, other.Policy) || string.Equals(Policy?.Signature, other.Policy?.Signature, StringComparison.Ordinal));
+
+    public override bool Equals(object? obj) => obj is BucketKey other && Equals(other);
+
+    public override int GetHashCode() => HashCode.Combine(Policy?.SignatureHash ?? 0, string.GetHashCode(Key ?? "", StringComparison.Ordinal));
+
+    public static bool operator ==(BucketKey left, BucketKey right) => left.Equals(right);
+
+    public static bool operator !=(BucketKey left, BucketKey right) => !left.Equals(right);
+}
 
 /// <summary>
 /// Local (per instance) limits: GCRA, the token bucket kept as one number per key, the "theoretical arrival time"

@@ -20,9 +20,9 @@ internal enum KeyKind
 }
 
 /// <summary>
-/// One limit: <see cref="Quota"/> requests per <see cref="WindowSeconds"/>, per key. Compared by reference: each
-/// policy of a config snapshot has buckets of its own (a config reload starts them afresh). The two header texts are
-/// built once, here.
+/// One limit: <see cref="Quota"/> requests per <see cref="WindowSeconds"/>, per key. Its buckets are those of its
+/// <see cref="Signature"/>, so a config reload that keeps the rule keeps them. The two header texts are built once,
+/// here.
 /// </summary>
 internal sealed class RateLimitPolicy
 {
@@ -44,6 +44,7 @@ internal sealed class RateLimitPolicy
         QuotedName = sf.ToString();
         PolicyHeader = string.Create(CultureInfo.InvariantCulture, $"{QuotedName};q={quota};w={windowSeconds}");
         Signature = string.Create(CultureInfo.InvariantCulture, $"{name}|{quota}/{windowSeconds}|{keyText}");
+        SignatureHash = string.GetHashCode(Signature, StringComparison.Ordinal);
     }
 
     /// <summary>The policy's name in the headers: the role, <c>default</c> for <c>*</c>, or the route template.</summary>
@@ -67,8 +68,11 @@ internal sealed class RateLimitPolicy
     /// <summary><c>RateLimit-Policy</c>'s value (draft-ietf-httpapi-ratelimit-headers-10): <c>"name";q=60;w=60</c>.</summary>
     public string PolicyHeader { get; }
 
-    /// <summary>What identifies the policy in the shared (database) store: the same rule on every instance.</summary>
+    /// <summary>What identifies the policy's buckets: in this process across config reloads, and in the shared
+    /// (database) store across instances.</summary>
     public string Signature { get; }
+
+    public int SignatureHash { get; }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Quota}/{WindowSeconds}s per {KeyText}");
 }

@@ -140,6 +140,16 @@ public sealed class RateLimitUnitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_same_rule_parsed_again_shares_its_buckets_and_a_changed_one_does_not()
+    {
+        var table = new BucketTable(100, new SteppedClock());
+        Assert.True(table.Check(Policy("1/min per ip"), "k").Allowed);
+        Assert.False(table.Check(Policy("1/min per ip"), "k").Allowed);
+        Assert.True(table.Check(Policy("2/min per ip"), "k").Allowed);
+        Assert.True(table.Check(Policy("1/min per role"), "k").Allowed);
+    }
+
+    [Fact]
     public void A_clock_step_back_or_forward_locks_nobody_out()
     {
         var clock = new SteppedClock();
