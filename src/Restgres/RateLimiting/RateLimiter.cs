@@ -60,17 +60,17 @@ internal sealed class RateLimiter : IDisposable
     }
 
     /// <summary>
-    /// Checks the request; returns normally when it is allowed (adding the RateLimit fields when
-    /// <c>server-rate-limit-headers</c> is on) and throws the 429 when it is not.
+    /// Checks the request: null when it is allowed (with the RateLimit fields added when
+    /// <c>server-rate-limit-headers</c> is on), else the 429 to answer (returned, not thrown: a flood of refused
+    /// requests should cost little).
     /// </summary>
     /// <param name="cache">The schema cache, for the metrics' route label of a request no route matched.</param>
     /// <param name="http">Where that label is worked out (a resource name, never the raw path).</param>
-    /// <exception cref="ApiError">Over the limit.</exception>
-    public async ValueTask CheckAsync(HttpContext ctx, AppConfig config, Routing.Route? route, AuthResult auth,
+    public async ValueTask<ApiError?> CheckAsync(HttpContext ctx, AppConfig config, Routing.Route? route, AuthResult auth,
         Catalog.SchemaCache cache, Observability.HttpMetrics http)
     {
         var policy = PolicyFor(config, route, auth.Role);
-        if (policy is null) return;
+        if (policy is null) return null;
         var label = route?.Template ?? http.Resource(cache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
         var key = policy.Key switch
         {
@@ -88,7 +88,7 @@ internal sealed class RateLimiter : IDisposable
         if (!decision.Allowed)
         {
             var retry = Math.Max(1, decision.ResetSeconds).ToString(CultureInfo.InvariantCulture);
-            throw new ApiError(429, Code,
+            return new ApiError(429, Code,
                 string.Create(CultureInfo.InvariantCulture,
                     $"Rate limit exceeded: {policy.Quota} requests per {Window(policy.WindowSeconds)}. Retry after {retry} s."),
                 headers:
@@ -104,6 +104,7 @@ internal sealed class RateLimiter : IDisposable
             headers["RateLimit-Policy"] = policy.PolicyHeader;
             headers["RateLimit"] = Field(policy, decision);
         }
+        return null;
     }
 
     private static string Window(int seconds) => seconds switch

@@ -10,7 +10,8 @@ namespace Restgres.RateLimiting;
 /// <c>server-trusted-proxies</c>: the addresses (CIDR ranges) whose <c>X-Forwarded-For</c> is believed. The client's
 /// address is the peer's, unless the peer is trusted: then the <c>X-Forwarded-For</c> list is read from the right
 /// (each proxy appends the address it saw), skipping trusted addresses, and the first untrusted one is the client.
-/// From an untrusted peer the header is ignored, so a client cannot choose its own key.
+/// From an untrusted peer the header is ignored, so a client cannot choose its own key. An IPv6 client is keyed by its
+/// /64, the block one subscriber is given, so that stepping through its own addresses buys no new bucket.
 /// </summary>
 internal sealed class TrustedProxies
 {
@@ -54,7 +55,7 @@ internal sealed class TrustedProxies
     {
         if (peer is null) return "-";
         if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
-        if (_networks.IsEmpty || forwardedFor.Count == 0 || !Trusts(peer)) return peer.ToString();
+        if (_networks.IsEmpty || forwardedFor.Count == 0 || !Trusts(peer)) return Key(peer);
         // Right to left over every header line and every comma-separated entry.
         for (var line = forwardedFor.Count - 1; line >= 0; line--)
         {
@@ -68,12 +69,22 @@ internal sealed class TrustedProxies
                 if (!TryParseEntry(entry, out var ip))
                     return entry.Length > 64 ? entry[..64].ToString() : entry.ToString();
                 if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
-                if (!Trusts(ip)) return ip.ToString();
+                if (!Trusts(ip)) return Key(ip);
                 peer = ip;
             }
         }
         // Every hop trusted: the leftmost is the client.
-        return peer.ToString();
+        return Key(peer);
+    }
+
+    /// <summary>An IPv4 address as text; an IPv6 address as its /64 (<c>2001:db8:1:2::/64</c>).</summary>
+    private static string Key(IPAddress ip)
+    {
+        if (ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return ip.ToString();
+        Span<byte> bytes = stackalloc byte[16];
+        ip.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
     }
 
     /// <summary>An address, possibly <c>[v6]</c>, <c>v4:port</c> or <c>[v6]:port</c>.</summary>

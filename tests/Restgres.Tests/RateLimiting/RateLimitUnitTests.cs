@@ -239,7 +239,9 @@ public sealed class RateLimitUnitTests(ITestOutputHelper output)
         // Read from the right: the spoofed leftmost entry is not the client when a proxy appended the real one.
         Assert.Equal("5.6.7.8", loopback.ClientKey(peer, new StringValues("9.9.9.9, 5.6.7.8, 10.1.1.1")));
         Assert.Equal("5.6.7.8", loopback.ClientKey(peer, new StringValues(["9.9.9.9", "5.6.7.8:4711", "10.1.1.1"])));
-        Assert.Equal("2001:db8::1", loopback.ClientKey(IPAddress.IPv6Loopback, new StringValues("[2001:db8::1]:80")));
+        // IPv6 clients are keyed by their /64.
+        Assert.Equal("2001:db8:0:7::/64", loopback.ClientKey(IPAddress.IPv6Loopback, new StringValues("[2001:db8:0:7::1]:80")));
+        Assert.Equal("2001:db8:0:7::/64", none.ClientKey(IPAddress.Parse("2001:db8:0:7:abcd::9"), default));
         // Every hop trusted: the leftmost.
         Assert.Equal("10.0.0.2", loopback.ClientKey(peer, new StringValues("10.0.0.2, 10.0.0.3")));
         Assert.Equal("203.0.113.9", loopback.ClientKey(IPAddress.Parse("203.0.113.9"), new StringValues("1.2.3.4")));
