@@ -134,7 +134,7 @@ internal sealed class RateLimitRules
                 if (singleName is null || entries.Count > 1)
                     throw new ConfigException($"{where}: '{entry}' is not 'role=rule' (e.g. anon=60/min per ip, or *=... for any other role)", option);
                 hasFallback = true;
-                fallback = ParseRule(entry, option, where, singleName);
+                fallback = ParseRule(entry, entry, option, where, singleName);
                 continue;
             }
             var role = entry[..eq].Trim();
@@ -144,11 +144,11 @@ internal sealed class RateLimitRules
             {
                 if (hasFallback) throw new ConfigException($"{where}: '*' is named twice", option);
                 hasFallback = true;
-                fallback = ParseRule(rule, option, where, singleName ?? "default");
+                fallback = ParseRule(rule, entry, option, where, singleName ?? "default");
                 continue;
             }
             if (byRole.ContainsKey(role)) throw new ConfigException($"{where}: the role '{role}' is named twice", option);
-            byRole[role] = ParseRule(rule, option, where, singleName is null ? role : singleName + " " + role);
+            byRole[role] = ParseRule(rule, entry, option, where, singleName is null ? role : singleName + " " + role);
         }
         return new RateLimitRules(text.Trim(), byRole, hasFallback, fallback);
     }
@@ -194,10 +194,11 @@ internal sealed class RateLimitRules
         return parts;
     }
 
-    private static RateLimitPolicy? ParseRule(string rule, string option, string where, string name)
+    /// <param name="shown">The entry as written (with its role), for the messages.</param>
+    private static RateLimitPolicy? ParseRule(string rule, string shown, string option, string where, string name)
     {
         if (rule.Equals("unlimited", StringComparison.OrdinalIgnoreCase)) return null;
-        string Bad(string why) => $"{where}: '{rule}' {why} (expected N/UNIT [per ip|sub|role|claim:PATH], or unlimited)";
+        string Bad(string why) => $"{where}: '{shown}' {why} (expected N/UNIT [per ip|sub|role|claim:PATH], or unlimited)";
         var per = rule.IndexOf(" per ", StringComparison.OrdinalIgnoreCase);
         var rate = (per < 0 ? rule : rule[..per]).Trim();
         var keyText = per < 0 ? "ip" : rule[(per + 5)..].Trim();
@@ -206,9 +207,9 @@ internal sealed class RateLimitRules
         var countText = rate[..slash].Trim();
         if (!long.TryParse(countText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var quota))
             throw new ConfigException(Bad($"has no number of requests before '/' ('{countText}')"), option);
-        if (quota < 0) throw new ConfigException($"{where}: '{rule}': a limit cannot be negative ({quota})", option);
+        if (quota < 0) throw new ConfigException($"{where}: '{shown}': a limit cannot be negative ({quota})", option);
         if (quota == 0 || quota > int.MaxValue)
-            throw new ConfigException($"{where}: '{rule}': the limit must be 1 to {int.MaxValue} requests (write 'unlimited' for none)", option);
+            throw new ConfigException($"{where}: '{shown}': the limit must be 1 to {int.MaxValue} requests (write 'unlimited' for none)", option);
         var window = ParseWindow(rate[(slash + 1)..].Trim()) ?? throw new ConfigException(
             Bad($"has an unknown time unit '{rate[(slash + 1)..].Trim()}' (s, min, h, day; e.g. 60/min, 100/10s)"), option);
         var lower = keyText.ToLowerInvariant();
