@@ -19,7 +19,7 @@ internal sealed class SharedLeases
     private const string LeaseSql = "select granted, remaining, reset_ms from restgres.rate_limit_lease($1, $2, $3, $4, $5)";
 
     /// <summary>The longest a request waits for a lease before the local limiter decides it.</summary>
-    private static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<BucketKey, Lease> _leases = new();
     private readonly TimeProvider _time;
