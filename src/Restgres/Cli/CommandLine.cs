@@ -30,6 +30,7 @@ internal static class CommandLine
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
           restgres --example            Print an example config file with every option
+          restgres --rate-limit-sql     Print the SQL that server-rate-limit-store = database needs (run it once)
           restgres --help               Show this help
           restgres --version            Show the version
 
@@ -52,6 +53,9 @@ internal static class CommandLine
                     return 0;
                 case "--example" or "example":
                     Console.WriteLine(ConfigExample.Text);
+                    return 0;
+                case "--rate-limit-sql":
+                    Console.WriteLine(RateLimiting.RateLimitSchema.Sql);
                     return 0;
                 case "serve":
                     return await ServeAsync(args[1..]);

@@ -118,6 +118,13 @@ internal sealed record AppConfig
     public ResponseCacheRules? ServerResponseCache { get; init; } = ConfigOptions.ServerResponseCache.DefaultValue;
     /// <summary><c>server-response-cache-size</c>: the response cache's byte budget.</summary>
     public long ServerResponseCacheSize { get; init; } = ConfigOptions.ServerResponseCacheSize.DefaultValue;
+    /// <summary><c>server-rate-limits</c>: rate limits by role; null: none (RateLimiting/).</summary>
+    public RateLimiting.RateLimitRules? ServerRateLimits { get; init; } = ConfigOptions.ServerRateLimits.DefaultValue;
+    public bool ServerRateLimitHeaders { get; init; } = ConfigOptions.ServerRateLimitHeaders.DefaultValue;
+    public RateLimiting.RateLimitStore ServerRateLimitStore { get; init; } = ConfigOptions.ServerRateLimitStore.DefaultValue;
+    public int ServerRateLimitMaxKeys { get; init; } = ConfigOptions.ServerRateLimitMaxKeys.DefaultValue;
+    /// <summary><c>server-trusted-proxies</c>: whose X-Forwarded-For is believed for <c>per ip</c> limits.</summary>
+    public RateLimiting.TrustedProxies ServerTrustedProxies { get; init; } = ConfigOptions.ServerTrustedProxies.DefaultValue;
 
     /// <summary>
     /// Where this config was read from, so that a reload (SIGUSR2, NOTIFY 'reload config') reads the same sources

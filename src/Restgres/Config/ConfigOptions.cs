@@ -596,6 +596,62 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<RateLimiting.RateLimitRules?> ServerRateLimits = new("server-rate-limits",
+        Text.Then<RateLimiting.RateLimitRules?>(
+            (option, s) => RateLimiting.RateLimitRules.Parse(s, option, "Invalid " + option), r => r?.Text),
+        c => c.ServerRateLimits, (c, v) => c with { ServerRateLimits = v })
+    {
+        Doc = "Rate limits by role (docs/rate-limits.md), comma-separated `role=rule`, `*` for any other role: e.g. "
+            + "`anon=60/min per ip, analyst=600/min per sub, admin=unlimited`. A rule is `N/UNIT [per ip|sub|role|claim:PATH]` "
+            + "(UNIT `s`, `min`, `h`, `day`, or `10s`...) or `unlimited`. Over the limit: 429 `RGST429` with `Retry-After`. "
+            + "Unset: no limits (a route's `rate-limit` still applies).",
+        InDatabase = true,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<bool> ServerRateLimitHeaders = new("server-rate-limit-headers", Bool,
+        c => c.ServerRateLimitHeaders, (c, v) => c with { ServerRateLimitHeaders = v })
+    {
+        Default = "false",
+        Doc = "Send `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) on allowed responses "
+            + "too; 429s always carry them.",
+        InDatabase = true,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<RateLimiting.RateLimitStore> ServerRateLimitStore = new("server-rate-limit-store",
+        Choice("Invalid server-rate-limit-store. Admitted values: local, database.",
+            ("local", RateLimiting.RateLimitStore.Local), ("database", RateLimiting.RateLimitStore.Database)),
+        c => c.ServerRateLimitStore, (c, v) => c with { ServerRateLimitStore = v })
+    {
+        Default = "local",
+        Doc = "`local` (each instance counts alone) or `database` (instances share limits through the "
+            + "`restgres.rate_limit_lease` function, leasing tokens in batches; `restgres --rate-limit-sql` prints it).",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> ServerRateLimitMaxKeys = new("server-rate-limit-max-keys",
+        Int.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n}, it must be at least 1"), n => Invariant(n)),
+        c => c.ServerRateLimitMaxKeys, (c, v) => c with { ServerRateLimitMaxKeys = v })
+    {
+        Default = "250000",
+        Doc = "Most rate-limit keys (client addresses, users) held in memory, about 140 bytes each; full buckets are "
+            + "dropped first, then the ones closest to full.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<RateLimiting.TrustedProxies> ServerTrustedProxies = new("server-trusted-proxies",
+        Text.Then((option, s) => RateLimiting.TrustedProxies.Parse(option, s), t => t.Text.Length == 0 ? null : t.Text),
+        c => c.ServerTrustedProxies, (c, v) => c with { ServerTrustedProxies = v })
+    {
+        UnsetValue = RateLimiting.TrustedProxies.None,
+        Doc = "Proxies whose `X-Forwarded-For` gives the client address for `per ip` limits: addresses or CIDR ranges, "
+            + "comma-separated (e.g. `10.0.0.0/8, ::1`). Unset: the header is ignored.",
+        InDatabase = true,
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -609,7 +665,8 @@ internal static class ConfigOptions
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
-        ServerResponseCache, ServerResponseCacheSize,
+        ServerResponseCache, ServerResponseCacheSize, ServerRateLimits, ServerRateLimitHeaders, ServerRateLimitStore,
+        ServerRateLimitMaxKeys, ServerTrustedProxies,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)

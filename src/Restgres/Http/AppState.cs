@@ -29,6 +29,7 @@ internal sealed class AppState : IAsyncDisposable
         Schemas = new SchemaCacheHolder(this);
         Recovery = new ConnectionRecovery(this);
         Observer = new Observability.Observer(this);
+        RateLimiter = new RateLimiting.RateLimiter(DataSource, log, config.ServerRateLimitMaxKeys);
         Reloader = new ConfigReloader(this);
     }
 
@@ -49,6 +50,9 @@ internal sealed class AppState : IAsyncDisposable
 
     /// <summary>Metrics, access log and log sink (Observability/).</summary>
     public Observability.Observer Observer { get; }
+
+    /// <summary>Built-in rate limits: their buckets (local or leased from the database) and counts.</summary>
+    public RateLimiting.RateLimiter RateLimiter { get; }
 
     /// <summary>Config reloads: SIGUSR2, NOTIFY 'reload config', in-database config.</summary>
     public ConfigReloader Reloader { get; }
@@ -114,6 +118,7 @@ internal sealed class AppState : IAsyncDisposable
     {
         Recovery.Stop();
         Reloader.Dispose();
+        RateLimiter.Dispose();
         Observer.Dispose();
         await DataSource.DisposeAsync();
         Schemas.Dispose();

@@ -74,6 +74,10 @@ internal sealed class RequestHandler(AppState state)
         var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
         timing?.JwtDone();
         Observability.Observer.SetRole(ctx, auth.Role);
+        // Rate limits: the role is known, nothing has touched the database (nor read the body) yet.
+        if (RateLimiting.RateLimiter.Configured(config, route)
+            && await state.RateLimiter.CheckAsync(ctx, config, route, auth, cache, state.Observer.Metrics.Http) is { } limited)
+            return (PgrstResponse.FromError(limited, config.ClientErrorVerbosity), default);
         var (raw, rawTarget) = await ReadRawAsync(ctx, route is null ? prefix : "", config.ServerMaxBodySize);
         // A route rewrites the request before it is parsed: the parser and the plan cache see an ordinary request.
         if (route is not null)

@@ -70,6 +70,9 @@ internal sealed class Metrics : IDisposable
         WritePgrst(sb, state);
         Http.WriteTo(sb);
         WriteRestgres(sb, state);
+        state.RateLimiter.Metrics.WriteTo(sb);
+        PrometheusText.Single(sb, "restgres_rate_limit_keys", "gauge", "Rate-limit keys held in memory (local buckets and database leases)",
+            state.RateLimiter.Local.Count + state.RateLimiter.Shared.Count);
         RuntimeMetrics.WriteTo(sb);
         return sb.ToString();
     }

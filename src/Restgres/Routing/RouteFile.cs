@@ -7,7 +7,8 @@ namespace Restgres.Routing;
 /// <summary>
 /// The routes file's parser (docs/routes.md). One route per block: a line <c>METHOD[,METHOD...] /template</c> at the
 /// start of the line, then indented lines <c>to /path?query</c> (required), <c>header Name: value</c> (repeatable),
-/// <c>param old as new</c> (repeatable) and <c>errors postgrest|fastapi</c>. <c>#</c> starts a comment line. Every error names the file and the line. Pure
+/// <c>param old as new</c> (repeatable), <c>errors postgrest|fastapi</c> and <c>rate-limit RULES</c> (docs/rate-limits.md).
+/// <c>#</c> starts a comment line. Every error names the file and the line. Pure
 /// apart from <see cref="Load"/>.
 /// </summary>
 internal static class RouteFile
@@ -91,8 +92,14 @@ internal static class RouteFile
                     };
                     block.ErrorsLine = n;
                     break;
+                case "rate-limit":
+                    if (block.RateLimitLine > 0) throw Error(path, n, "a second 'rate-limit' in one route");
+                    if (value.Length == 0) throw Error(path, n, "'rate-limit' needs a rule, e.g. 'rate-limit 10/min per ip'");
+                    block.RateLimit = RateLimiting.RateLimitRules.Parse(value, Option, $"Error in routes file '{path}' line {n} ({Option})", block.Template);
+                    block.RateLimitLine = n;
+                    break;
                 default:
-                    throw Error(path, n, $"unknown option '{key}' (expected to, header, param or errors)");
+                    throw Error(path, n, $"unknown option '{key}' (expected to, header, param, errors or rate-limit)");
             }
         }
         if (block is not null) routes.Add(Finish(path, block));
@@ -122,6 +129,8 @@ internal static class RouteFile
         public List<KeyValuePair<string, string>> Renames { get; } = [];
         public ErrorShape Errors { get; set; }
         public int ErrorsLine { get; set; }
+        public RateLimiting.RateLimitRules? RateLimit { get; set; }
+        public int RateLimitLine { get; set; }
     }
 
     private static Block StartBlock(string path, int n, string text)
@@ -175,6 +184,7 @@ internal static class RouteFile
         return new Route(b.Line, b.Methods, b.Template, b.Segments, to, targetPath, pieces.ToImmutable(), [.. b.Headers], b.Errors)
         {
             Renames = [.. b.Renames],
+            RateLimit = b.RateLimit,
         };
     }
 

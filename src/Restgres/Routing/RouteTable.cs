@@ -34,13 +34,18 @@ internal sealed record Route(
     ImmutableArray<KeyValuePair<string, string>> Headers,
     ErrorShape Errors)
 {
+    /// <summary>The route's <c>rate-limit</c> line: rules that replace <c>server-rate-limits</c> on this route (for
+    /// the roles they name, or for all with a single rule); null: none.</summary>
+    public RateLimiting.RateLimitRules? RateLimit { get; init; }
+
     /// <summary>The capture names, in path order (OpenAPI's path parameters).</summary>
     public IEnumerable<string> Captures => Segments.Where(IsCapture).Select(s => s[1..^1]);
 
     /// <summary>What OpenAPI says of the route: where it goes, and with which headers.</summary>
     public string Summary =>
         $"Route to {To}" + (Headers.IsEmpty ? "" : " with " + string.Join(", ", Headers.Select(h => h.Key + ": " + h.Value)))
-        + (Errors == ErrorShape.Fastapi ? "; errors as {\"detail\": message}" : "");
+        + (Errors == ErrorShape.Fastapi ? "; errors as {\"detail\": message}" : "")
+        + (RateLimit is null ? "" : "; rate limit " + RateLimit.Text);
 
     /// <summary>
     /// The client's query parameters passed under another name (<c>param limit as row_limit</c>): an old API's

@@ -172,6 +172,11 @@ public sealed class ConfigLoaderTests
         trace-sample-ratio = 0.25
         server-response-cache = "variant_overview: 30s; rpc/statistics: 5m"
         server-response-cache-size = 1000000
+        server-rate-limits = "anon=60/min per ip, *=unlimited"
+        server-rate-limit-headers = true
+        server-rate-limit-store = "database"
+        server-rate-limit-max-keys = 1000
+        server-trusted-proxies = "10.0.0.0/8"
         """;
 
     [Fact]

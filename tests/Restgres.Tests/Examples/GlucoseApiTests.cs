@@ -30,7 +30,25 @@ public sealed class GlucoseApi : IAsyncLifetime
         await _gate.WaitAsync();
         try
         {
-            if (_server is not null) return _server;
+            return _server ??= await StartAsync(pg);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Another server on the same database, with its own rate-limit buckets and cache (the caller disposes it).</summary>
+    public async Task<TestServer> FreshServerAsync(PgClusterFixture pg)
+    {
+        await ServerAsync(pg);
+        return await StartAsync(pg);
+    }
+
+    private async Task<TestServer> StartAsync(PgClusterFixture pg)
+    {
+        if (_db is null)
+        {
             var migrations = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).ToArray();
             _db = await pg.CreateDatabaseFromFilesAsync(migrations);
             await _db.ExecuteSqlAsync($$"""
@@ -43,6 +61,8 @@ public sealed class GlucoseApi : IAsyncLifetime
                 select raw.generate_readings(30, 0.42, '2026-01-31 00:00:00+00');
                 select marts.refresh();
                 """);
+        }
+        {
             var env = new Dictionary<string, string>
             {
                 ["PGRST_DB_URI"] = _db.Uri(Authenticator),
@@ -52,12 +72,7 @@ public sealed class GlucoseApi : IAsyncLifetime
                 ["PGRST_LOG_LEVEL"] = "crit",
             };
             var config = ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), env, _ => { });
-            _server = await TestServer.StartAsync(config);
-            return _server;
-        }
-        finally
-        {
-            _gate.Release();
+            return await TestServer.StartAsync(config);
         }
     }
 
@@ -298,7 +313,8 @@ public sealed class GlucoseApiTests(PgClusterFixture pg, GlucoseApi app) : IClas
     public async Task Statistics_are_served_from_the_response_cache_until_the_marts_refresh()
     {
         var s = await app.ServerAsync(pg);
-        var token = Bearer(GlucoseApi.OldServiceToken("analyst", "analyst"));
+        // A user of its own: the polling below must not spend the other tests' per-user rate limit.
+        var token = Bearer(GlucoseApi.OldServiceToken("cache-watcher", "analyst"));
         var first = await s.GetAsync("/api/v1/glucose/statistics?period=30d", token);
         var second = await s.GetAsync("/api/v1/glucose/statistics?period=30d", token);
         Assert.StartsWith("restgres; hit", second.Header("Cache-Status"), StringComparison.Ordinal);
@@ -313,10 +329,43 @@ public sealed class GlucoseApiTests(PgClusterFixture pg, GlucoseApi app) : IClas
         do
         {
             after = await s.GetAsync("/api/v1/glucose/statistics?period=30d", token);
+            Assert.True(after.Status == 200, after.ToString());
             if (!after.Header("Cache-Status")!.Contains("; hit", StringComparison.Ordinal)) break;
             await Task.Delay(50);
         }
         while (DateTime.UtcNow < deadline);
         Assert.DoesNotContain("; hit", after.Header("Cache-Status"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rate_limits_are_the_old_services_per_role_and_login_has_its_own()
+    {
+        await using var s = await app.FreshServerAsync(pg);
+        // Login: 10 a minute per address, then 429 in the old shape with Retry-After.
+        for (var i = 0; i < 10; i++)
+        {
+            var r = await s.SendAsync(HttpMethod.Post, "/api/v1/auth/login", """{"username":"analyst","password":"wrong"}""", Json);
+            Assert.True(r.Status == 401, r.ToString());
+        }
+        var limited = await s.SendAsync(HttpMethod.Post, "/api/v1/auth/login", """{"username":"analyst","password":"analyst123"}""", Json);
+        Assert.Equal(429, limited.Status);
+        Assert.True(Parse(limited).TryGetProperty("detail", out _), limited.ToString());
+        Assert.True(int.Parse(limited.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+        // An analyst: 100 a minute for that user; another user keeps its own allowance; headers on allowed answers.
+        var analyst = Bearer(GlucoseApi.OldServiceToken("analyst", "analyst"));
+        Reply last = default!;
+        for (var i = 0; i < 100; i++)
+        {
+            last = await s.GetAsync("/api/v1/metadata/user/me", analyst);
+            Assert.True(last.Status == 200, last.ToString());
+        }
+        Assert.Contains("r=0", last.Header("RateLimit"), StringComparison.Ordinal);
+        Assert.Equal(429, (await s.GetAsync("/api/v1/metadata/user/me", analyst)).Status);
+        Assert.Equal(200, (await s.GetAsync("/api/v1/metadata/user/me", Bearer(GlucoseApi.OldServiceToken("analyst2", "analyst")))).Status);
+        // An admin's allowance is larger (1000 a minute).
+        var admin = Bearer(GlucoseApi.OldServiceToken("admin", "admin"));
+        for (var i = 0; i < 101; i++)
+            Assert.Equal(200, (await s.GetAsync("/api/v1/metadata/user/me", admin)).Status);
     }
 }

@@ -64,6 +64,24 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
     }
 
     [Fact]
+    public async Task A_negative_rate_limit_stops_startup_with_one_line_naming_the_option()
+    {
+        var (code, stdout, stderr) = await RestgresProcess.RunAsync([], new Dictionary<string, string> { ["PGRST_SERVER_RATE_LIMITS"] = "anon=-5/min per ip" });
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Equal("Invalid server-rate-limits: 'anon=-5/min per ip': a limit cannot be negative (-5)\n", stderr);
+    }
+
+    [Fact]
+    public async Task Rate_limit_sql_prints_the_shared_store_schema()
+    {
+        var (code, stdout, _) = await RestgresProcess.RunAsync(["--rate-limit-sql"]);
+        Assert.Equal(0, code);
+        Assert.Contains("create or replace function restgres.rate_limit_lease(", stdout, StringComparison.Ordinal);
+        Assert.Contains("create unlogged table if not exists restgres.rate_limit_leases", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_invalid_config_file_value_exits_1_with_one_line_naming_the_option()
     {
         var file = Path.Combine(_tempDir, "bad.conf");
