@@ -29,6 +29,7 @@ internal sealed class AppState : IAsyncDisposable
         Schemas = new SchemaCacheHolder(this);
         Recovery = new ConnectionRecovery(this);
         Observer = new Observability.Observer(this);
+        GroupCommit = new GroupCommit(Observer.Metrics.GroupCommit);
         Reloader = new ConfigReloader(this);
     }
 
@@ -49,6 +50,9 @@ internal sealed class AppState : IAsyncDisposable
 
     /// <summary>Metrics, access log and log sink (Observability/).</summary>
     public Observability.Observer Observer { get; }
+
+    /// <summary>db-group-commit's batches of inserts, open whatever the config (a reload may turn it on).</summary>
+    public GroupCommit GroupCommit { get; }
 
     /// <summary>Config reloads: SIGUSR2, NOTIFY 'reload config', in-database config.</summary>
     public ConfigReloader Reloader { get; }
