@@ -73,6 +73,23 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         return entry.Done.Task;
     }
 
+    /// <summary>Requests waiting in open batches, and how many of them lost their client (dropped when sent).</summary>
+    public (int Waiting, int Left) Open()
+    {
+        var (waiting, left) = (0, 0);
+        foreach (var group in _groups.Values)
+        {
+            lock (group.Gate)
+            {
+                if (group.Open is null) continue;
+                waiting += group.Open.Count;
+                foreach (var e in group.Open)
+                    if (e.Aborted.IsCancellationRequested) left++;
+            }
+        }
+        return (waiting, left);
+    }
+
     private async Task FlushLaterAsync(Group group, List<Entry> batch, int windowMs)
     {
         await Task.Delay(windowMs);
