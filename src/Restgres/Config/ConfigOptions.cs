@@ -629,7 +629,7 @@ internal static class ConfigOptions
     [
         ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
         DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
-        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbPreRequest, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
+        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
         DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
         LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
