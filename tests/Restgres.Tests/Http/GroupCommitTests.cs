@@ -42,7 +42,10 @@ public sealed class GroupCommitApi : IAsyncLifetime
         -- upserts
         create table api.kv (k text primary key, v int not null, tx bigint not null default txid_current());
         insert into api.kv values ('old1', 1), ('old2', 2);
-        grant select, insert, update on api.events, api.notes, api.kv to {{Anon}}, {{User}};
+        -- a constraint checked at COMMIT, where no request of a batch can be blamed by its statement
+        create table api.linked (id int primary key, parent int references api.linked (id) deferrable initially deferred,
+          tx bigint not null default txid_current());
+        grant select, insert, update on api.events, api.notes, api.kv, api.linked to {{Anon}}, {{User}};
         create function api.pre() returns void language plpgsql as $$
           begin
             if current_setting('request.headers', true)::json->>'x-block' = 'yes' then
@@ -70,7 +73,7 @@ public sealed class GroupCommitApi : IAsyncLifetime
     /// <summary>Group commit on for events, notes and kv; a batch commits when <see cref="BatchSize"/> requests joined it.</summary>
     internal static AppConfig Batching(AppConfig c) => c with
     {
-        DbGroupCommit = ["events", "api.notes", "kv"],
+        DbGroupCommit = ["events", "api.notes", "kv", "linked"],
         DbGroupCommitWindow = 600_000,
         DbGroupCommitMaxRequests = BatchSize,
         DbTxEnd = TxEnd.CommitAllowOverride,
@@ -197,6 +200,25 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         Assert.Equal((long)good, await Count("events", $"name like '{t}%'"));
         Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
         if (joinsBatch) Assert.True(s.Server.State.Observer.Metrics.GroupCommit.IsolationRetries > retriesBefore);
+    }
+
+    [Fact]
+    public async Task A_batch_failing_at_commit_runs_its_requests_one_by_one_and_only_the_guilty_one_fails()
+    {
+        var s = await BatchingAsync();
+        var id = Random.Shared.Next(1_000_000, 9_000_000);
+        var bad = $$"""{"id":{{id}},"parent":-1}""";
+        var replies = await Task.WhenAll(
+            Post(s, "/linked", bad, "a"),
+            Post(s, "/linked", $$"""{"id":{{id + 1}}}""", "b"),
+            Post(s, "/linked", $$"""{"id":{{id + 2}},"parent":{{id + 1}}}""", "c"),
+            Post(s, "/linked", $$"""{"id":{{id + 3}}}""", "d"));
+        var lone = await Post(await LoneAsync(), "/linked", bad, "a");
+
+        Assert.Equal(409, lone.Status);
+        Assert.Equal((lone.Status, lone.Body), (replies[0].Status, replies[0].Body));
+        Assert.Equal([201, 201, 201], new[] { replies[1].Status, replies[2].Status, replies[3].Status });
+        Assert.Equal(3L, await Count("linked", $"id between {id} and {id + 3}"));
     }
 
     [Fact]
