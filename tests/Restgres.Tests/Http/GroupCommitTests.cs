@@ -328,7 +328,26 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         var rolledBack = await Post(s, "/events", $$"""{"name":"{{t}}rb"}""", "a", ("Prefer", "tx=rollback"));
         Assert.Equal(201, rolledBack.Status);
         Assert.Equal(0L, await Count("events", $"name = '{t}rb'"));
+        // PUT, PATCH: never batched.
+        var put = await s.SendAsync(HttpMethod.Put, $"/kv?k=eq.{t}put", $$"""{"k":"{{t}}put","v":1}""",
+            ("Authorization", User("a")), ("Content-Type", "application/json"));
+        Assert.Equal(204, put.Status);
+        var patch = await s.SendAsync(HttpMethod.Patch, $"/kv?k=eq.{t}put", """{"v":2}""",
+            ("Authorization", User("a")), ("Content-Type", "application/json"));
+        Assert.Equal(204, patch.Status);
         Assert.Equal(0, s.Server.State.GroupCommit.Open().Waiting);
+    }
+
+    [Fact]
+    public async Task A_star_batches_inserts_into_every_table()
+    {
+        var s = await api.ServerAsync(pg, "star", c => GroupCommitApi.Batching(c) with { DbGroupCommit = ["*"], DbGroupCommitMaxRequests = 2 });
+        var t = Tag();
+        var replies = await Task.WhenAll(
+            Post(s, "/kv", $$"""{"k":"{{t}}a","v":1}""", "a"),
+            Post(s, "/kv", $$"""{"k":"{{t}}b","v":2}""", "b"));
+        Assert.All(replies, r => Assert.Equal(201, r.Status));
+        Assert.Equal(1L, await Transactions("kv", $"k like '{t}%'"));
     }
 
     private static string ErrorWithoutDetails(string body)
