@@ -20,6 +20,9 @@ internal sealed record RequestContext(
     /// <summary>Stage timings, when server-timing-enabled is on.</summary>
     public ServerTiming? Timing { get; init; }
 
+    /// <summary>db-group-commit's batcher (Execution/GroupCommit.cs), shared by the server's requests.</summary>
+    public Execution.GroupCommit? GroupCommit { get; init; }
+
     /// <summary>The access log's record of this request, when anything will be logged.</summary>
     public RequestObservation? Observation { get; init; }
 

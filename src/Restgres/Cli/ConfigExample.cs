@@ -50,6 +50,9 @@ internal static class ConfigExample
             new("Allow 'Accept: application/vnd.pgrst.plan' to return the EXPLAIN plan.", O.DbPlanEnabled),
             new("Prepared statements; turn off behind PgBouncer in transaction pooling mode.", O.DbPreparedStatements),
             new("LISTEN channel for 'NOTIFY pgrst' schema cache and config reloads, and its switch.", O.DbChannel, O.DbChannelEnabled),
+            new("Group commit (docs/group-commit.md): POST inserts into these tables ('*' for all) share one\n"
+                + "transaction per window of milliseconds or full batch of requests; each keeps its own response.",
+                Sample(O.DbGroupCommit, "events, clicks"), O.DbGroupCommitWindow, O.DbGroupCommitMaxRequests),
         ]),
         new("Connection pool",
         [

@@ -44,6 +44,9 @@ internal sealed record AppConfig
     public int DbPoolMaxIdletime { get; init; } = ConfigOptions.DbPoolMaxIdletime.DefaultValue;
     public bool DbPoolAutomaticRecovery { get; init; } = ConfigOptions.DbPoolAutomaticRecovery.DefaultValue;
     /// <summary>Schema-qualified name (schema may be empty) of the pre-request function.</summary>
+    public ImmutableArray<string> DbGroupCommit { get; init; } = ConfigOptions.DbGroupCommit.DefaultValue;
+    public int DbGroupCommitWindow { get; init; } = ConfigOptions.DbGroupCommitWindow.DefaultValue;
+    public int DbGroupCommitMaxRequests { get; init; } = ConfigOptions.DbGroupCommitMaxRequests.DefaultValue;
     public QualifiedName? DbPreRequest { get; init; } = ConfigOptions.DbPreRequest.DefaultValue;
     public bool DbPreparedStatements { get; init; } = ConfigOptions.DbPreparedStatements.DefaultValue;
     public QualifiedName? DbRootSpec { get; init; } = ConfigOptions.DbRootSpec.DefaultValue;

@@ -137,6 +137,34 @@ internal static class ConfigOptions
         InDatabase = true,
     };
 
+    public static readonly ConfigOption<ImmutableArray<string>> DbGroupCommit = new("db-group-commit", CommaList,
+        c => c.DbGroupCommit, (c, v) => c with { DbGroupCommit = v })
+    {
+        UnsetValue = [],
+        Doc = "Group commit (docs/group-commit.md): `POST` inserts into these tables (comma-separated names as in the API "
+            + "path, or `schema.name`; `*` for every table) that arrive within `db-group-commit-window` share one "
+            + "transaction, one commit, each with its own statements and response. Unset: off.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> DbGroupCommitWindow = new("db-group-commit-window", NonNegative,
+        c => c.DbGroupCommitWindow, (c, v) => c with { DbGroupCommitWindow = v })
+    {
+        Default = "2",
+        Doc = "Milliseconds a group-commit batch waits for more inserts after its first one.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> DbGroupCommitMaxRequests = new("db-group-commit-max-requests",
+        Int.Then((option, n) => n >= 1 ? n : throw Invalid(option, $"Invalid {option}: {n}, a batch holds at least one request"),
+            n => Invariant(n)),
+        c => c.DbGroupCommitMaxRequests, (c, v) => c with { DbGroupCommitMaxRequests = v })
+    {
+        Default = "200",
+        Doc = "Most inserts in one group-commit batch: a full batch commits without waiting for the window to end.",
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<bool> DbPreparedStatements = new("db-prepared-statements", Bool,
         c => c.DbPreparedStatements, (c, v) => c with { DbPreparedStatements = v })
     {
@@ -657,7 +685,7 @@ internal static class ConfigOptions
     [
         ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
         DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
-        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
+        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
         DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
         LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,

@@ -127,14 +127,14 @@ internal static class MainTx
         return result;
     }
 
-    private static bool IsMainResult(NpgsqlDataReader reader) =>
+    internal static bool IsMainResult(NpgsqlDataReader reader) =>
         reader.FieldCount >= 5 && reader.GetName(0) == "total_result_set";
 
     /// <summary>
     /// Reads the standard row: total_result_set, page_total, response_headers, response_status, optionally
     /// location (text[]) and response_inserted (bigint), and the body last (streamed: sequential access).
     /// </summary>
-    private static async Task ReadStandardRowAsync(NpgsqlDataReader reader, ResultSet result, CancellationToken ct)
+    internal static async Task ReadStandardRowAsync(NpgsqlDataReader reader, ResultSet result, CancellationToken ct)
     {
         result.TableTotal = await reader.IsDBNullAsync(0, ct) ? null : reader.GetInt64(0);
         result.QueryTotal = reader.GetInt64(1);
@@ -274,7 +274,7 @@ internal static class MainTx
     /// A connection that broke during the transaction (the server went away, a network failure): not an error
     /// PostgreSQL reported, so PostgREST's PGRST001 (503) rather than a 500.
     /// </summary>
-    private static ApiError ClientError(NpgsqlException e) => Pgrst.DbClient(ConnectionFailure(e));
+    internal static ApiError ClientError(NpgsqlException e) => Pgrst.DbClient(ConnectionFailure(e));
 
     // Npgsql raises the same exception type for every pool wait that times out; its message is the only distinction
     // from a connect attempt that timed out (which is a connection error, not a busy pool).

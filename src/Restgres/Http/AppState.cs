@@ -30,6 +30,7 @@ internal sealed class AppState : IAsyncDisposable
         Recovery = new ConnectionRecovery(this);
         Observer = new Observability.Observer(this);
         RateLimiter = new RateLimiting.RateLimiter(DataSource, log, config.ServerRateLimitMaxKeys);
+        GroupCommit = new GroupCommit(Observer.Metrics.GroupCommit);
         Reloader = new ConfigReloader(this);
     }
 
@@ -53,6 +54,8 @@ internal sealed class AppState : IAsyncDisposable
 
     /// <summary>Built-in rate limits: their buckets (local or leased from the database) and counts.</summary>
     public RateLimiting.RateLimiter RateLimiter { get; }
+    /// <summary>db-group-commit's batches of inserts, open whatever the config (a reload may turn it on).</summary>
+    public GroupCommit GroupCommit { get; }
 
     /// <summary>Config reloads: SIGUSR2, NOTIFY 'reload config', in-database config.</summary>
     public ConfigReloader Reloader { get; }

@@ -134,6 +134,7 @@ internal sealed class RequestHandler(AppState state)
         var rc = new RequestContext(config, cache, req, auth, state.DataSource, ctx.RequestAborted)
         {
             Timing = timing,
+            GroupCommit = state.GroupCommit,
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
         if (responses is not null)

@@ -177,6 +177,9 @@ public sealed class ConfigLoaderTests
         server-rate-limit-store = "database"
         server-rate-limit-max-keys = 1000
         server-trusted-proxies = "10.0.0.0/8"
+        db-group-commit = "events, api.clicks"
+        db-group-commit-window = 5
+        db-group-commit-max-requests = 100
         """;
 
     [Fact]
@@ -620,6 +623,8 @@ public sealed class ConfigLoaderTests
         { "server-response-cache = \"items: -5m\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got '-5m'" },
         { "server-response-cache = \"items: soon\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got 'soon'" },
         { "server-response-cache = \"items: 1m; items: 2m\"", "server-response-cache", "Invalid server-response-cache: 'items' is named twice" },
+        { "db-group-commit-max-requests = 0", "db-group-commit-max-requests", "Invalid db-group-commit-max-requests: 0, a batch holds at least one request" },
+        { "db-group-commit-window = -1", "db-group-commit-window", "Invalid db-group-commit-window: -1, it cannot be negative" },
         { "server-response-cache-size = 0", "server-response-cache-size", "Invalid server-response-cache-size: 0 is not a positive number of bytes" },
         { "server-response-cache-size = -1", "server-response-cache-size", "Invalid server-response-cache-size: -1 is not a positive number of bytes" },
     };

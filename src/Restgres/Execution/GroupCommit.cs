@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Diagnostics;
+using Npgsql;
+using Restgres.Catalog;
+using Restgres.Config;
+using Restgres.Errors;
+using Restgres.Sql;
+
+namespace Restgres.Execution;
+
+/// <summary>
+/// db-group-commit (docs/group-commit.md): inserts into the same table that arrive within a short window share one
+/// transaction, so many requests pay for one commit (one WAL flush). Each request keeps its own statements in that
+/// transaction, in arrival order: its set_config prelude, its db-pre-request call, its insert, so every PostgREST
+/// semantic (defaults, triggers, RLS WITH CHECK with its own claims, on_conflict, Prefer) is exactly a lone request's.
+/// All of a batch is sent in one round trip. A statement that fails rolls the transaction back: its request gets its
+/// error, and the others run again without it (an isolation retry), so a request is never half-written and never
+/// answered before the commit that holds its rows.
+/// </summary>
+internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
+{
+    // The response GUCs and the upsert counter are read by each insert's own statement: cleared before every request but
+    // the first, so that a request never sees what an earlier one of its batch (or its trigger) set.
+    private const string ResetSql =
+        "select set_config('response.headers', '', true), set_config('response.status', '', true), set_config('pgrst.inserted', '', true)";
+
+    private readonly ConcurrentDictionary<Key, Group> _groups = new();
+
+    /// <summary>
+    /// Whether group commit takes this insert: a POST (not PUT) into a table db-group-commit names, ending in COMMIT
+    /// (not <c>tx=rollback</c>), without a check on its result before the commit (singular media types).
+    /// </summary>
+    public static bool Applies(AppConfig config, App.DbActionPlan plan, TxSettings tx, bool checkedResult) =>
+        !config.DbGroupCommit.IsEmpty && !tx.Rollback && !checkedResult && plan.Explain is null
+        && plan is App.MutateActionPlan { Plan.Mutation: Requests.Mutation.Create } mutate
+        && Names(config, mutate.Plan.Target);
+
+    private static bool Names(AppConfig config, QualifiedIdentifier target)
+    {
+        foreach (var name in config.DbGroupCommit)
+            if (name == "*" || name == target.Name || name == target.Schema + "." + target.Name) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Joins the open batch of requests like this one (or opens one) and completes when the batch's transaction has
+    /// committed with this request's rows, or with this request's own error. A request whose client left before its
+    /// batch was sent is dropped from it; once sent, it commits with the others.
+    /// </summary>
+    public Task<ResultSet> RunAsync(AppConfig config, NpgsqlDataSource ds, QualifiedIdentifier target, TxSettings tx,
+        Statement main, Statement? after, CancellationToken aborted)
+    {
+        // Requests share a transaction only when their preludes set the same settings (same text: same role settings,
+        // timezone, app settings) as the same role, so each prelude replaces every value the previous one set.
+        var key = new Key(target, tx.Begin, tx.Role, tx.Prelude.Sql, tx.PreRequest?.Sql);
+        var entry = new Entry(ds, tx, main, after, aborted, Stopwatch.GetTimestamp());
+        var group = _groups.GetOrAdd(key, static _ => new Group());
+        List<Entry>? full = null;
+        List<Entry>? opened = null;
+        lock (group.Gate)
+        {
+            if (group.Open is null) opened = group.Open = [];
+            group.Open.Add(entry);
+            if (group.Open.Count >= config.DbGroupCommitMaxRequests)
+            {
+                full = group.Open;
+                group.Open = null;
+            }
+        }
+        if (full is not null) _ = FlushAsync(full);
+        else if (opened is not null) _ = FlushLaterAsync(group, opened, config.DbGroupCommitWindow);
+        return entry.Done.Task;
+    }
+
+    /// <summary>Requests waiting in open batches, and how many of them lost their client (dropped when sent).</summary>
+    public (int Waiting, int Left) Open()
+    {
+        var (waiting, left) = (0, 0);
+        foreach (var group in _groups.Values)
+        {
+            lock (group.Gate)
+            {
+                if (group.Open is null) continue;
+                waiting += group.Open.Count;
+                foreach (var e in group.Open)
+                    if (e.Aborted.IsCancellationRequested) left++;
+            }
+        }
+        return (waiting, left);
+    }
+
+    private async Task FlushLaterAsync(Group group, List<Entry> batch, int windowMs)
+    {
+        await Task.Delay(windowMs);
+        lock (group.Gate)
+        {
+            // Flushed already by the row bound.
+            if (!ReferenceEquals(group.Open, batch)) return;
+            group.Open = null;
+        }
+        await FlushAsync(batch);
+    }
+
+    private async Task FlushAsync(List<Entry> batch)
+    {
+        var live = new List<Entry>(batch.Count);
+        foreach (var e in batch)
+        {
+            if (e.Aborted.IsCancellationRequested) e.Done.TrySetCanceled(e.Aborted);
+            else live.Add(e);
+        }
+        if (live.Count == 0) return;
+        var now = Stopwatch.GetTimestamp();
+        foreach (var e in live) metrics.Waited(now - e.Enqueued);
+
+        var pending = new Queue<List<Entry>>();
+        pending.Enqueue(live);
+        try
+        {
+            // Not the requests' cancellation: once sent, the batch belongs to all of them.
+            await using var conn = await MainTx.OpenAsync(live[0].DataSource, CancellationToken.None);
+            while (pending.TryDequeue(out var group))
+            {
+                var (failed, error) = await RunOnceAsync(conn, group);
+                if (error is null) continue;
+                if (failed >= 0)
+                {
+                    group[failed].Done.TrySetException(PgErrorMapper.Map(error, !group[failed].Tx.Anonymous));
+                    group.RemoveAt(failed);
+                    if (group.Count == 0) continue;
+                    metrics.Retried();
+                    pending.Enqueue(group);
+                }
+                else if (group.Count == 1)
+                {
+                    group[0].Done.TrySetException(PgErrorMapper.Map(error, !group[0].Tx.Anonymous));
+                }
+                else
+                {
+                    // Failed at BEGIN or COMMIT (a deferred constraint): no request to blame, so each runs alone.
+                    metrics.Retried();
+                    foreach (var e in group) pending.Enqueue([e]);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // The pool or the connection failed (PGRST000/001/003): every request still waiting gets that error, as a lone
+            // request would. A request already answered is unaffected (TrySet).
+            var error = e switch
+            {
+                ApiError api => api,
+                NpgsqlException npg => MainTx.ClientError(npg),
+                _ => e,
+            };
+            foreach (var entry in live) entry.Done.TrySetException(error);
+        }
+    }
+
+    /// <summary>
+    /// One transaction over <paramref name="group"/>: BEGIN, each request's statements, COMMIT, in one round trip. On
+    /// success each request's task gets its result; on a database error nothing committed, and the index of the
+    /// request whose statement failed (-1 for BEGIN or COMMIT) comes back with the error.
+    /// </summary>
+    private async Task<(int Failed, PostgresException? Error)> RunOnceAsync(NpgsqlConnection conn, List<Entry> group)
+    {
+        await using var batch = new NpgsqlBatch(conn);
+        var owner = new List<int>();
+        void Add(Statement st, int i)
+        {
+            MainTx.Add(batch, st);
+            owner.Add(i);
+        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(group[0].Tx.Begin));
+        owner.Add(-1);
+        for (var i = 0; i < group.Count; i++)
+        {
+            var e = group[i];
+            if (i > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(ResetSql));
+                owner.Add(i);
+            }
+            Add(e.Tx.Prelude, i);
+            if (e.Tx.PreRequest is { } pre) Add(pre, i);
+            Add(e.Main, i);
+            if (e.After is { } after) Add(after, i);
+        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        owner.Add(-1);
+
+        var results = new ResultSet[group.Count];
+        var read = 0;
+        try
+        {
+            await using (var reader = await batch.ExecuteReaderAsync(CommandBehavior.SequentialAccess))
+            {
+                do
+                {
+                    if (!MainTx.IsMainResult(reader)) continue;
+                    var rs = results[read++] = new ResultSet();
+                    if (await reader.ReadAsync()) await MainTx.ReadStandardRowAsync(reader, rs, CancellationToken.None);
+                }
+                while (await reader.NextResultAsync());
+            }
+        }
+        catch (PostgresException e)
+        {
+            for (var i = 0; i < read; i++) MainTx.Release(results[i]);
+            await MainTx.RollbackQuietlyAsync(conn, e);
+            var at = e.BatchCommand is { } failed ? batch.BatchCommands.IndexOf(failed) : -1;
+            return (at >= 0 ? owner[at] : -1, e);
+        }
+        catch
+        {
+            for (var i = 0; i < read; i++) MainTx.Release(results[i]);
+            throw;
+        }
+        if (read != group.Count) throw new InvalidOperationException("a group-commit insert returned no result");
+        long rows = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            rows += results[i].QueryTotal;
+            group[i].Done.TrySetResult(results[i]);
+        }
+        metrics.Committed(group.Count, rows);
+        return (-1, null);
+    }
+
+    private readonly record struct Key(QualifiedIdentifier Target, string Begin, string Role, string Prelude, string? PreRequest);
+
+    private sealed class Group
+    {
+        public readonly Lock Gate = new();
+        public List<Entry>? Open;
+    }
+
+    private sealed record Entry(NpgsqlDataSource DataSource, TxSettings Tx, Statement Main, Statement? After,
+        CancellationToken Aborted, long Enqueued)
+    {
+        // Continuations run off the flushing task, so one slow response never delays the rest of the batch.
+        public TaskCompletionSource<ResultSet> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
