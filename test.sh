@@ -4,9 +4,9 @@
 # PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
 # injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
-# or conformance falls below tests/conformance/floor.
+# or conformance falls below tests/conformance/floor. Last, a short load run of the glucose API (any error fails it).
 #
-# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability]
+# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability] [--no-load]
 # Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/,
 # test-results/reliability/ (gitignored).
 set -euo pipefail
@@ -16,6 +16,7 @@ source scripts/lib.sh
 
 run_unit=1
 run_pgtap=1
+run_load=1
 run_e2e=1
 run_conformance=1
 run_reliability=1
@@ -23,6 +24,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-unit) run_unit=0 ;;
     --no-pgtap) run_pgtap=0 ;;
+    --no-load) run_load=0 ;;
     --no-e2e) run_e2e=0 ;;
     --no-conformance) run_conformance=0 ;;
     --no-reliability) run_reliability=0 ;;
@@ -158,6 +160,18 @@ else
   log "reliability: skipped ($conformance_dir not found: it builds the conformance fixture database)"
 fi
 
+load_passed=0
+load_failed=0
+if [ "$run_load" = 1 ]; then
+  stage "load (examples/glucose-api, short)"
+  scripts/ensure-deps.sh core reliability   # wrk
+  scripts/publish.sh
+  # 50 clients for 10 s on the old URLs through routes, rate limits and the response cache: any error fails the run;
+  # latency is reported, not asserted (docs/benchmarks.md has the full runs).
+  if examples/glucose-api/bench/load.sh --duration 10 --connections 50 --check; then load_passed=1
+  else load_failed=1; failures+=("load (glucose-api)"); fi
+fi
+
 stage "done"
 echo
 echo "unit: $unit_passed passed, $unit_failed failed"
@@ -165,11 +179,12 @@ echo "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 echo "e2e: $e2e_passed passed, $e2e_failed failed"
 echo "conformance: $conf_passed passed, $conf_failed failed"
 echo "reliability: $rel_passed passed, $rel_failed failed ($rel_known known failures: tests/reliability/known-failures.txt)"
+echo "load: $load_passed passed, $load_failed failed"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
 else
   echo "OK (took $((SECONDS - started))s)"
 fi
 # Last line in the plain 'N passed, M failed' form that CI reads.
-echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed)) failed"
+echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed + load_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed + load_failed)) failed"
 [ ${#failures[@]} -eq 0 ]
