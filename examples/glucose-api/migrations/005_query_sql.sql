@@ -92,6 +92,8 @@ BEGIN
     RAISE SQLSTATE 'GLDON';
   EXCEPTION
     WHEN SQLSTATE 'GLDON' THEN NULL;
+    -- The statement timeout (trapped by name: OTHERS does not catch it) is an answer too, and recorded.
+    WHEN query_canceled THEN failure := SQLERRM;
     WHEN OTHERS THEN failure := SQLERRM;
   END;
 

@@ -1,6 +1,6 @@
 -- The admin's ad-hoc SQL: one read-only statement as glucose_sql, capped, recorded; everything else fails cleanly.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 SET LOCAL ROLE admin;
 SET LOCAL request.jwt.claims = '{"sub":"admin","role":"admin"}';
@@ -33,10 +33,15 @@ SELECT alike(api.query_sql('select * from auth.users') ->> 'detail', 'Query fail
   'the users are out of reach');
 SELECT alike(api.query_sql('select pg_read_file(''/etc/passwd'')') ->> 'detail', 'Query failed: permission denied%',
   'server files are out of reach');
+-- The request's statement_timeout (30 s from the function's setting over HTTP; 300 ms here) ends a long query.
+SET LOCAL statement_timeout = '300ms';
+SELECT is(api.query_sql('select pg_sleep(60)') ->> 'detail', 'Query failed: canceling statement due to statement timeout',
+  'pg_sleep(60) ends at the statement timeout, answered and recorded');
+SET LOCAL statement_timeout = 0;
 SELECT is((SELECT count(*)::int FROM raw.glucose_readings) > 0, true, 'nothing was deleted');
 SELECT is(current_setting('transaction_read_only'), 'off', 'the read-only mode ended with the query');
 SELECT is(current_user::text, 'admin', 'the caller''s role is unchanged');
-SELECT cmp_ok((SELECT count(*)::int FROM api.query_results WHERE error IS NOT NULL), '>=', 9, 'failures are recorded');
+SELECT cmp_ok((SELECT count(*)::int FROM api.query_results WHERE error IS NOT NULL), '>=', 10, 'failures are recorded');
 SELECT throws_ok($$SELECT api.query_sql('select 1', 'duckdb')$$, 'PGRST',
   '{"code" : "GL400", "message" : "Unsupported engine: duckdb (only postgres)"}', 'only the postgres engine');
 RESET ROLE;
