@@ -5,8 +5,11 @@
 #
 #   bench/ab.sh BASE_REF [--rounds N] [HARNESS OPTIONS]
 #
-# BASE_REF     the commit to compare the working tree's HEAD build with (e.g. e2df4b5, main~3)
+# BASE_REF     the commit to compare the working tree's HEAD build with (e.g. e2df4b5, main~3); HEAD itself compares
+#              one build under two configurations (--base-env / --head-env), published once
 # --rounds N   A/B pairs (default 3)
+# --base-env "K=V ..." / --head-env "K=V ..."   environment for each side's server, e.g. to measure an option:
+#              bench/ab.sh HEAD --head-env "PGRST_SERVER_ETAG=true" --scenarios list_events
 # Every other option goes to the harness, e.g. --duration 8 --warmup 3 --scenarios "get_event list_events".
 # Default scenarios: get_event list_events recent_completions (the three that measure the server's own cost).
 # Prints a table of req/s per round and the mean ratio head/base per scenario; the harness report goes to
@@ -20,12 +23,16 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 case "$1" in -h|--help) usage; exit 0 ;; esac
 base_ref=$1; shift
 rounds=3
+base_env=""
+head_env=""
 pass=()
 has_scenarios=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --rounds=*) rounds=${1#*=}; shift ;;
+    --base-env) base_env=$2; shift 2 ;;
+    --head-env) head_env=$2; shift 2 ;;
     --scenarios|--scenarios=*) has_scenarios=1; pass+=("$1"); shift ;;
     *) pass+=("$1"); shift ;;
   esac
@@ -46,8 +53,12 @@ trap cleanup EXIT
 
 log "publishing head ($head_sha) and base ($base_sha)"
 RESTGRES_PUBLISH_DIR="$out_dir/head" "$RESTGRES_ROOT/scripts/publish.sh"
-git -C "$RESTGRES_ROOT" worktree add -q --detach "$work/base-src" "$base_sha"
-(cd "$work/base-src" && RESTGRES_PUBLISH_DIR="$out_dir/base" scripts/publish.sh)
+if [ "$base_sha" = "$head_sha" ]; then
+  rm -rf "$out_dir/base" && cp -a "$out_dir/head" "$out_dir/base"
+else
+  git -C "$RESTGRES_ROOT" worktree add -q --detach "$work/base-src" "$base_sha"
+  (cd "$work/base-src" && RESTGRES_PUBLISH_DIR="$out_dir/base" scripts/publish.sh)
+fi
 
 # The harness starts "the server" 2 x rounds times; this wrapper decides which build each start is:
 # round r runs base then head when r is odd, head then base when r is even.
@@ -58,7 +69,8 @@ echo "\$n" >"$work/starts"
 round=\$(( (n + 1) / 2 )); first=\$(( n % 2 ))
 if (( (round % 2 == 1) == (first == 1) )); then which=base; else which=head; fi
 echo "\$which" >>"$work/order"
-exec "$out_dir/\$which/restgres"
+if [ "\$which" = base ]; then extra=($base_env); else extra=($head_env); fi
+exec env "\${extra[@]}" "$out_dir/\$which/restgres"
 EOF
 chmod +x "$work/server.sh"
 

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# A throw-away PostgreSQL cluster for the example apps' pgTAP suites. Source it, then call
+# A throw-away PostgreSQL cluster for the example apps' pgTAP suites and benchmarks. Source it, then call
 #   start_scratch_cluster NAME [postgresql.conf lines...]
 # It creates a fresh cluster in a temporary directory on a free loopback port (fsync off, UTC), exports PGHOST,
 # PGPORT and PGUSER=postgres, and stops and deletes it on exit, whatever happens. PGBIN overrides
@@ -14,7 +14,6 @@ have_pg_cron() {
 
 start_scratch_cluster() {
   local name=$1; shift
-  command -v pg_prove >/dev/null || { echo "$name: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
   [ -x "$PGBIN/initdb" ] || { echo "$name: no initdb in $PGBIN (package postgresql-15)" >&2; exit 1; }
   SCRATCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
   _scratch_as_pg=()

@@ -9,6 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 app="$(dirname "$here")"
 # shellcheck source=../../../scripts/scratch-cluster.sh
 source "$app/../../scripts/scratch-cluster.sh"
+command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
 cron=()
 have_pg_cron && cron=("shared_preload_libraries = 'pg_cron'" "cron.database_name = 'ab_test'" "cron.use_background_workers = on")
 start_scratch_cluster ab-pgtap "${cron[@]}"

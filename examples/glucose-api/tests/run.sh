@@ -11,6 +11,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 app="$(dirname "$here")"
 # shellcheck source=../../../scripts/scratch-cluster.sh
 source "$app/../../scripts/scratch-cluster.sh"
+command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
 start_scratch_cluster glucose-pgtap "track_functions = all"
 
 export PGDATABASE=glucose_test
