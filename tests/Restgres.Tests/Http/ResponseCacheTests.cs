@@ -375,6 +375,28 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
     }
 
     [Fact]
+    public async Task A_NOTIFY_naming_a_function_drops_its_cached_answers()
+    {
+        // What a function reads is unknown: its entries live by their TTL unless the database names the function.
+        var s = await api.ServerAsync(pg, "listening", c => c with { DbChannelEnabled = true, DbChannel = "rc_notify" });
+        const string url = "/rpc/tick";
+        await Until(() => s.GetAsync(url), r => r.Status == 200);
+        var cached = await s.GetAsync(url);
+        AssertHit(cached);
+        AssertHit(await Until(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.Contains("; hit", StringComparison.Ordinal) == true));
+        await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.items'");
+        // Once the table's entry is dropped (the notification has arrived), the function's is still there...
+        var dropped = await Until(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+        Assert.StartsWith("restgres; fwd=miss", dropped.Header("Cache-Status"), StringComparison.Ordinal);
+        AssertHit(await s.GetAsync(url));
+        // ...its own name does.
+        await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.tick'");
+        var fresh = await Until(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+        Assert.StartsWith("restgres; fwd=miss", fresh.Header("Cache-Status"), StringComparison.Ordinal);
+        Assert.NotEqual(cached.Body, fresh.Body);
+    }
+
+    [Fact]
     public async Task A_NOTIFY_naming_a_table_of_a_schema_that_is_not_exposed_drops_the_views_over_it()
     {
         var s = await api.ServerAsync(pg, "listening", c => c with { DbChannelEnabled = true, DbChannel = "rc_notify" });
