@@ -115,6 +115,11 @@ internal sealed class AdminServer : IAsyncDisposable
                     response.ContentType = "application/json; charset=utf-8";
                     response.ContentLength = json.Length;
                     return response.Body.WriteAsync(json, ctx.RequestAborted).AsTask();
+                case "/response_cache":
+                    response.ContentType = "application/json; charset=utf-8";
+                    return response.Body.WriteAsync(
+                        state.Observer.Metrics.ResponseCache.ToJson(state.CurrentResponseCache, state.Config.ServerResponseCacheSize),
+                        ctx.RequestAborted).AsTask();
                 case "/config":
                     response.ContentType = "text/plain; charset=utf-8";
                     return response.WriteAsync(ConfigDump.ToText(state.Config), ctx.RequestAborted);

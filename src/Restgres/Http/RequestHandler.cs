@@ -78,6 +78,7 @@ internal sealed class RequestHandler(AppState state)
         if (RateLimiting.RateLimiter.Configured(config, route)
             && await state.RateLimiter.CheckAsync(ctx, config, route, auth, cache, state.Observer.Metrics.Http) is { } limited)
             return (PgrstResponse.FromError(limited, config.ClientErrorVerbosity), default);
+        if (route?.AdminTarget is { } admin) return (AdminResponse(admin, config), default);
         var (raw, rawTarget) = await ReadRawAsync(ctx, route is null ? prefix : "", config.ServerMaxBodySize);
         // A route rewrites the request before it is parsed: the parser and the plan cache see an ordinary request.
         if (route is not null)
@@ -197,6 +198,23 @@ internal sealed class RequestHandler(AppState state)
     /// <c>errors fastapi</c>: clients migrated from FastAPI read <c>detail</c>. A body without a message (or not JSON)
     /// keeps its text as the detail.
     /// </summary>
+    /// <summary>An admin endpoint a route serves on the API's port (<c>to admin:/metrics</c>; docs/routes.md).</summary>
+    private PgrstResponse AdminResponse(string target, AppConfig config)
+    {
+        var resp = new PgrstResponse { Status = 200 };
+        if (target == "/metrics")
+        {
+            resp.Body = Encoding.UTF8.GetBytes(state.Observer.Metrics.Render(state));
+            resp.Headers.Add(new("Content-Type", Observability.PrometheusText.ContentType));
+        }
+        else
+        {
+            resp.Body = state.Observer.Metrics.ResponseCache.ToJson(state.CurrentResponseCache, config.ServerResponseCacheSize);
+            resp.Headers.Add(new("Content-Type", "application/json; charset=utf-8"));
+        }
+        return resp;
+    }
+
     internal static void ToFastapiError(PgrstResponse resp)
     {
         string detail;

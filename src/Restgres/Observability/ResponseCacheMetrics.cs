@@ -34,6 +34,26 @@ internal sealed class ResponseCacheMetrics
 
     public void Invalidated(int n) => Interlocked.Add(ref _invalidated, n);
 
+    /// <summary>The statistics as one JSON object (the admin server's <c>/response_cache</c>, and routes to it).</summary>
+    public byte[] ToJson(Http.ResponseCache? current, long budget)
+    {
+        long hits = Hits, misses = Misses;
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+        {
+            ["enabled"] = current is not null,
+            ["entries"] = current?.Count ?? 0,
+            ["bytes"] = current?.Bytes ?? 0,
+            ["max_bytes"] = budget,
+            ["hits"] = hits,
+            ["misses"] = misses,
+            ["bypasses"] = Interlocked.Read(ref _bypasses),
+            ["hit_rate"] = hits + misses == 0 ? null : Math.Round((double)hits / (hits + misses), 4),
+            ["stored"] = Interlocked.Read(ref _stored),
+            ["evictions"] = Evictions,
+            ["invalidations"] = Interlocked.Read(ref _invalidated),
+        });
+    }
+
     public void WriteTo(StringBuilder sb, Http.ResponseCache? current)
     {
         PrometheusText.Header(sb, "restgres_response_cache_requests_total", "counter", "Lookups in server-response-cache, by outcome");

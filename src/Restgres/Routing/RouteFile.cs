@@ -17,6 +17,12 @@ internal static class RouteFile
 
     private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
+    /// <summary>A <c>to</c> naming one of the admin server's read-only endpoints serves it on the API's port (an old
+    /// service's <c>/metrics</c>, its cache statistics).</summary>
+    public const string AdminPrefix = "admin:";
+
+    public static readonly string[] AdminTargets = ["/metrics", "/response_cache"];
+
     /// <summary>PostgREST's reserved query parameters: a capture in one of them could change what is selected,
     /// ordered or paged rather than filter, so captures are refused there.</summary>
     private static readonly string[] Reserved = ["select", "order", "limit", "offset", "columns", "on_conflict", "and", "or", "not.and", "not.or"];
@@ -62,6 +68,14 @@ internal static class RouteFile
             {
                 case "to":
                     if (block.To is not null) throw Error(path, n, "a second 'to' in one route");
+                    if (value.StartsWith(AdminPrefix, StringComparison.Ordinal))
+                    {
+                        if (!AdminTargets.Contains(value[AdminPrefix.Length..]))
+                            throw Error(path, n, $"'to {value}': the admin targets a route may serve are {string.Join(", ", AdminTargets.Select(t => AdminPrefix + t))}");
+                        block.To = value;
+                        block.ToLine = n;
+                        break;
+                    }
                     if (value.Length == 0 || value[0] != '/') throw Error(path, n, $"'to' needs a path starting with '/', got '{value}'");
                     if (value.AsSpan().IndexOfAny('#', ' ') >= 0) throw Error(path, n, $"'to {value}' holds '#' or a space");
                     block.To = value;
@@ -163,6 +177,16 @@ internal static class RouteFile
     {
         if (b.To is null) throw Error(path, b.Line, $"the route {b.Template} has no 'to' line");
         var to = b.To;
+        if (to.StartsWith(AdminPrefix, StringComparison.Ordinal))
+        {
+            if (b.Segments.Any(Route.IsCapture)) throw Error(path, b.Line, $"the route {b.Template} to {to} cannot use captures");
+            if (b.Methods.Any(m => m is not ("GET" or "HEAD"))) throw Error(path, b.Line, $"the route {b.Template} to {to} answers GET only");
+            return new Route(b.Line, b.Methods, b.Template, b.Segments, to, to, [], [.. b.Headers], b.Errors)
+            {
+                AdminTarget = to[AdminPrefix.Length..],
+                RateLimit = b.RateLimit,
+            };
+        }
         var q = to.IndexOf('?', StringComparison.Ordinal);
         var targetPath = q < 0 ? to : to[..q];
         if (targetPath.AsSpan().IndexOfAny('{', '}') >= 0)

@@ -53,6 +53,9 @@ internal sealed record Route(
     /// </summary>
     public ImmutableArray<KeyValuePair<string, string>> Renames { get; init; } = [];
 
+    /// <summary>The admin endpoint the route serves (<c>to admin:/metrics</c>), or null for an API route.</summary>
+    public string? AdminTarget { get; init; }
+
     public static bool IsCapture(string segment) => segment.Length > 2 && segment[0] == '{' && segment[^1] == '}';
 
     /// <summary>The template with capture names dropped: two routes of one method and one shape collide.</summary>

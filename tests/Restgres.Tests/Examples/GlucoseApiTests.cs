@@ -232,6 +232,24 @@ public sealed class GlucoseApiTests(PgClusterFixture pg, GlucoseApi app) : IClas
     }
 
     [Fact]
+    public async Task Cache_stats_and_metrics_are_served_on_the_APIs_port()
+    {
+        var s = await app.ServerAsync(pg);
+        var token = Bearer(GlucoseApi.OldServiceToken("stats-reader", "analyst"));
+        await s.GetAsync("/api/v1/glucose/statistics?period=90d", token);
+        await s.GetAsync("/api/v1/glucose/statistics?period=90d", token);
+        var stats = Parse(await s.GetAsync("/api/v1/metadata/cache/stats", token));
+        Assert.True(stats.GetProperty("enabled").GetBoolean());
+        Assert.True(stats.GetProperty("hits").GetInt64() >= 1, stats.GetRawText());
+        Assert.True(stats.GetProperty("entries").GetInt64() >= 1, stats.GetRawText());
+        var metrics = await s.GetAsync("/metrics");
+        Assert.Equal(200, metrics.Status);
+        Assert.StartsWith("text/plain; version=0.0.4", metrics.Header("Content-Type"), StringComparison.Ordinal);
+        Assert.Contains("restgres_response_cache_requests_total", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("resource=\"/api/v1/glucose/statistics\"", metrics.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Docs_and_openapi_json()
     {
         var s = await app.ServerAsync(pg);
