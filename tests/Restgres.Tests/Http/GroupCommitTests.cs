@@ -10,7 +10,7 @@ using Xunit;
 namespace Restgres.Tests.Http;
 
 /// <summary>One database for the group commit tests and the servers started on it (one per configuration name).</summary>
-public sealed class GroupCommitApi : IAsyncLifetime
+public sealed class GroupCommitApi : ServersOnOneDatabase
 {
     public const string Authenticator = "gc_authenticator";
     public const string Anon = "gc_anon";
@@ -55,13 +55,8 @@ public sealed class GroupCommitApi : IAsyncLifetime
         grant execute on function api.pre() to {{Anon}}, {{User}};
         """;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, TestServer> _servers = new(StringComparer.Ordinal);
-    private TestDatabase? _database;
 
-    public TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
-
-    internal AppConfig BaseConfig => new()
+    internal override AppConfig BaseConfig => new()
     {
         DbUri = Database.Uri(Authenticator),
         DbSchemas = ["api"],
@@ -79,36 +74,7 @@ public sealed class GroupCommitApi : IAsyncLifetime
         DbTxEnd = TxEnd.CommitAllowOverride,
     };
 
-    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig> configure)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            _database ??= await pg.CreateDatabaseAsync(Sql);
-            if (!_servers.TryGetValue(name, out var server))
-            {
-                server = await TestServer.StartAsync(configure(BaseConfig));
-                _servers[name] = server;
-            }
-            return server;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers.Values)
-            await server.DisposeAsync();
-        _servers.Clear();
-        if (_database is not null)
-            await _database.DropAsync();
-        _gate.Dispose();
-    }
+    protected override Task<string> SqlAsync() => Task.FromResult(Sql);
 }
 
 /// <summary>

@@ -33,16 +33,11 @@ public static class RepoPaths
 /// One _database made from Fixtures/read_path.sql and the _servers started on it, shared by the tests of one class
 /// (xunit class fixture) and dropped after them. Servers are started on first use, one per configuration name.
 /// </summary>
-public sealed class ReadPathApi : IAsyncLifetime
+public sealed class ReadPathApi : ServersOnOneDatabase
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, TestServer> _servers = new(StringComparer.Ordinal);
-    private TestDatabase? _database;
-
-    public TestDatabase Database => _database ?? throw new InvalidOperationException("no _database yet");
 
     /// <summary>The configuration every server starts from: schemas api and v2, anonymous role web_anon.</summary>
-    internal AppConfig BaseConfig => new()
+    internal override AppConfig BaseConfig => new()
     {
         DbUri = Database.Uri("restgres_authenticator"),
         DbSchemas = ["api", "v2"],
@@ -66,37 +61,10 @@ public sealed class ReadPathApi : IAsyncLifetime
         ServerCorsAllowedOrigins = ["https://allowed.example"],
     });
 
-    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig> configure)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            _database ??= await pg.CreateDatabaseAsync(
-                PgClusterFixture.RolesSql("restgres_authenticator", "web_anon") + await File.ReadAllTextAsync(RepoPaths.Fixture("read_path.sql")));
-            if (!_servers.TryGetValue(name, out var server))
-            {
-                server = await TestServer.StartAsync(configure(BaseConfig));
-                _servers[name] = server;
-            }
-            return server;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    protected override Task<string> SqlAsync() => ReadFixtureAsync();
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers.Values)
-            await server.DisposeAsync();
-        _servers.Clear();
-        if (_database is not null)
-            await _database.DropAsync();
-        _gate.Dispose();
-    }
+    private static async Task<string> ReadFixtureAsync() =>
+        PgClusterFixture.RolesSql("restgres_authenticator", "web_anon") + await File.ReadAllTextAsync(RepoPaths.Fixture("read_path.sql"));
 }
 
 /// <summary>Exact expectations in PostgREST's shapes.</summary>

@@ -82,7 +82,7 @@ internal sealed class ManualClock : TimeProvider
 }
 
 /// <summary>One database for the response cache tests and the servers started on it (one per configuration name).</summary>
-public sealed class ResponseCacheApi : IAsyncLifetime
+public sealed class ResponseCacheApi : ServersOnOneDatabase
 {
     public const string Authenticator = "rc_authenticator";
     public const string Anon = "rc_anon";
@@ -119,13 +119,8 @@ public sealed class ResponseCacheApi : IAsyncLifetime
         grant execute on all functions in schema api to {{Anon}}, {{User}};
         """;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, TestServer> _servers = new(StringComparer.Ordinal);
-    private TestDatabase? _database;
 
-    public TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
-
-    internal AppConfig BaseConfig => new()
+    internal override AppConfig BaseConfig => new()
     {
         DbUri = Database.Uri(Authenticator),
         DbSchemas = ["api"],
@@ -137,36 +132,7 @@ public sealed class ResponseCacheApi : IAsyncLifetime
             + "rpc/with_cookie: 1m; rpc/no_store: 1m; rpc/accepted: 1m"),
     };
 
-    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig>? configure = null)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            _database ??= await pg.CreateDatabaseAsync(Sql);
-            if (!_servers.TryGetValue(name, out var server))
-            {
-                server = await TestServer.StartAsync((configure ?? (c => c))(BaseConfig));
-                _servers[name] = server;
-            }
-            return server;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers.Values)
-            await server.DisposeAsync();
-        _servers.Clear();
-        if (_database is not null)
-            await _database.DropAsync();
-        _gate.Dispose();
-    }
+    protected override Task<string> SqlAsync() => Task.FromResult(Sql);
 }
 
 /// <summary>server-response-cache over real HTTP against a real PostgreSQL.</summary>
