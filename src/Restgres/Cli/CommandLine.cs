@@ -29,7 +29,14 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
-          restgres --example            Print an example config file with every option
+          restgres --dump-config [CONFIG_FILE]
+                                        Print the effective configuration (file, PGRST_* env vars and, with
+                                        db-config, the database) in PostgREST's format, and exit
+          restgres --dump-schema [CONFIG_FILE]
+                                        Print the schema cache as JSON and exit
+          restgres --ready [CONFIG_FILE]
+                                        Ask the running server's admin server /ready; exit 0 when it answers 2xx
+          restgres -e, --example        Print an example config file with every option
           restgres --help               Show this help
           restgres --version            Show the version
 
@@ -50,7 +57,7 @@ internal static class CommandLine
                 case "-v" or "--version" or "version":
                     Console.WriteLine($"restgres {Version} (PostgREST 16 compatible)");
                     return 0;
-                case "--example" or "example":
+                case "-e" or "--example" or "example":
                     Console.WriteLine(ConfigExample.Text);
                     return 0;
                 case "serve":
@@ -66,11 +73,17 @@ internal static class CommandLine
 
     private static async Task<int> ServeAsync(string[] args)
     {
-        // Like postgrest: at most one argument, the config file.
+        // Like postgrest: at most one argument, the config file, and at most one of its flags, before or after it.
         string? path = null;
+        string? command = null;
         var reader = new ArgReader(args);
         while (reader.Next())
         {
+            if (reader.Arg is "--dump-config" or "--dump-schema" or "--ready" && command is null)
+            {
+                command = reader.Arg;
+                continue;
+            }
             if (path is not null || reader.IsOption)
             {
                 await Console.Error.WriteLineAsync($"restgres: {reader.Unexpected().Message}. See 'restgres --help'.");
@@ -88,7 +101,13 @@ internal static class CommandLine
             await Console.Error.WriteLineAsync(e.Message);
             return 1;
         }
-        return await ApiServer.RunAsync(config, CancellationToken.None);
+        return command switch
+        {
+            "--dump-config" => await OneShotCommands.DumpConfigAsync(config),
+            "--dump-schema" => await OneShotCommands.DumpSchemaAsync(config),
+            "--ready" => await OneShotCommands.ReadyAsync(config),
+            _ => await ApiServer.RunAsync(config, CancellationToken.None),
+        };
     }
 
     /// <summary>Loads the configuration from a file and the process environment, logging unimplemented options.</summary>
