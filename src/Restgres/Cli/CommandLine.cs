@@ -16,6 +16,14 @@ internal static class CommandLine
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
+    /// <summary>
+    /// What Restgres calls itself where PostgREST says "PostgREST VERSION": the <c>Server</c> header
+    /// (<c>postgrest/...</c>, as PostgREST sends it), the database connections' application_name and the first log
+    /// line. Scripts read the version out of these (PostgREST's io tests compare the header with the application_name);
+    /// the PostgREST major it behaves as comes first, then what it really is.
+    /// </summary>
+    public static string ProductVersion => $"16 (Restgres {Version})";
+
     public const string Usage = """
         Usage: restgres [COMMAND] [OPTIONS]
 

@@ -39,7 +39,7 @@ internal static class DataSources
         csb.NoResetOnClose = true;
         csb.MaxAutoPrepare = config.DbPreparedStatements ? 256 : 0;
         csb.AutoPrepareMinUsages = 2;
-        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
+        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "PostgREST " + Cli.CommandLine.ProductVersion;
         csb.Enlist = false;
         // PostgREST sets no client-side timeout: statement_timeout (per role or hoisted from a function) is the limit.
         csb.CommandTimeout = 0;

@@ -17,6 +17,9 @@ namespace Restgres.Http;
 /// <summary>The HTTP server: Kestrel with one terminal request delegate (no MVC), as the guide asks.</summary>
 internal sealed class ApiServer : IAsyncDisposable
 {
+    /// <summary>PostgREST's <c>Server: postgrest/VERSION</c> (see <see cref="Cli.CommandLine.ProductVersion"/>).</summary>
+    private static readonly Microsoft.Extensions.Primitives.StringValues ServerHeader = "postgrest/" + Cli.CommandLine.ProductVersion;
+
     private readonly WebApplication _app;
     private readonly AppState _state;
     private readonly CancellationTokenSource _stop = new();
@@ -43,6 +46,7 @@ internal sealed class ApiServer : IAsyncDisposable
     {
         log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
         var state = new AppState(config, log);
+        log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
 
         // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
         // cost CPU under load), only Kestrel; restgres reads its own config.
@@ -75,6 +79,7 @@ internal sealed class ApiServer : IAsyncDisposable
         app.Use(state.Observer.Middleware);
         app.Run(ctx =>
         {
+            ctx.Response.Headers.Server = ServerHeader;
             ctx.Response.OnStarting(retryHint.Callback, ctx);
             var prefix = PrefixOf(ctx.Request.Path.Value ?? "", prefixes);
             if (staticFiles is not null && prefix is null && !IsRouted(ctx, state.Config) && staticFiles.TryServe(ctx) is { } served)
@@ -86,13 +91,26 @@ internal sealed class ApiServer : IAsyncDisposable
 
         // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
         var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-        // Serve even when the database is down at startup (503 PGRST002 until it is up), retrying in the background.
-        if (!await state.Schemas.ReloadAsync(ct)) state.Recovery.ReportConnectionLoss();
-        await app.StartAsync(ct);
-        var uri = listener.Started(app.Services.GetRequiredService<IServer>());
+        // As PostgREST, the API server starts while the schema cache loads (it answers 503 PGRST002 meanwhile): the
+        // two waits overlap, so the server is ready sooner (PostgREST's io tests give it a second). StartAsync
+        // still returns only once the cache is loaded, or has failed to load (the database is down at startup:
+        // serve 503 until it is up, retrying in the background).
+        var loading = state.Schemas.ReloadAsync(ct);
+        Uri uri;
+        try
+        {
+            await app.StartAsync(ct);
+            uri = listener.Started(app.Services.GetRequiredService<IServer>());
+        }
+        catch
+        {
+            try { await loading; } catch (OperationCanceledException) { }
+            throw;
+        }
+        log($"API server listening on {uri}");
+        if (!await loading) state.Recovery.ReportConnectionLoss();
         var server = new ApiServer(app, state, uri) { _admin = admin };
         server._listener = server.ListenAsync(server._stop.Token);
-        log($"Listening on {uri}");
         return server;
     }
 

@@ -44,7 +44,7 @@ internal sealed class SchemaCacheHolder : IDisposable
             // dropped objects) or be dead after a database restart, so new requests get fresh ones.
             _state.DataSource.Clear();
             Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-            _state.Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
+            _state.Log($"Schema cache loaded in {sw.ElapsedMilliseconds} milliseconds: {cache.Summary}");
             if (config.LogLevel >= Config.LogLevel.Debug)
                 _state.Log("Schema cache queries (ms): " + string.Join(", ", cache.LoadTimings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
             return true;
