@@ -101,6 +101,7 @@ internal sealed class ApiServer : IAsyncDisposable
         {
             await app.StartAsync(ct);
             uri = listener.Started(app.Services.GetRequiredService<IServer>());
+            state.MainEndPoint = listener.ReachableAt(uri);
         }
         catch
         {
@@ -177,8 +178,15 @@ internal sealed class ApiServer : IAsyncDisposable
     public static async Task<int> RunAsync(AppConfig config, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
+        // PostgREST's TerminationUnixSignalObs line, then a graceful shutdown.
+        void Terminate(PosixSignalContext c, string name)
+        {
+            c.Cancel = true;
+            Observability.LogSink.Console.Diagnostic("Received termination unix signal " + name);
+            cts.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Terminate(c, "SIGTERM"));
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Terminate(c, "SIGINT"));
         ApiServer server;
         try
         {
