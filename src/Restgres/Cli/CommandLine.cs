@@ -100,12 +100,15 @@ internal static class CommandLine
             path = reader.Arg;
         }
         AppConfig config;
+        // Serving, the warnings follow the "Starting PostgREST ..." line; the one-shot commands print them at once.
+        var warnings = new List<string>();
         try
         {
-            config = LoadConfig(path);
+            config = LoadConfig(path, command is null ? warnings.Add : line => Console.Error.WriteLine(line));
         }
         catch (ConfigException e)
         {
+            foreach (var warning in warnings) await Console.Error.WriteLineAsync(warning);
             await Console.Error.WriteLineAsync(e.Message);
             return 1;
         }
@@ -114,16 +117,16 @@ internal static class CommandLine
             "--dump-config" => await OneShotCommands.DumpConfigAsync(config),
             "--dump-schema" => await OneShotCommands.DumpSchemaAsync(config),
             "--ready" => await OneShotCommands.ReadyAsync(config),
-            _ => await ApiServer.RunAsync(config, CancellationToken.None),
+            _ => await ApiServer.RunAsync(config, CancellationToken.None, warnings),
         };
     }
 
     /// <summary>Loads the configuration from a file and the process environment, logging unimplemented options.</summary>
-    public static AppConfig LoadConfig(string? path)
+    public static AppConfig LoadConfig(string? path, Action<string>? warn = null)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             env[(string)e.Key] = (string?)e.Value ?? "";
-        return ConfigLoader.Load(path, env, line => Console.Error.WriteLine(line));
+        return ConfigLoader.Load(path, env, warn ?? (line => Console.Error.WriteLine(line)));
     }
 }

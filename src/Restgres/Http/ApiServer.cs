@@ -42,11 +42,31 @@ internal sealed class ApiServer : IAsyncDisposable
     public Uri? AdminAddress => _admin?.BaseAddress;
 
     /// <summary>Binds, loads the schema cache and starts serving.</summary>
-    public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null)
+    public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null,
+        IReadOnlyList<string>? warnings = null)
     {
         log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
         var state = new AppState(config, log);
         log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
+        foreach (var warning in warnings ?? []) log(warning);
+        // The schema cache loads while the servers are built and bind (as PostgREST, the API answers 503 PGRST002
+        // until it is loaded): the waits overlap, so the server is ready sooner (PostgREST's io tests give it a
+        // second). StartAsync still returns only once the cache is loaded, or has failed to load (the database is
+        // down at startup: serve 503 until it is up, retrying in the background).
+        var loading = state.Schemas.ReloadAsync(ct);
+        try
+        {
+            return await StartServingAsync(config, state, loading, log, ct);
+        }
+        catch
+        {
+            try { await loading; } catch (OperationCanceledException) { }
+            throw;
+        }
+    }
+
+    private static async Task<ApiServer> StartServingAsync(AppConfig config, AppState state, Task<bool> loading, Action<string> log, CancellationToken ct)
+    {
 
         // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
         // cost CPU under load), only Kestrel; restgres reads its own config.
@@ -91,27 +111,14 @@ internal sealed class ApiServer : IAsyncDisposable
 
         // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
         var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-        // As PostgREST, the API server starts while the schema cache loads (it answers 503 PGRST002 meanwhile): the
-        // two waits overlap, so the server is ready sooner (PostgREST's io tests give it a second). StartAsync
-        // still returns only once the cache is loaded, or has failed to load (the database is down at startup:
-        // serve 503 until it is up, retrying in the background).
-        var loading = state.Schemas.ReloadAsync(ct);
-        Uri uri;
-        try
-        {
-            await app.StartAsync(ct);
-            uri = listener.Started(app.Services.GetRequiredService<IServer>());
-            state.MainEndPoint = listener.ReachableAt(uri);
-        }
-        catch
-        {
-            try { await loading; } catch (OperationCanceledException) { }
-            throw;
-        }
+        await app.StartAsync(ct);
+        var uri = listener.Started(app.Services.GetRequiredService<IServer>());
+        state.MainEndPoint = listener.ReachableAt(uri);
         log($"API server listening on {uri}");
-        if (!await loading) state.Recovery.ReportConnectionLoss();
+        // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
         var server = new ApiServer(app, state, uri) { _admin = admin };
-        server._listener = server.ListenAsync(server._stop.Token);
+        server._listener = server.ListenAsync(loading, server._stop.Token);
+        if (!await loading) state.Recovery.ReportConnectionLoss();
         return server;
     }
 
@@ -132,7 +139,10 @@ internal sealed class ApiServer : IAsyncDisposable
     /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache; a lost connection is
     /// retried with backoff, and the cache is reloaded when the database is back (PostgREST docs: schema_cache.rst).
     /// </summary>
-    private async Task ListenAsync(CancellationToken ct)
+    /// <param name="initialLoad">The startup load of the schema cache: a first connection reloads the cache only if
+    /// that load failed (not a second time while it is running).</param>
+    /// <param name="ct">Stops listening.</param>
+    private async Task ListenAsync(Task<bool> initialLoad, CancellationToken ct)
     {
         var config = _state.Config;
         if (!config.DbChannelEnabled) return;
@@ -152,6 +162,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);
                 _state.ListenerOn = true;
+                if (first) await initialLoad;
                 if (!first || _state.SchemaCache is null) _state.Schemas.RequestReload(ct);
                 first = false;
                 delay = TimeSpan.FromSeconds(1);
@@ -175,7 +186,11 @@ internal sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>Serves until SIGINT/SIGTERM, then shuts down gracefully. Returns the process exit code.</summary>
-    public static async Task<int> RunAsync(AppConfig config, CancellationToken ct)
+    /// <param name="config">The configuration.</param>
+    /// <param name="ct">Stops the server.</param>
+    /// <param name="warnings">The config loader's warnings, logged after the "Starting" line (which scripts expect
+    /// first, as PostgREST writes it).</param>
+    public static async Task<int> RunAsync(AppConfig config, CancellationToken ct, IReadOnlyList<string>? warnings = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         // PostgREST's TerminationUnixSignalObs line, then a graceful shutdown.
@@ -190,7 +205,7 @@ internal sealed class ApiServer : IAsyncDisposable
         ApiServer server;
         try
         {
-            server = await StartAsync(config, cts.Token, line => Observability.LogSink.Console.Diagnostic(line));
+            server = await StartAsync(config, cts.Token, line => Observability.LogSink.Console.Diagnostic(line), warnings);
         }
         catch (Admin.AdminServerException e)
         {
