@@ -222,7 +222,14 @@ internal sealed class ApiServer : IAsyncDisposable
         await using (server)
         {
             // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
-            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.Schemas.RequestReload(cts.Token); });
+            // The pool is flushed first, as PostgREST's: new connections pick up changed role settings (a statement_timeout
+            // of the authenticator applies to the schema cache queries).
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c =>
+            {
+                c.Cancel = true;
+                server._state.DataSource.Clear();
+                server._state.Schemas.RequestReload(cts.Token);
+            });
             // SIGUSR2 reloads the config (PostgREST's signal; docs: references/configuration.rst).
             using var usr2 = PosixSignalRegistration.Create((PosixSignal)12, c => { c.Cancel = true; server._state.Reloader.Request(); });
             // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.

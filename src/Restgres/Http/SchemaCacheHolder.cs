@@ -69,6 +69,25 @@ internal sealed class SchemaCacheHolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// A config reload reads the role settings again (PostgREST's readInDbConfig queries them with the in-database
+    /// config), so <c>ALTER ROLE ... SET statement_timeout</c> then <c>NOTIFY pgrst, 'reload config'</c> takes effect
+    /// without a schema reload. A failure keeps the settings there were.
+    /// </summary>
+    public async Task ReloadRoleSettingsAsync(CancellationToken ct)
+    {
+        if (_current is not { } cache) return;
+        try
+        {
+            await using var conn = await _state.DataSource.OpenConnectionAsync(ct);
+            cache.RoleSettings = await SchemaCacheLoader.LoadRoleSettingsAsync(conn, ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            _state.Log($"Failed to query the role settings: {e.Message}");
+        }
+    }
+
     /// <summary>Debounced reload: a burst of NOTIFYs or signals causes one reload after the burst.</summary>
     public void RequestReload(CancellationToken ct)
     {

@@ -100,4 +100,34 @@ public sealed class ProcessBehaviourTests(PgClusterFixture pg)
         Assert.Equal(500, await AdminKit.StatusAsync(admin, "/live"));
         Assert.Equal(500, await AdminKit.StatusAsync(admin, "/ready"));
     }
+
+    [Fact]
+    public async Task A_config_reload_reads_the_role_settings_again()
+    {
+        // Roles of its own: ALTER ROLE is cluster-wide, and other tests use AdminKit's roles at the same time.
+        const string authenticator = "psb_authenticator", anon = "psb_anon";
+        var db = await pg.CreateDatabaseAsync(PgClusterFixture.RolesSql(authenticator, anon) + $$"""
+            alter role {{anon}} set statement_timeout = '5s';
+            create schema api;
+            grant usage on schema api to {{anon}};
+            create function api.timeout() returns text language sql as $f$ select current_setting('statement_timeout') $f$;
+            grant execute on function api.timeout() to {{anon}};
+            """);
+        var config = AdminKit.LoadFile(Path.Combine(Path.GetTempPath(), $"restgres-roles-{Guid.NewGuid():N}.conf"), $"""
+            db-uri = "{db.Uri(authenticator)}"
+            db-schemas = "api"
+            db-anon-role = "{anon}"
+            db-config = false
+            server-host = "127.0.0.1"
+            server-port = 0
+            """);
+        await using var server = await AdminKit.StartAsync(config);
+        Assert.Equal("\"5s\"", (await AdminKit.GetAsync(server.BaseAddress, "/rpc/timeout")).Body);
+
+        await db.ExecuteSqlAsync($"alter role {anon} set statement_timeout = '8s'");
+        Assert.True(await server.State.Reloader.ReloadAsync(explicitRequest: true, beforeSchemaLoad: false, CancellationToken.None));
+
+        Assert.Equal("\"8s\"", (await AdminKit.GetAsync(server.BaseAddress, "/rpc/timeout")).Body);
+        await db.ExecuteSqlAsync($"alter role {anon} set statement_timeout = '5s'");
+    }
 }
