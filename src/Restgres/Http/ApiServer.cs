@@ -105,7 +105,10 @@ internal sealed class ApiServer : IAsyncDisposable
             if (staticFiles is not null && prefix is null && !IsRouted(ctx, state.Config) && staticFiles.TryServe(ctx) is { } served)
                 return served;
             if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, state.Config))
+            {
+                if (ctx.Features.Get<Observability.RequestObservation>() is { } observation) observation.IsPreflight = true;
                 return Task.CompletedTask;
+            }
             return handler.HandleAsync(ctx, prefix ?? "");
         });
 

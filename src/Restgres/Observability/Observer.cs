@@ -146,7 +146,7 @@ internal sealed class Observer : IDisposable
             ? route.Template
             : Metrics.Http.Resource(_state.SchemaCache, ctx.Request.Path.Value ?? "/", config.ServerPathPrefixes);
         Metrics.Http.Observe(ctx.Request.Method, status, resource, elapsed);
-        if (observation is null || !ShouldLogResponse(config.LogLevel, status)) return;
+        if (observation is null || observation.IsPreflight || !ShouldLogResponse(config.LogLevel, status)) return;
 
         var request = ctx.Request;
         var remote = ctx.Connection.RemoteIpAddress is { } ip
