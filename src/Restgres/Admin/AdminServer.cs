@@ -78,7 +78,7 @@ internal sealed class AdminServer : IAsyncDisposable
             throw new AdminServerException($"cannot listen on {listener.Describe("admin-server-host", "admin-server-port", "admin-server-unix-socket")}: {e.Message}", e);
         }
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
-        state.Log($"Admin server listening on {uri}");
+        state.Log($"Admin server listening on {Listener.Display(uri)}");
         return new AdminServer(app, uri);
     }
 

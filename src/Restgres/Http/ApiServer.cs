@@ -117,7 +117,7 @@ internal sealed class ApiServer : IAsyncDisposable
         await app.StartAsync(ct);
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
         state.MainEndPoint = listener.ReachableAt(uri);
-        log($"API server listening on {uri}");
+        log($"API server listening on {Listener.Display(uri)}");
         // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
         var server = new ApiServer(app, state, uri) { _admin = admin };
         server._listener = server.ListenAsync(loading, server._stop.Token);

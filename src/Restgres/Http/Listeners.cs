@@ -102,6 +102,14 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
         }
     }
 
+    /// <summary>The address as PostgREST logs it ("API server listening on 127.0.0.1:3000", "[::1]:3000"; a unix
+    /// socket as "unix:/path"), which scripts match.</summary>
+    public static string Display(Uri started)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        return started.Scheme == "unix" ? started.OriginalString : $"{started.Host}:{started.Port}";
+    }
+
     /// <summary>What to say when binding failed.</summary>
     public string Describe(string hostOption, string portOption, string socketOption) => UnixSocket is { } path
         ? $"{socketOption} {path}"
