@@ -6,6 +6,8 @@
 # Env: PGRST_IO_DIR (default ../shared/pgrst-io beside the repo).
 # Output: the shared runner's per-phase lines and its last line "N passed, M failed"; junit xml and pytest logs in
 # test-results/pgrst-io/. A full run (no extra pytest args, all phases) exits 1 when N is below tests/pgrst-io/floor.
+# The floor sits below the best runs on purpose: the suite gives a server one second to become ready after start, so
+# on a loaded machine a handful of tests time out (217-219 passed on a quiet run, 178 on a 2-core box at load 12).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
     --no-publish) publish=0; shift ;;
     --phases) [ $# -ge 2 ] || die "--phases needs a list"; phases="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
