@@ -96,10 +96,7 @@ internal sealed class RequestHandler(AppState state)
         else timing?.ParseDone();
         timing?.PlanDone();
 
-        // Not ctx.RequestAborted: as PostgREST, a transaction runs to its end when the client goes away, so a script
-        // that fires a long RPC with a short client timeout still gets its work done (and committed); the pool
-        // connection stays busy meanwhile, which is what db-pool-acquisition-timeout is about.
-        var rc = new RequestContext(config, cache, req, auth, state.DataSource, CancellationToken.None)
+        var rc = new RequestContext(config, cache, req, auth, state.DataSource, ctx.RequestAborted)
         {
             Timing = timing,
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
