@@ -4,11 +4,13 @@
 # PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
 # injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
-# or conformance falls below tests/conformance/floor. Last, a short load run of the glucose API (any error fails it).
+# or conformance falls below tests/conformance/floor. When ../shared/pgrst-io exists, PostgREST's own process-level
+# test suite (tests/pgrst-io/run.sh: CLI flags, env, sockets, reloads, logs; about 5 min) runs and must not fall below
+# tests/pgrst-io/floor. Last, a short load run of the glucose API (any error fails it).
 #
-# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability] [--no-load]
+# Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability] [--no-pgrst-io] [--no-load]
 # Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/,
-# test-results/reliability/ (gitignored).
+# test-results/reliability/, test-results/pgrst-io/ (gitignored).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/lib.sh
@@ -20,6 +22,7 @@ run_load=1
 run_e2e=1
 run_conformance=1
 run_reliability=1
+run_pgrst_io=1
 for arg in "$@"; do
   case "$arg" in
     --no-unit) run_unit=0 ;;
@@ -28,7 +31,8 @@ for arg in "$@"; do
     --no-e2e) run_e2e=0 ;;
     --no-conformance) run_conformance=0 ;;
     --no-reliability) run_reliability=0 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --no-pgrst-io) run_pgrst_io=0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (see ./test.sh --help)" ;;
   esac
 done
@@ -38,7 +42,11 @@ stage() { log "== $* (t+$((SECONDS - started))s)"; }
 failures=()
 
 stage "dependencies"
-if [ "$run_e2e" = 1 ]; then scripts/ensure-deps.sh core browser; else scripts/ensure-deps.sh core; fi
+dep_groups=(core)
+if [ "$run_e2e" = 1 ]; then dep_groups+=(browser); fi
+pgrst_io_dir="${PGRST_IO_DIR:-../shared/pgrst-io}"
+if [ "$run_pgrst_io" = 1 ] && [ -d "$pgrst_io_dir" ]; then dep_groups+=(pgrst-io); fi
+scripts/ensure-deps.sh "${dep_groups[@]}"
 
 stage "build"
 dotnet restore Restgres.slnx --nologo -v quiet || die "dotnet restore failed"
@@ -160,6 +168,28 @@ else
   log "reliability: skipped ($conformance_dir not found: it builds the conformance fixture database)"
 fi
 
+io_passed=0
+io_failed=0
+if [ "$run_pgrst_io" = 0 ]; then
+  log "pgrst-io: skipped (--no-pgrst-io)"
+elif [ -d "$pgrst_io_dir" ]; then
+  stage "publish"
+  scripts/publish.sh
+  stage "PostgREST io suite"
+  mkdir -p test-results
+  if ! PGRST_IO_DIR="$pgrst_io_dir" tests/pgrst-io/run.sh --no-publish 2>&1 | tee test-results/pgrst-io.txt; then
+    failures+=("pgrst-io")
+  fi
+  read -r io_passed io_failed < <(python3 - test-results/pgrst-io.txt <<'PY'
+import re, sys
+m = re.findall(r"^(\d+) passed, (\d+) failed$", open(sys.argv[1], errors="replace").read(), re.M)
+print(*(m[-1] if m else (0, 1)))
+PY
+  )
+else
+  log "pgrst-io: skipped ($pgrst_io_dir not found)"
+fi
+
 load_passed=0
 load_failed=0
 if [ "$run_load" = 1 ]; then
@@ -179,6 +209,7 @@ echo "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 echo "e2e: $e2e_passed passed, $e2e_failed failed"
 echo "conformance: $conf_passed passed, $conf_failed failed"
 echo "reliability: $rel_passed passed, $rel_failed failed ($rel_known known failures: tests/reliability/known-failures.txt)"
+echo "pgrst-io: $io_passed passed, $io_failed failed (not applicable, not run: tests/pgrst-io/not-applicable)"
 echo "load: $load_passed passed, $load_failed failed"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
@@ -186,5 +217,5 @@ else
   echo "OK (took $((SECONDS - started))s)"
 fi
 # Last line in the plain 'N passed, M failed' form that CI reads.
-echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed + load_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed + load_failed)) failed"
+echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed + io_passed + load_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed + io_failed + load_failed)) failed"
 [ ${#failures[@]} -eq 0 ]

@@ -6,6 +6,7 @@
 #            ./run.sh (pg_cron refreshes the A/B dashboard's aggregates)
 #   bench    load generator for bench/
 #   reliability  load generator for the fault and soak parts of tests/reliability/
+#   pgrst-io PostgREST's process-level pytest suite (tests/pgrst-io/run.sh, ../shared/pgrst-io)
 #   browser  headless browser for the web-page tests (tests/e2e: Playwright drives /usr/bin/chromium)
 #   all      every group
 #
@@ -31,6 +32,14 @@ PACKAGES=(
   bench:python3-uvloop
   bench:python3-httptools
   reliability:wrk
+  pgrst-io:python3-pytest
+  pgrst-io:python3-pytest-timeout
+  pgrst-io:python3-requests
+  pgrst-io:python3-requests-unixsocket
+  pgrst-io:python3-yaml
+  pgrst-io:python3-jwt
+  pgrst-io:python3-psycopg2
+  pgrst-io:python3-dateutil
   browser:chromium
 )
 

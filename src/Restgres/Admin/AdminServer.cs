@@ -78,7 +78,7 @@ internal sealed class AdminServer : IAsyncDisposable
             throw new AdminServerException($"cannot listen on {listener.Describe("admin-server-host", "admin-server-port", "admin-server-unix-socket")}: {e.Message}", e);
         }
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
-        state.Log($"Admin server listening on {uri}");
+        state.Log($"Admin server listening on {Listener.Display(uri)}");
         return new AdminServer(app, uri);
     }
 
@@ -100,11 +100,9 @@ internal sealed class AdminServer : IAsyncDisposable
             switch (ctx.Request.Path.Value)
             {
                 case "/live":
-                    response.StatusCode = MainIsLive ? 200 : 500;
-                    return Task.CompletedTask;
+                    return LiveAsync(response, ctx.RequestAborted);
                 case "/ready":
-                    response.StatusCode = ReadyStatus();
-                    return Task.CompletedTask;
+                    return ReadyAsync(response, ctx.RequestAborted);
                 case "/metrics":
                     // Content-Type is required for Prometheus compliance (Admin.hs).
                     response.ContentType = PrometheusText.ContentType;
@@ -130,14 +128,24 @@ internal sealed class AdminServer : IAsyncDisposable
         }
 
         /// <summary>
+        /// Admin.hs checkMainAppLive: the main server has started, is not stopping, and accepts a connection on its
+        /// address (a deleted unix socket file, or a port taken away, make it not live).
+        /// </summary>
+        private async Task<bool> MainIsLiveAsync(CancellationToken ct) =>
+            MainIsLive && state.MainEndPoint is { } endPoint && await Listener.AcceptsAsync(endPoint, ct);
+
+        private async Task LiveAsync(HttpResponse response, CancellationToken ct) =>
+            response.StatusCode = await MainIsLiveAsync(ct) ? 200 : 500;
+
+        /// <summary>
         /// Admin.hs: 503 while the schema cache is pending (not loaded, or being recovered after a lost connection),
         /// 500 when the main server is not live, else 200 (docs: "200 OK if both [pool and schema cache] are good or
         /// 503 if not").
         /// </summary>
-        private int ReadyStatus()
+        private async Task ReadyAsync(HttpResponse response, CancellationToken ct)
         {
-            if (state.SchemaCache is null || !state.Recovery.IsConnected) return 503;
-            return MainIsLive ? 200 : 500;
+            if (state.SchemaCache is null || !state.Recovery.IsConnected) response.StatusCode = 503;
+            else response.StatusCode = await MainIsLiveAsync(ct) ? 200 : 500;
         }
     }
 }

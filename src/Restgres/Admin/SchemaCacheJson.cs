@@ -56,7 +56,43 @@ internal static class SchemaCacheJson
             w.WriteEndArray();
             w.WriteEndObject();
         }
+        return SortKeys(buffer.WrittenMemory);
+    }
+
+    /// <summary>
+    /// Every object's keys in ordinal order, as aeson 2 encodes a record (its KeyMap is an ordered map): scripts
+    /// written against PostgREST's output look for text such as <c>"dbTables":[[{"qiName":...</c>.
+    /// </summary>
+    private static byte[] SortKeys(ReadOnlyMemory<byte> json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var buffer = new ArrayBufferWriter<byte>(json.Length);
+        using (var w = new Utf8JsonWriter(buffer, Options)) Write(w, doc.RootElement);
         return buffer.WrittenSpan.ToArray();
+
+        static void Write(Utf8JsonWriter w, JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    w.WriteStartObject();
+                    foreach (var p in e.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                    {
+                        w.WritePropertyName(p.Name);
+                        Write(w, p.Value);
+                    }
+                    w.WriteEndObject();
+                    break;
+                case JsonValueKind.Array:
+                    w.WriteStartArray();
+                    foreach (var item in e.EnumerateArray()) Write(w, item);
+                    w.WriteEndArray();
+                    break;
+                default:
+                    e.WriteTo(w);
+                    break;
+            }
+        }
     }
 
     private static void Pairs<T>(Utf8JsonWriter w, string name, IEnumerable<KeyValuePair<QualifiedIdentifier, T>> map, Action<Utf8JsonWriter, T> value)

@@ -14,8 +14,16 @@ internal sealed class SchemaCache
     public required FrozenDictionary<QualifiedIdentifier, IReadOnlyList<Routine>> Routines { get; init; }
     /// <summary>Data representations keyed by (source type, target type).</summary>
     public required FrozenDictionary<(string Source, string Target), DataRepresentation> Representations { get; init; }
-    /// <summary>Settings of the roles the authenticator can switch to (ALTER ROLE ... SET), applied per request.</summary>
-    public FrozenDictionary<string, RoleSettings> RoleSettings { get; init; } = FrozenDictionary<string, RoleSettings>.Empty;
+    /// <summary>Settings of the roles the authenticator can switch to (ALTER ROLE ... SET), applied per request.
+    /// Settable: a config reload reads them again without reloading the whole cache (PostgREST re-queries the role
+    /// settings on a config reload); a request reads the reference once.</summary>
+    public FrozenDictionary<string, RoleSettings> RoleSettings
+    {
+        get => Volatile.Read(ref _roleSettings);
+        set => Volatile.Write(ref _roleSettings, value);
+    }
+
+    private FrozenDictionary<string, RoleSettings> _roleSettings = FrozenDictionary<string, RoleSettings>.Empty;
 
     /// <summary>
     /// The relations each view or materialized view reads (through other views, recursively; from pg_depend): the

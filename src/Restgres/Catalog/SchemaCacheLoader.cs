@@ -134,6 +134,14 @@ internal static class SchemaCacheLoader
         return list;
     }
 
+    /// <summary>Reads the role settings again (a config reload), outside the schema cache's transaction.</summary>
+    public static async Task<FrozenDictionary<string, RoleSettings>> LoadRoleSettingsAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(conn);
+        await using var cmd = new NpgsqlCommand(CatalogQueries.RoleSettings, conn);
+        return ParseRoleSettings((string)(await cmd.ExecuteScalarAsync(ct))!);
+    }
+
     private static FrozenDictionary<string, RoleSettings> ParseRoleSettings(string json)
     {
         using var doc = JsonDocument.Parse(json);

@@ -16,6 +16,14 @@ internal static class CommandLine
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
+    /// <summary>
+    /// What Restgres calls itself where PostgREST says "PostgREST VERSION": the <c>Server</c> header
+    /// (<c>postgrest/...</c>, as PostgREST sends it), the database connections' application_name and the first log
+    /// line. Scripts read the version out of these (PostgREST's io tests compare the header with the application_name);
+    /// the PostgREST major it behaves as comes first, then what it really is.
+    /// </summary>
+    public static string ProductVersion => $"16 (Restgres {Version})";
+
     public const string Usage = """
         Usage: restgres [COMMAND] [OPTIONS]
 
@@ -29,7 +37,14 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
-          restgres --example            Print an example config file with every option
+          restgres --dump-config [CONFIG_FILE]
+                                        Print the effective configuration (file, PGRST_* env vars and, with
+                                        db-config, the database) in PostgREST's format, and exit
+          restgres --dump-schema [CONFIG_FILE]
+                                        Print the schema cache as JSON and exit
+          restgres --ready [CONFIG_FILE]
+                                        Ask the running server's admin server /ready; exit 0 when it answers 2xx
+          restgres -e, --example        Print an example config file with every option
           restgres --rate-limit-sql     Print the SQL that server-rate-limit-store = database needs (run it once)
           restgres --help               Show this help
           restgres --version            Show the version
@@ -51,7 +66,7 @@ internal static class CommandLine
                 case "-v" or "--version" or "version":
                     Console.WriteLine($"restgres {Version} (PostgREST 16 compatible)");
                     return 0;
-                case "--example" or "example":
+                case "-e" or "--example" or "example":
                     Console.WriteLine(ConfigExample.Text);
                     return 0;
                 case "--rate-limit-sql":
@@ -70,11 +85,17 @@ internal static class CommandLine
 
     private static async Task<int> ServeAsync(string[] args)
     {
-        // Like postgrest: at most one argument, the config file.
+        // Like postgrest: at most one argument, the config file, and at most one of its flags, before or after it.
         string? path = null;
+        string? command = null;
         var reader = new ArgReader(args);
         while (reader.Next())
         {
+            if (reader.Arg is "--dump-config" or "--dump-schema" or "--ready" && command is null)
+            {
+                command = reader.Arg;
+                continue;
+            }
             if (path is not null || reader.IsOption)
             {
                 await Console.Error.WriteLineAsync($"restgres: {reader.Unexpected().Message}. See 'restgres --help'.");
@@ -83,26 +104,35 @@ internal static class CommandLine
             path = reader.Arg;
         }
         AppConfig config;
+        // Serving, the warnings follow the "Starting PostgREST ..." line; the one-shot commands print them at once.
+        var warnings = new List<string>();
         try
         {
-            config = LoadConfig(path);
+            config = LoadConfig(path, command is null ? warnings.Add : line => Console.Error.WriteLine(line));
         }
         catch (ConfigException e)
         {
+            foreach (var warning in warnings) await Console.Error.WriteLineAsync(warning);
             await Console.Error.WriteLineAsync(e.Message);
             return 1;
         }
-        return await ApiServer.RunAsync(config, CancellationToken.None);
+        return command switch
+        {
+            "--dump-config" => await OneShotCommands.DumpConfigAsync(config),
+            "--dump-schema" => await OneShotCommands.DumpSchemaAsync(config),
+            "--ready" => await OneShotCommands.ReadyAsync(config),
+            _ => await ApiServer.RunAsync(config, CancellationToken.None, warnings),
+        };
     }
 
     /// <summary>Loads the configuration from a file and the process environment (with <paramref name="extraEnv"/> over
     /// it), logging unimplemented options.</summary>
-    public static AppConfig LoadConfig(string? path, IReadOnlyDictionary<string, string>? extraEnv = null)
+    public static AppConfig LoadConfig(string? path, Action<string>? warn = null, IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             env[(string)e.Key] = (string?)e.Value ?? "";
         foreach (var (k, v) in extraEnv ?? new Dictionary<string, string>()) env[k] = v;
-        return ConfigLoader.Load(path, env, line => Console.Error.WriteLine(line));
+        return ConfigLoader.Load(path, env, warn ?? (line => Console.Error.WriteLine(line)));
     }
 }

@@ -14,7 +14,7 @@ internal static class DevServer
             // An example app's own config: its paths (the routes file) are relative to its folder, and it reads the
             // database and the secret from the environment, as in production.
             Directory.SetCurrentDirectory(Path.GetDirectoryName(file)!);
-            return CommandLine.LoadConfig(file, new Dictionary<string, string>
+            return CommandLine.LoadConfig(file, extraEnv: new Dictionary<string, string>
             {
                 ["PGRST_DB_URI"] = dev.DbUri,
                 ["JWT_SECRET"] = dev.JwtSecret,

@@ -146,6 +146,35 @@ internal static class DeprecatedJsPath
         return true;
     }
 
+    /// <summary>DeprecatedJSPath.hs dumpDeprecatedJSPath, for <c>--dump-config</c>: every key and filter text as a
+    /// Haskell string literal (<c>."roles"[?(@ == "a")]</c>), which the parser reads back.</summary>
+    public static string Dump(Step[] steps)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        static string Show(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var sb = new StringBuilder();
+        foreach (var step in steps)
+        {
+            if (step.IsFilter)
+            {
+                var op = step.FilterOp switch
+                {
+                    Op.Equals => "==", Op.NotEquals => "!=", Op.StartsWith => "^==", Op.EndsWith => "==^", _ => "*==",
+                };
+                sb.Append("[?(@ ").Append(op).Append(' ').Append(Show(step.FilterText!)).Append(")]");
+            }
+            else if (step.Key is null)
+            {
+                sb.Append('[').Append(step.Index.ToString(CultureInfo.InvariantCulture)).Append(']');
+            }
+            else
+            {
+                sb.Append('.').Append(Show(step.Key));
+            }
+        }
+        return sb.ToString();
+    }
+
     public static string? ToJsonPath(Step[] steps)
     {
         var sb = new StringBuilder("$");

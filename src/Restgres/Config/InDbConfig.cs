@@ -194,6 +194,7 @@ internal sealed class ConfigReloader : IDisposable
             {
                 foreach (var w in warnings) _state.Log(w);
                 _state.Log("Config reloaded");
+                if (!beforeSchemaLoad) await _state.Schemas.ReloadRoleSettingsAsync(ct);
             }
             if (!beforeSchemaLoad && SchemaInputsChanged(old, fresh)) _state.Schemas.RequestReload(_life.Token);
             return true;

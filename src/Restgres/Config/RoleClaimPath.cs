@@ -52,5 +52,11 @@ internal sealed class RoleClaimPath
     /// <summary>For the deprecated syntax, the same path in JSON Path syntax when there is a direct equivalent.</summary>
     public string? JsonPathEquivalent => _steps is null ? null : DeprecatedJsPath.ToJsonPath(_steps);
 
+    /// <summary>
+    /// As PostgREST's <c>--dump-config</c> shows it, config text that reads back the same: a JSON Path with its
+    /// <c>$</c> doubled (the file's escape), the deprecated syntax with quoted keys (dumpDeprecatedJSPath).
+    /// </summary>
+    public string DumpText => _steps is null ? Text.Replace("$", "$$", StringComparison.Ordinal) : DeprecatedJsPath.Dump(_steps);
+
     public override string ToString() => Text;
 }

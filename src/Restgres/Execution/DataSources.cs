@@ -31,6 +31,9 @@ internal static class DataSources
         csb.MinPoolSize = 0;
         csb.Timeout = Math.Max(1, config.DbPoolAcquisitionTimeout);
         csb.ConnectionIdleLifetime = Math.Max(1, config.DbPoolMaxIdletime);
+        // Npgsql refuses an idle lifetime shorter than the pruning interval (10 s by default); db-pool-max-idletime = 5
+        // is a valid PostgREST setting.
+        csb.ConnectionPruningInterval = Math.Min(csb.ConnectionPruningInterval, csb.ConnectionIdleLifetime);
         csb.ConnectionLifetime = config.DbPoolMaxLifetime;
         // Session state never leaks between requests (all settings are transaction-local), so skip DISCARD ALL.
         csb.NoResetOnClose = true;
@@ -38,7 +41,7 @@ internal static class DataSources
         csb.AutoPrepareMinUsages = 2;
         // The failed statement of a batch, so that its prepared statement can be reset (MainTx.RollbackQuietlyAsync).
         csb.IncludeFailedBatchedCommand = true;
-        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "Restgres " + Cli.CommandLine.Version;
+        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "PostgREST " + Cli.CommandLine.ProductVersion;
         csb.Enlist = false;
         // PostgREST sets no client-side timeout: statement_timeout (per role or hoisted from a function) is the limit.
         csb.CommandTimeout = 0;

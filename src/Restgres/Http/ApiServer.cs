@@ -17,6 +17,9 @@ namespace Restgres.Http;
 /// <summary>The HTTP server: Kestrel with one terminal request delegate (no MVC), as the guide asks.</summary>
 internal sealed class ApiServer : IAsyncDisposable
 {
+    /// <summary>PostgREST's <c>Server: postgrest/VERSION</c> (see <see cref="Cli.CommandLine.ProductVersion"/>).</summary>
+    private static readonly Microsoft.Extensions.Primitives.StringValues ServerHeader = "postgrest/" + Cli.CommandLine.ProductVersion;
+
     private readonly WebApplication _app;
     private readonly AppState _state;
     private readonly CancellationTokenSource _stop = new();
@@ -39,10 +42,31 @@ internal sealed class ApiServer : IAsyncDisposable
     public Uri? AdminAddress => _admin?.BaseAddress;
 
     /// <summary>Binds, loads the schema cache and starts serving.</summary>
-    public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null)
+    public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null,
+        IReadOnlyList<string>? warnings = null)
     {
         log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
         var state = new AppState(config, log);
+        log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
+        foreach (var warning in warnings ?? []) log(warning);
+        // The schema cache loads while the servers are built and bind (as PostgREST, the API answers 503 PGRST002
+        // until it is loaded): the waits overlap, so the server is ready sooner (PostgREST's io tests give it a
+        // second). StartAsync still returns only once the cache is loaded, or has failed to load (the database is
+        // down at startup: serve 503 until it is up, retrying in the background).
+        var loading = state.Schemas.ReloadAsync(ct);
+        try
+        {
+            return await StartServingAsync(config, state, loading, log, ct);
+        }
+        catch
+        {
+            try { await loading; } catch (OperationCanceledException) { }
+            throw;
+        }
+    }
+
+    private static async Task<ApiServer> StartServingAsync(AppConfig config, AppState state, Task<bool> loading, Action<string> log, CancellationToken ct)
+    {
 
         // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
         // cost CPU under load), only Kestrel; restgres reads its own config.
@@ -75,24 +99,29 @@ internal sealed class ApiServer : IAsyncDisposable
         app.Use(state.Observer.Middleware);
         app.Run(ctx =>
         {
+            ctx.Response.Headers.Server = ServerHeader;
             ctx.Response.OnStarting(retryHint.Callback, ctx);
             var prefix = PrefixOf(ctx.Request.Path.Value ?? "", prefixes);
             if (staticFiles is not null && prefix is null && !IsRouted(ctx, state.Config) && staticFiles.TryServe(ctx) is { } served)
                 return served;
             if (Cors.IsPreflight(ctx.Request) && Cors.TryPreflight(ctx, state.Config))
+            {
+                if (ctx.Features.Get<Observability.RequestObservation>() is { } observation) observation.IsPreflight = true;
                 return Task.CompletedTask;
+            }
             return handler.HandleAsync(ctx, prefix ?? "");
         });
 
         // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
         var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-        // Serve even when the database is down at startup (503 PGRST002 until it is up), retrying in the background.
-        if (!await state.Schemas.ReloadAsync(ct)) state.Recovery.ReportConnectionLoss();
         await app.StartAsync(ct);
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
+        state.MainEndPoint = listener.ReachableAt(uri);
+        log($"API server listening on {Listener.Display(uri)}");
+        // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
         var server = new ApiServer(app, state, uri) { _admin = admin };
-        server._listener = server.ListenAsync(server._stop.Token);
-        log($"Listening on {uri}");
+        server._listener = server.ListenAsync(loading, server._stop.Token);
+        if (!await loading) state.Recovery.ReportConnectionLoss();
         return server;
     }
 
@@ -114,7 +143,10 @@ internal sealed class ApiServer : IAsyncDisposable
     /// 'restgres-cache-invalidate schema.name' drops cached responses (server-response-cache); a lost connection is
     /// retried with backoff, and the cache is reloaded when the database is back (PostgREST docs: schema_cache.rst).
     /// </summary>
-    private async Task ListenAsync(CancellationToken ct)
+    /// <param name="initialLoad">The startup load of the schema cache: a first connection reloads the cache only if
+    /// that load failed (not a second time while it is running).</param>
+    /// <param name="ct">Stops listening.</param>
+    private async Task ListenAsync(Task<bool> initialLoad, CancellationToken ct)
     {
         var config = _state.Config;
         if (!config.DbChannelEnabled) return;
@@ -137,6 +169,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
                     await cmd.ExecuteNonQueryAsync(ct);
                 _state.ListenerOn = true;
+                if (first) await initialLoad;
                 if (!first || _state.SchemaCache is null) _state.Schemas.RequestReload(ct);
                 first = false;
                 delay = TimeSpan.FromSeconds(1);
@@ -160,15 +193,26 @@ internal sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>Serves until SIGINT/SIGTERM, then shuts down gracefully. Returns the process exit code.</summary>
-    public static async Task<int> RunAsync(AppConfig config, CancellationToken ct)
+    /// <param name="config">The configuration.</param>
+    /// <param name="ct">Stops the server.</param>
+    /// <param name="warnings">The config loader's warnings, logged after the "Starting" line (which scripts expect
+    /// first, as PostgREST writes it).</param>
+    public static async Task<int> RunAsync(AppConfig config, CancellationToken ct, IReadOnlyList<string>? warnings = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
+        // PostgREST's TerminationUnixSignalObs line, then a graceful shutdown.
+        void Terminate(PosixSignalContext c, string name)
+        {
+            c.Cancel = true;
+            Observability.LogSink.Console.Diagnostic("Received termination unix signal " + name);
+            cts.Cancel();
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Terminate(c, "SIGTERM"));
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Terminate(c, "SIGINT"));
         ApiServer server;
         try
         {
-            server = await StartAsync(config, cts.Token, line => Observability.LogSink.Console.Diagnostic(line));
+            server = await StartAsync(config, cts.Token, line => Observability.LogSink.Console.Diagnostic(line), warnings);
         }
         catch (Admin.AdminServerException e)
         {
@@ -185,7 +229,14 @@ internal sealed class ApiServer : IAsyncDisposable
         await using (server)
         {
             // SIGUSR1 reloads the schema cache (PostgREST's signal), debounced like NOTIFY.
-            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; server._state.Schemas.RequestReload(cts.Token); });
+            // The pool is flushed first, as PostgREST's: new connections pick up changed role settings (a statement_timeout
+            // of the authenticator applies to the schema cache queries).
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c =>
+            {
+                c.Cancel = true;
+                server._state.DataSource.Clear();
+                server._state.Schemas.RequestReload(cts.Token);
+            });
             // SIGUSR2 reloads the config (PostgREST's signal; docs: references/configuration.rst).
             using var usr2 = PosixSignalRegistration.Create((PosixSignal)12, c => { c.Cancel = true; server._state.Reloader.Request(); });
             // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.

@@ -117,6 +117,16 @@ internal sealed class AppState : IAsyncDisposable
         set => Volatile.Write(ref _listenerOn, value);
     }
 
+    /// <summary>Where the API server accepts connections, once it listens: the admin server's <c>/live</c> and
+    /// <c>/ready</c> connect to it (PostgREST's checkMainAppLive), so a removed socket file shows as not live.</summary>
+    public System.Net.EndPoint? MainEndPoint
+    {
+        get => Volatile.Read(ref _mainEndPoint);
+        set => Volatile.Write(ref _mainEndPoint, value);
+    }
+
+    private System.Net.EndPoint? _mainEndPoint;
+
     public async ValueTask DisposeAsync()
     {
         Recovery.Stop();

@@ -69,6 +69,47 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
         return new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
     }
 
+    /// <summary>An address a client on this machine reaches the started server at (the wildcard addresses are
+    /// reached over loopback).</summary>
+    public EndPoint ReachableAt(Uri started)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        if (UnixSocket is { } path) return new UnixDomainSocketEndPoint(path);
+        var host = started.Host.Trim('[', ']');
+        var address = IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Loopback;
+        if (address.Equals(IPAddress.Any)) address = IPAddress.Loopback;
+        else if (address.Equals(IPAddress.IPv6Any)) address = IPAddress.IPv6Loopback;
+        return new IPEndPoint(address, started.Port);
+    }
+
+    /// <summary>Whether a connection to <paramref name="endPoint"/> is accepted (within a second).</summary>
+    public static async Task<bool> AcceptsAsync(EndPoint endPoint, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        using var socket = endPoint is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(1));
+        try
+        {
+            await socket.ConnectAsync(endPoint, cts.Token);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The address as PostgREST logs it ("API server listening on 127.0.0.1:3000", "[::1]:3000"; a unix
+    /// socket as "unix:/path"), which scripts match.</summary>
+    public static string Display(Uri started)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        return started.Scheme == "unix" ? started.OriginalString : $"{started.Host}:{started.Port}";
+    }
+
     /// <summary>What to say when binding failed.</summary>
     public string Describe(string hostOption, string portOption, string socketOption) => UnixSocket is { } path
         ? $"{socketOption} {path}"

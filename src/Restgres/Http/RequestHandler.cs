@@ -41,6 +41,7 @@ internal sealed class RequestHandler(AppState state)
         {
             // A lost connection is how recovery starts when db-channel-enabled is off (PostgREST's addRetryHint path).
             if (e.ConnectionLost) state.Recovery.ReportConnectionLoss();
+            if (e.Code == "PGRST003") state.Observer.PoolAcquisitionTimedOut();
             resp = PgrstResponse.FromError(e, config.ClientErrorVerbosity);
         }
         catch (BadHttpRequestException e)

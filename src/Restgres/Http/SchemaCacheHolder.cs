@@ -44,7 +44,7 @@ internal sealed class SchemaCacheHolder : IDisposable
             // dropped objects) or be dead after a database restart, so new requests get fresh ones.
             _state.DataSource.Clear();
             Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-            _state.Log($"Schema cache loaded in {sw.ElapsedMilliseconds} ms: {cache.Summary}");
+            _state.Log($"Schema cache loaded in {sw.ElapsedMilliseconds} milliseconds: {cache.Summary}");
             if (config.LogLevel >= Config.LogLevel.Debug)
                 _state.Log("Schema cache queries (ms): " + string.Join(", ", cache.LoadTimings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
             return true;
@@ -66,6 +66,25 @@ internal sealed class SchemaCacheHolder : IDisposable
         finally
         {
             _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// A config reload reads the role settings again (PostgREST's readInDbConfig queries them with the in-database
+    /// config), so <c>ALTER ROLE ... SET statement_timeout</c> then <c>NOTIFY pgrst, 'reload config'</c> takes effect
+    /// without a schema reload. A failure keeps the settings there were.
+    /// </summary>
+    public async Task ReloadRoleSettingsAsync(CancellationToken ct)
+    {
+        if (_current is not { } cache) return;
+        try
+        {
+            await using var conn = await _state.DataSource.OpenConnectionAsync(ct);
+            cache.RoleSettings = await SchemaCacheLoader.LoadRoleSettingsAsync(conn, ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            _state.Log($"Failed to query the role settings: {e.Message}");
         }
     }
 

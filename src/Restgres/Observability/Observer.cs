@@ -58,6 +58,49 @@ internal sealed class Observer : IDisposable
         if (ctx.Features.Get<RequestObservation>() is { } o) o.Role = role;
     }
 
+    private readonly Lock _poolTimeoutGate = new();
+    private bool _poolTimeoutCooling;
+    private bool _poolTimeoutPending;
+
+    /// <summary>
+    /// A request timed out waiting for a pool connection (PGRST003). At log-level error and above, PostgREST logs
+    /// the error's JSON, debounced (Logger.hs): the first time at once, then at most once more per 5 s while they
+    /// keep coming, so a burst does not flood the log.
+    /// </summary>
+    public void PoolAcquisitionTimedOut()
+    {
+        if (_state.Config.LogLevel < LogLevel.Error) return;
+        lock (_poolTimeoutGate)
+        {
+            if (_poolTimeoutCooling)
+            {
+                _poolTimeoutPending = true;
+                return;
+            }
+            _poolTimeoutCooling = true;
+        }
+        _state.Log(Errors.Pgrst.PoolTimeout().ToJson(ErrorVerbosity.Verbose));
+        _ = CoolDownAsync();
+    }
+
+    private async Task CoolDownAsync()
+    {
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            lock (_poolTimeoutGate)
+            {
+                if (!_poolTimeoutPending)
+                {
+                    _poolTimeoutCooling = false;
+                    return;
+                }
+                _poolTimeoutPending = false;
+            }
+            _state.Log(Errors.Pgrst.PoolTimeout().ToJson(ErrorVerbosity.Verbose));
+        }
+    }
+
     /// <summary>PostgREST's shouldLogResponse: crit logs no request, error the 5xx, warn the 4xx and 5xx, info all.</summary>
     public static bool ShouldLogResponse(LogLevel level, int status) => level switch
     {
@@ -108,7 +151,7 @@ internal sealed class Observer : IDisposable
         Metrics.Http.Observe(ctx.Request.Method, status, resource, elapsed);
         try
         {
-            if (observation is not null && ShouldLogResponse(config.LogLevel, status))
+            if (observation is not null && !observation.IsPreflight && ShouldLogResponse(config.LogLevel, status))
                 Log(ctx, config, observation, activity, start, elapsed, status);
         }
         finally

@@ -10,8 +10,9 @@ namespace Restgres.Observability;
 /// </summary>
 internal static class PrometheusText
 {
-    /// <summary>The Content-Type Prometheus expects for this format.</summary>
-    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+    /// <summary>PostgREST's (Admin.hs: MTTextPlain), which Prometheus reads as this format (text/plain without a
+    /// version is 0.0.4); scripts written for PostgREST compare it exactly.</summary>
+    public const string ContentType = "text/plain; charset=utf-8";
 
     /// <summary>Writes the <c># HELP</c> and <c># TYPE</c> lines of a metric family.</summary>
     public static void Header(StringBuilder sb, string name, string type, string help)

@@ -12,4 +12,8 @@ internal sealed class RequestObservation
 
     /// <summary>The main statement's SQL, when <c>log-query</c> is on.</summary>
     public string? Sql { get; set; }
+
+    /// <summary>A CORS preflight answered by the CORS layer: counted, not logged (PostgREST's CORS middleware answers
+    /// it before the logger sees it).</summary>
+    public bool IsPreflight { get; set; }
 }

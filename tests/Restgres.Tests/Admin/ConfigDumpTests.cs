@@ -53,4 +53,49 @@ public sealed class ConfigDumpTests
         Assert.Contains("app.settings.name = \"say \\\"hi\\\"\"", lines);
         Assert.DoesNotContain("reallyreally", text);
     }
+
+    private static string[] Dump(string text) =>
+        ConfigDump.ToText(ConfigLoader.LoadText(text, new Dictionary<string, string>(), _ => { }), redact: false)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public void Dump_config_is_PostgREST_s_text_unredacted_and_reads_back_the_same()
+    {
+        const string text = """
+            db-uri = "postgres://authenticator:pw@localhost/app"
+            db-pool-max-idletime = 5
+            jwt-secret = "reallyreallyreallyreallyverysafe"
+            jwt-role-claim-key = "$$.user[0].real_role"
+            server-unix-socket-mode = "777"
+            """;
+        var lines = Dump(text);
+
+        Assert.Contains("db-uri = \"postgres://authenticator:pw@localhost/app\"", lines);
+        Assert.Contains("jwt-secret = \"reallyreallyreallyreallyverysafe\"", lines);
+        // '$' is the config file's escape character: the dump doubles it so that it reads back as written.
+        Assert.Contains("jwt-role-claim-key = \"$$.user[0].real_role\"", lines);
+        Assert.Contains("db-pool-max-idletime = 5", lines);
+        Assert.Contains("server-unix-socket-mode = \"777\"", lines);
+        Assert.Contains("admin-server-port = \"\"", lines);
+        Assert.Equal(lines, Dump(string.Join('\n', lines)));
+    }
+
+    [Fact]
+    public void Dump_config_shows_the_deprecated_role_claim_key_with_quoted_keys_as_PostgREST()
+    {
+        var lines = Dump("jwt-role-claim-key = \".roles[?(@ ^== \\\"role1\\\")]\"");
+
+        Assert.Contains("jwt-role-claim-key = \".\\\"roles\\\"[?(@ ^== \\\"role1\\\")]\"", lines);
+    }
+
+    [Fact]
+    public void Restgres_own_options_are_in_the_dump_only_when_set()
+    {
+        var plain = Dump("db-schemas = \"api\"");
+        Assert.Equal(45, plain.Length);
+        Assert.DoesNotContain(plain, l => l.StartsWith("server-compression", StringComparison.Ordinal) || l.StartsWith("log-format", StringComparison.Ordinal));
+
+        var set = Dump("db-schemas = \"api\"\nlog-format = \"json\"");
+        Assert.Contains("log-format = \"json\"", set);
+    }
 }

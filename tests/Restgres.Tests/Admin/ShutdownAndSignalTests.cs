@@ -179,7 +179,8 @@ public sealed class ShutdownAndSignalTests(PgClusterFixture pg) : IDisposable
         await using var server = new Server(path, port, adminPort);
         await server.ReadyAsync();
         Assert.Contains("{\"id\":3}", (await AdminKit.GetAsync(server.Api, "/items?select=id")).Body);
-        Assert.Contains("log-format = \"text\"", (await AdminKit.GetAsync(server.Admin, "/config")).Body);
+        // A Restgres-only option is in the dump only when set (the dump of a PostgREST config is PostgREST's).
+        Assert.DoesNotContain("log-format", (await AdminKit.GetAsync(server.Admin, "/config")).Body, StringComparison.Ordinal);
 
         await File.AppendAllTextAsync(path, "\ndb-max-rows = 1\nlog-level = \"info\"\nlog-format = \"json\"\n");
         await server.SignalAsync("USR2");

@@ -244,7 +244,7 @@ public sealed class GlucoseApiTests(PgClusterFixture pg, GlucoseApi app) : IClas
         Assert.True(stats.GetProperty("entries").GetInt64() >= 1, stats.GetRawText());
         var metrics = await s.GetAsync("/metrics");
         Assert.Equal(200, metrics.Status);
-        Assert.StartsWith("text/plain; version=0.0.4", metrics.Header("Content-Type"), StringComparison.Ordinal);
+        Assert.Equal(Restgres.Observability.PrometheusText.ContentType, metrics.Header("Content-Type"));
         Assert.Contains("restgres_response_cache_requests_total", metrics.Body, StringComparison.Ordinal);
         Assert.Contains("resource=\"/api/v1/glucose/statistics\"", metrics.Body, StringComparison.Ordinal);
     }

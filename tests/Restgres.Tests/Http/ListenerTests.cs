@@ -39,6 +39,16 @@ public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClass
         }
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:3000/", "127.0.0.1:3000")]
+    [InlineData("http://[::1]:3000/", "[::1]:3000")]
+    [InlineData("http://127.0.0.1:80/", "127.0.0.1:80")]
+    [InlineData("unix:/tmp/api.sock", "unix:/tmp/api.sock")]
+    public void The_listening_address_is_logged_as_PostgREST_writes_it(string started, string shown)
+    {
+        Assert.Equal(shown, Listener.Display(new Uri(started)));
+    }
+
     [Fact]
     public async Task The_api_and_the_admin_server_listen_on_their_sockets_with_their_modes_and_on_no_port()
     {

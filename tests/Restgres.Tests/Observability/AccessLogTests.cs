@@ -102,6 +102,31 @@ public sealed partial class AccessLogTests(PgClusterFixture pg)
     }
 
     [Fact]
+    public async Task A_plain_OPTIONS_is_logged_but_a_CORS_preflight_is_not()
+    {
+        var db = await pg.CreateDatabaseAsync(AdminKit.Schema);
+        var (server, log) = await AdminKit.StartLoggedAsync(AdminKit.Config(db) with
+        {
+            LogLevel = LogLevel.Info,
+            ServerCorsAllowedOrigins = ["http://example.com"],
+        });
+        await using (server)
+        {
+            using var client = new HttpClient();
+            using var plain = new HttpRequestMessage(HttpMethod.Options, new Uri(server.BaseAddress, "/items"));
+            Assert.Equal(200, (int)(await client.SendAsync(plain)).StatusCode);
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, new Uri(server.BaseAddress, "/items"));
+            preflight.Headers.Add("Origin", "http://example.com");
+            preflight.Headers.Add("Access-Control-Request-Method", "POST");
+            var answer = await client.SendAsync(preflight);
+            Assert.Equal("http://example.com", answer.Headers.GetValues("Access-Control-Allow-Origin").Single());
+
+            var line = Assert.Single(await log.OutAsync());
+            Assert.Contains("\"OPTIONS /items HTTP/1.1\" 200", line, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Log_query_logs_the_main_statement_before_the_access_line()
     {
         var db = await pg.CreateDatabaseAsync(AdminKit.Schema);

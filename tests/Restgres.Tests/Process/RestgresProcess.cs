@@ -100,7 +100,10 @@ public sealed class RestgresProcess : IAsyncDisposable
             {
                 using var tcp = new TcpClient();
                 await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return;
+                // As PostgREST, the port is open while the schema cache loads (503 meanwhile): wait for the first
+                // load's outcome, "Schema cache loaded ..." or "Schema cache load failed ...".
+                if (StdErr.Contains("Schema cache load", StringComparison.Ordinal)) return;
+                await Task.Delay(50);
             }
             catch (SocketException)
             {

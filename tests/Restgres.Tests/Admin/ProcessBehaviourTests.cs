@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using Restgres.Tests.Infrastructure;
+using Xunit;
+
+namespace Restgres.Tests.Admin;
+
+/// <summary>
+/// What PostgREST's process-level io tests check of a running server (docs/configuration.md, "PostgREST's io test
+/// suite"): a busy pool answers 504 PGRST003, the <c>Server</c> header, <c>/live</c> following the API server's
+/// socket, role settings re-read on a config reload.
+/// </summary>
+[Collection("pg")]
+public sealed class ProcessBehaviourTests(PgClusterFixture pg)
+{
+    private static readonly string Schema = AdminKit.Schema;
+
+    [Fact]
+    public async Task A_busy_pool_answers_504_PGRST003_after_the_acquisition_timeout_and_logs_it()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var log = new ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(
+            AdminKit.Config(db) with { DbPool = 1, DbPoolAcquisitionTimeout = 1 }, log.Enqueue);
+
+        // The one connection stays busy with a request in its pg_sleep.
+        using var client = new HttpClient();
+        using var content = new StringContent("{\"s\": 6}", System.Text.Encoding.UTF8, "application/json");
+        var slow = client.PostAsync(new Uri(server.BaseAddress, "/rpc/slow"), content);
+        Assert.True(await AdminKit.EventuallyAsync(async () =>
+            Convert.ToInt64(await db.ScalarAsync("select count(*) from pg_stat_activity where wait_event = 'PgSleep' and usename = '"
+                + AdminKit.Authenticator + "'"), System.Globalization.CultureInfo.InvariantCulture) > 0),
+            "the slow request did not start");
+        var (status, body, _) = await AdminKit.GetAsync(server.BaseAddress, "/items");
+
+        Assert.Equal(504, status);
+        Assert.Equal("""{"code":"PGRST003","details":null,"hint":null,"message":"Timed out acquiring connection from connection pool."}""", body);
+        Assert.Contains(log, l => l.Contains("Timed out acquiring connection from connection pool.", StringComparison.Ordinal));
+        Assert.Equal(200, (int)(await slow).StatusCode);
+    }
+
+    [Fact]
+    public async Task Responses_carry_PostgREST_s_Server_header_with_the_version_also_in_application_name()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema + $$"""
+            create function api.app_name() returns text language sql as $f$ select current_setting('application_name') $f$;
+            grant execute on function api.app_name() to {{AdminKit.Anon}};
+            """);
+        await using var server = await AdminKit.StartAsync(AdminKit.Config(db));
+
+        var (status, body, response) = await AdminKit.GetAsync(server.BaseAddress, "/rpc/app_name");
+
+        Assert.Equal(200, status);
+        var header = response.Headers.NonValidated["Server"].ToString();
+        Assert.StartsWith("postgrest/16 (Restgres ", header, StringComparison.Ordinal);
+        // PostgREST's io tests: the header's "postgrest/" read as "PostgREST " is the application_name.
+        Assert.Equal("\"" + header.Replace("postgrest/", "PostgREST ", StringComparison.Ordinal) + "\"", body);
+    }
+
+    [Fact]
+    public async Task Live_and_ready_are_500_when_the_API_unix_socket_is_gone()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var socket = Path.Combine(Path.GetTempPath(), $"restgres-live-{Guid.NewGuid():N}.sock");
+        await using var server = await AdminKit.StartAsync(AdminKit.Config(db) with { ServerUnixSocket = socket });
+        var admin = server.AdminAddress!;
+        Assert.Equal(200, await AdminKit.StatusAsync(admin, "/live"));
+        Assert.Equal(200, await AdminKit.StatusAsync(admin, "/ready"));
+
+        File.Delete(socket);
+
+        Assert.Equal(500, await AdminKit.StatusAsync(admin, "/live"));
+        Assert.Equal(500, await AdminKit.StatusAsync(admin, "/ready"));
+    }
+
+    [Fact]
+    public async Task A_config_reload_reads_the_role_settings_again()
+    {
+        // Roles of its own: ALTER ROLE is cluster-wide, and other tests use AdminKit's roles at the same time.
+        const string authenticator = "psb_authenticator", anon = "psb_anon";
+        var db = await pg.CreateDatabaseAsync(PgClusterFixture.RolesSql(authenticator, anon) + $$"""
+            alter role {{anon}} set statement_timeout = '5s';
+            create schema api;
+            grant usage on schema api to {{anon}};
+            create function api.timeout() returns text language sql as $f$ select current_setting('statement_timeout') $f$;
+            grant execute on function api.timeout() to {{anon}};
+            """);
+        var config = AdminKit.LoadFile(Path.Combine(Path.GetTempPath(), $"restgres-roles-{Guid.NewGuid():N}.conf"), $"""
+            db-uri = "{db.Uri(authenticator)}"
+            db-schemas = "api"
+            db-anon-role = "{anon}"
+            db-config = false
+            server-host = "127.0.0.1"
+            server-port = 0
+            """);
+        await using var server = await AdminKit.StartAsync(config);
+        Assert.Equal("\"5s\"", (await AdminKit.GetAsync(server.BaseAddress, "/rpc/timeout")).Body);
+
+        await db.ExecuteSqlAsync($"alter role {anon} set statement_timeout = '8s'");
+        Assert.True(await server.State.Reloader.ReloadAsync(explicitRequest: true, beforeSchemaLoad: false, CancellationToken.None));
+
+        Assert.Equal("\"8s\"", (await AdminKit.GetAsync(server.BaseAddress, "/rpc/timeout")).Body);
+        await db.ExecuteSqlAsync($"alter role {anon} set statement_timeout = '5s'");
+    }
+}
