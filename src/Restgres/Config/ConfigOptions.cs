@@ -142,8 +142,9 @@ internal static class ConfigOptions
     {
         UnsetValue = [],
         Doc = "Group commit (docs/group-commit.md): `POST` inserts into these tables (comma-separated names as in the API "
-            + "path, or `schema.name`; `*` for every table) that arrive within `db-group-commit-window` share one "
-            + "transaction, one commit, each with its own statements and response. Unset: off.",
+            + "path, or `schema.name`; `*` for every table) and `POST` calls of the volatile functions named `rpc/name` "
+            + "that arrive within `db-group-commit-window` share one transaction, one commit, each with its own "
+            + "statements and response. Unset: off.",
         RestgresOnly = true,
     };
 
