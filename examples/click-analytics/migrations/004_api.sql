@@ -33,9 +33,11 @@ $$;
 ALTER FUNCTION auth.session(auth.users, api.profiles) OWNER TO clicks_owner;
 
 -- POST /auth/register {email, password (≥ 6), username (3–50), age (1–120), gender Male|Female|Other}.
--- Invalid fields: 422 (FastAPI's status for validation); a known email: 400 "Email already registered"; a taken
+-- Missing or invalid fields: 422 (FastAPI's status for validation; every argument has a default so that a missing one
+-- reaches the check rather than PostgREST's "function not found"); a known email: 400 "Email already registered"; a taken
 -- username: 400 "Username already taken".
-CREATE OR REPLACE FUNCTION api.register(email text, password text, username text, age integer, gender text) RETURNS json
+CREATE OR REPLACE FUNCTION api.register(email text DEFAULT NULL, password text DEFAULT NULL, username text DEFAULT NULL,
+  age integer DEFAULT NULL, gender text DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -73,7 +75,7 @@ ALTER FUNCTION api.register(text, text, text, integer, text) OWNER TO clicks_own
 
 -- POST /auth/login {email, password}: the same answer as register, or 401 "Invalid email or password" for any
 -- failure; an unknown email costs the same bcrypt check as a wrong password (a stand-in hash of the same cost).
-CREATE OR REPLACE FUNCTION api.login(email text, password text) RETURNS json
+CREATE OR REPLACE FUNCTION api.login(email text DEFAULT NULL, password text DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = ''
 AS $$
@@ -98,7 +100,7 @@ ALTER FUNCTION api.login(text, text) OWNER TO clicks_owner;
 -- POST /track {feature_name, event_id?}: one click of the signed-in user (user_id is the column default, from the
 -- token; RLS refuses any other). A retry with the same event_id is answered the same and inserts nothing.
 -- SECURITY INVOKER: the caller's grants and the RLS policy apply.
-CREATE OR REPLACE FUNCTION api.track(feature_name text, event_id uuid DEFAULT NULL) RETURNS json
+CREATE OR REPLACE FUNCTION api.track(feature_name text DEFAULT NULL, event_id uuid DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql VOLATILE
 SET search_path = ''
 AS $$

@@ -335,7 +335,8 @@ internal static class ConfigOptions
     {
         // As in PostgREST, unset and "" both mean no list: any origin is allowed.
         UnsetValue = [],
-        Doc = "Allowed CORS origins, comma-separated; unset or `\"\"` allows any.",
+        Doc = "Allowed CORS origins, comma-separated; unset or `\"\"` allows any. An entry `scheme://*.domain` also "
+            + "allows every subdomain of `domain` (Restgres).",
         InDatabase = true,
     };
 
