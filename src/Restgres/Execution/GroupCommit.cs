@@ -13,8 +13,8 @@ namespace Restgres.Execution;
 /// db-group-commit (docs/group-commit.md): inserts into the same table (or calls of the same volatile function) that
 /// arrive within a short window share one transaction, so many requests pay for one commit (one WAL flush). Each
 /// request keeps its own statements in that transaction, in arrival order: its set_config prelude, its db-pre-request
-/// call, its insert or call, so every PostgREST
-/// semantic (defaults, triggers, RLS WITH CHECK with its own claims, on_conflict, Prefer) is exactly a lone request's.
+/// call, its insert or call, so every PostgREST semantic (defaults, triggers, RLS WITH CHECK with its own claims,
+/// on_conflict, Prefer) is exactly a lone request's.
 /// All of a batch is sent in one round trip. A statement that fails rolls the transaction back: its request gets its
 /// error, and the others run again without it (an isolation retry), so a request is never half-written and never
 /// answered before the commit that holds its rows.
