@@ -80,10 +80,10 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP (examples/ab-dashboard, examples/glucose-api)"
+  stage "pgTAP (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
   mkdir -p test-results
   : >test-results/pgtap.txt
-  for app in ab-dashboard glucose-api; do
+  for app in ab-dashboard glucose-api click-analytics; do
     if "examples/$app/tests/run.sh" 2>&1 | tee -a test-results/pgtap.txt; then :; else failures+=("pgTAP ($app)"); fi
   done
   # pg_prove's summary: "Files=6, Tests=139, ..." and, on failure, "Failed N/M subtests" per file.

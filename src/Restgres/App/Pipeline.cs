@@ -35,7 +35,7 @@ internal static class Pipeline
         }
         var check = ActionPlanner.ResultCheck(plan, req.Preferences);
         var rs = rc.GroupCommit is { } group && GroupCommit.Applies(config, plan, tx, check is not null)
-            ? await group.RunAsync(config, rc.DataSource, ((MutateActionPlan)plan).Plan.Target, tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted)
+            ? await group.RunAsync(config, rc.DataSource, GroupCommit.Target(plan), tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted)
             : await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, check, rc.Aborted, CacheNotify(config, rc.Cache, plan));
         rc.Timing?.TransactionDone();
         PgrstResponse resp;

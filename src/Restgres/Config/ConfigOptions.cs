@@ -142,8 +142,9 @@ internal static class ConfigOptions
     {
         UnsetValue = [],
         Doc = "Group commit (docs/group-commit.md): `POST` inserts into these tables (comma-separated names as in the API "
-            + "path, or `schema.name`; `*` for every table) that arrive within `db-group-commit-window` share one "
-            + "transaction, one commit, each with its own statements and response. Unset: off.",
+            + "path, or `schema.name`; `*` for every table) and `POST` calls of the volatile functions named `rpc/name` "
+            + "that arrive within `db-group-commit-window` share one transaction, one commit, each with its own "
+            + "statements and response. Unset: off.",
         RestgresOnly = true,
     };
 
@@ -334,7 +335,8 @@ internal static class ConfigOptions
     {
         // As in PostgREST, unset and "" both mean no list: any origin is allowed.
         UnsetValue = [],
-        Doc = "Allowed CORS origins, comma-separated; unset or `\"\"` allows any.",
+        Doc = "Allowed CORS origins, comma-separated; unset or `\"\"` allows any. An entry `scheme://*.domain` also "
+            + "allows every subdomain of `domain` (Restgres).",
         InDatabase = true,
     };
 

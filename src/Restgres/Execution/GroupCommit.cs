@@ -10,10 +10,11 @@ using Restgres.Sql;
 namespace Restgres.Execution;
 
 /// <summary>
-/// db-group-commit (docs/group-commit.md): inserts into the same table that arrive within a short window share one
-/// transaction, so many requests pay for one commit (one WAL flush). Each request keeps its own statements in that
-/// transaction, in arrival order: its set_config prelude, its db-pre-request call, its insert, so every PostgREST
-/// semantic (defaults, triggers, RLS WITH CHECK with its own claims, on_conflict, Prefer) is exactly a lone request's.
+/// db-group-commit (docs/group-commit.md): inserts into the same table (or calls of the same volatile function) that
+/// arrive within a short window share one transaction, so many requests pay for one commit (one WAL flush). Each
+/// request keeps its own statements in that transaction, in arrival order: its set_config prelude, its db-pre-request
+/// call, its insert or call, so every PostgREST semantic (defaults, triggers, RLS WITH CHECK with its own claims,
+/// on_conflict, Prefer) is exactly a lone request's.
 /// All of a batch is sent in one round trip. A statement that fails rolls the transaction back: its request gets its
 /// error, and the others run again without it (an isolation retry), so a request is never half-written and never
 /// answered before the commit that holds its rows.
@@ -28,18 +29,36 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
     private readonly ConcurrentDictionary<Key, Group> _groups = new();
 
     /// <summary>
-    /// Whether group commit takes this insert: a POST (not PUT) into a table db-group-commit names, ending in COMMIT
-    /// (not <c>tx=rollback</c>), without a check on its result before the commit (singular media types).
+    /// Whether group commit takes this request: a POST (not PUT) into a table db-group-commit names, or a POST call of
+    /// a volatile function it names as <c>rpc/name</c>; ending in COMMIT (not <c>tx=rollback</c>), without a check on
+    /// its result before the commit (singular media types).
     /// </summary>
     public static bool Applies(AppConfig config, App.DbActionPlan plan, TxSettings tx, bool checkedResult) =>
         !config.DbGroupCommit.IsEmpty && !tx.Rollback && !checkedResult && plan.Explain is null
-        && plan is App.MutateActionPlan { Plan.Mutation: Requests.Mutation.Create } mutate
-        && Names(config, mutate.Plan.Target);
+        && plan switch
+        {
+            App.MutateActionPlan { Plan.Mutation: Requests.Mutation.Create } mutate => Names(config, mutate.Plan.Target, ""),
+            // A function that writes (not read-only: volatile) answers from its own statement like an insert does, so
+            // it keeps its semantics in a shared transaction for the same reasons (docs/group-commit.md).
+            App.CallActionPlan call => !call.ReadOnly && Names(config, call.Plan.Qi, "rpc/"),
+            _ => false,
+        };
 
-    private static bool Names(AppConfig config, QualifiedIdentifier target)
+    /// <summary>What a batch is keyed by: the table inserted into, or the function called.</summary>
+    public static QualifiedIdentifier Target(App.DbActionPlan plan) => plan switch
+    {
+        App.MutateActionPlan mutate => mutate.Plan.Target,
+        App.CallActionPlan call => call.Plan.Qi,
+        _ => throw new InvalidOperationException("group commit takes inserts and function calls only"),
+    };
+
+    /// <summary>Tables are named as in their API path (or schema.name, or <c>*</c> for every table); functions as
+    /// <c>rpc/name</c> or <c>rpc/schema.name</c> (never by <c>*</c>: a function joins only when it is named).</summary>
+    private static bool Names(AppConfig config, QualifiedIdentifier target, string prefix)
     {
         foreach (var name in config.DbGroupCommit)
-            if (name == "*" || name == target.Name || name == target.Schema + "." + target.Name) return true;
+            if ((name == "*" && prefix.Length == 0) || name == prefix + target.Name || name == prefix + target.Schema + "." + target.Name)
+                return true;
         return false;
     }
 

@@ -65,6 +65,28 @@ internal static class Cors
             return true;
         }
         allowOrigin = origin;
-        return config.ServerCorsAllowedOrigins.Contains(origin);
+        foreach (var allowed in config.ServerCorsAllowedOrigins)
+            if (Matches(allowed, origin)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="origin"/> is the allowed origin <paramref name="allowed"/>: the same text, or for an
+    /// entry <c>scheme://*.domain[:port]</c> any subdomain (one or more DNS labels) of that domain, with that scheme
+    /// and port (<c>https://*.vercel.app</c>: preview deployments). A browser never sends a <c>*</c> in an Origin, so
+    /// the exact lists PostgREST accepts keep their meaning.
+    /// </summary>
+    internal static bool Matches(string allowed, string origin)
+    {
+        if (string.Equals(allowed, origin, StringComparison.Ordinal)) return true;
+        var star = allowed.IndexOf("://*.", StringComparison.Ordinal);
+        if (star < 0) return false;
+        var prefix = allowed[..(star + 3)];
+        var suffix = allowed[(star + 4)..];
+        if (origin.Length <= prefix.Length + suffix.Length
+            || !origin.StartsWith(prefix, StringComparison.Ordinal) || !origin.EndsWith(suffix, StringComparison.Ordinal))
+            return false;
+        var labels = origin[prefix.Length..^suffix.Length];
+        return labels.Split('.').All(l => l.Length > 0 && l.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
     }
 }

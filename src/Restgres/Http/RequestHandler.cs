@@ -62,7 +62,7 @@ internal sealed class RequestHandler(AppState state)
             resp = PgrstResponse.FromError(new ApiError(500, "PGRSTX00", "Internal server error", ApiError.Str(e.GetType().Name)), config.ClientErrorVerbosity);
         }
 #pragma warning restore CA1031
-        if (route is { Errors: Routing.ErrorShape.Fastapi } && resp.Status >= 400) ToFastapiError(resp);
+        if (route is { Errors: Routing.ErrorShape.Fastapi } && resp.Status >= 400) ToFastapiError(resp, route.AuthDetail);
         await WriteAsync(ctx, config, resp, path, timing);
     }
 
@@ -216,7 +216,7 @@ internal sealed class RequestHandler(AppState state)
         return resp;
     }
 
-    internal static void ToFastapiError(PgrstResponse resp)
+    internal static void ToFastapiError(PgrstResponse resp, string? authDetail = null)
     {
         string detail;
         try
@@ -230,7 +230,7 @@ internal sealed class RequestHandler(AppState state)
                 ? c.GetString()
                 : null;
             detail = resp.Status == 401 && IsAuthenticationFailure(code)
-                ? FastapiCredentialsDetail
+                ? authDetail ?? FastapiCredentialsDetail
                 : isObject && root.TryGetProperty("message", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String
                     ? m.GetString() ?? ""
                     : Encoding.UTF8.GetString(resp.Body.Span);

@@ -112,8 +112,16 @@ internal static class RouteFile
                     block.RateLimit = RateLimiting.RateLimitRules.Parse(value, Option, $"Error in routes file '{path}' line {n} ({Option})", block.Template);
                     block.RateLimitLine = n;
                     break;
+                case "auth-detail":
+                    if (block.AuthDetailLine > 0) throw Error(path, n, "a second 'auth-detail' in one route");
+                    // The rest of the line; surrounding double quotes, when written, are not part of it.
+                    var detail = value.Length >= 2 && value[0] == '"' && value[^1] == '"' ? value[1..^1] : value;
+                    if (detail.Length == 0) throw Error(path, n, "'auth-detail' needs the text, e.g. 'auth-detail Invalid or expired token'");
+                    block.AuthDetail = detail;
+                    block.AuthDetailLine = n;
+                    break;
                 default:
-                    throw Error(path, n, $"unknown option '{key}' (expected to, header, param, errors or rate-limit)");
+                    throw Error(path, n, $"unknown option '{key}' (expected to, header, param, errors, rate-limit or auth-detail)");
             }
         }
         if (block is not null) routes.Add(Finish(path, block));
@@ -145,6 +153,8 @@ internal static class RouteFile
         public int ErrorsLine { get; set; }
         public RateLimiting.RateLimitRules? RateLimit { get; set; }
         public int RateLimitLine { get; set; }
+        public string? AuthDetail { get; set; }
+        public int AuthDetailLine { get; set; }
     }
 
     private static Block StartBlock(string path, int n, string text)
@@ -176,6 +186,8 @@ internal static class RouteFile
     private static Route Finish(string path, Block b)
     {
         if (b.To is null) throw Error(path, b.Line, $"the route {b.Template} has no 'to' line");
+        if (b.AuthDetail is not null && b.Errors != ErrorShape.Fastapi)
+            throw Error(path, b.AuthDetailLine, "'auth-detail' words the fastapi error shape's token failures: add 'errors fastapi' to the route");
         var to = b.To;
         if (to.StartsWith(AdminPrefix, StringComparison.Ordinal))
         {
@@ -209,6 +221,7 @@ internal static class RouteFile
         {
             Renames = [.. b.Renames],
             RateLimit = b.RateLimit,
+            AuthDetail = b.AuthDetail,
         };
     }
 

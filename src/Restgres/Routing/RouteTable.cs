@@ -38,6 +38,10 @@ internal sealed record Route(
     /// the roles they name, or for all with a single rule); null: none.</summary>
     public RateLimiting.RateLimitRules? RateLimit { get; init; }
 
+    /// <summary>The route's <c>auth-detail</c>: the <c>detail</c> of a 401 for the token in the fastapi error shape
+    /// (the old service's wording); null: FastAPI's own "Could not validate credentials".</summary>
+    public string? AuthDetail { get; init; }
+
     /// <summary>The capture names, in path order (OpenAPI's path parameters).</summary>
     public IEnumerable<string> Captures => Segments.Where(IsCapture).Select(s => s[1..^1]);
 

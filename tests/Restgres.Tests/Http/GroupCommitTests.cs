@@ -53,6 +53,15 @@ public sealed class GroupCommitApi : ServersOnOneDatabase
             end if;
           end $$;
         grant execute on function api.pre() to {{Anon}}, {{User}};
+        -- a function that writes (volatile), named rpc/log_event in db-group-commit, and one that is not named
+        create function api.log_event(name text) returns json language plpgsql as $$
+          begin
+            if name = 'fail' then raise sqlstate 'PT400' using message = 'refused by log_event'; end if;
+            insert into api.events (name) values (log_event.name);
+            return json_build_object('logged', name, 'sub', current_setting('request.jwt.claims', true)::json->>'sub');
+          end $$;
+        create function api.log_alone(name text) returns void language sql as $$ insert into api.events (name) values (log_alone.name) $$;
+        grant execute on function api.log_event(text), api.log_alone(text) to {{Anon}}, {{User}};
         """;
 
 
@@ -68,7 +77,7 @@ public sealed class GroupCommitApi : ServersOnOneDatabase
     /// <summary>Group commit on for events, notes and kv; a batch commits when <see cref="BatchSize"/> requests joined it.</summary>
     internal static AppConfig Batching(AppConfig c) => c with
     {
-        DbGroupCommit = ["events", "api.notes", "kv", "linked"],
+        DbGroupCommit = ["events", "api.notes", "kv", "linked", "rpc/log_event"],
         DbGroupCommitWindow = 600_000,
         DbGroupCommitMaxRequests = BatchSize,
         DbTxEnd = TxEnd.CommitAllowOverride,
@@ -130,6 +139,53 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         var metrics = s.Server.State.Observer.Metrics.Render(s.Server.State);
         Assert.Matches(@"restgres_group_commit_batch_size_bucket\{le=""5""\} [1-9]", metrics);
         Assert.Matches(@"restgres_group_commit_rows_total [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task Concurrent_calls_of_a_named_function_share_one_transaction_and_each_gets_its_own_answer()
+    {
+        var s = await BatchingAsync();
+        var t = Tag();
+        var replies = await Task.WhenAll(Enumerable.Range(0, GroupCommitApi.BatchSize)
+            .Select(i => Post(s, "/rpc/log_event", $$"""{"name":"{{t}}{{i}}"}""", "u" + i)));
+
+        for (var i = 0; i < replies.Length; i++)
+        {
+            Assert.Equal(200, replies[i].Status);
+            Assert.Equal($$"""{"logged" : "{{t}}{{i}}", "sub" : "u{{i}}"}""", replies[i].Body);
+        }
+        Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
+    }
+
+    [Fact]
+    public async Task A_failing_call_of_a_batch_gets_its_lone_error_and_the_other_calls_commit_together()
+    {
+        var s = await BatchingAsync();
+        var lone = await Post(await LoneAsync(), "/rpc/log_event", """{"name":"fail"}""", "eve");
+        var t = Tag();
+        var replies = await Task.WhenAll(Enumerable.Range(0, GroupCommitApi.BatchSize - 1)
+            .Select(i => Post(s, "/rpc/log_event", $$"""{"name":"{{t}}{{i}}"}""", "u" + i))
+            .Prepend(Post(s, "/rpc/log_event", """{"name":"fail"}""", "eve")));
+
+        Assert.Equal(400, lone.Status);
+        Assert.Equal((lone.Status, lone.Body), (replies[0].Status, replies[0].Body));
+        Assert.All(replies.Skip(1), r => Assert.Equal(200, r.Status));
+        Assert.Equal(3L, await Count("events", $"name like '{t}%'"));
+        Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
+    }
+
+    [Fact]
+    public async Task Functions_join_only_when_named_and_reads_never()
+    {
+        var s = await BatchingAsync();
+        var t = Tag();
+        // Not named: each call is its own transaction, answered at once (a batch of four would wait ten minutes).
+        var replies = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => Post(s, "/rpc/log_alone", $$"""{"name":"{{t}}{{i}}"}""", "u")));
+        Assert.All(replies, r => Assert.Equal(204, r.Status));
+        Assert.Equal(2L, await Transactions("events", $"name like '{t}%'"));
+        // A GET of the named function runs read-only, alone: a write in it fails as it does without group commit.
+        var get = await s.SendAsync(HttpMethod.Get, $"/rpc/log_event?name={t}x", null, [("Authorization", User("u"))]);
+        Assert.Equal(405, get.Status);
     }
 
     /// <summary>A bad request of a batch and the same request alone, on a server without group commit.</summary>

@@ -42,6 +42,16 @@ public sealed class RouteFileTests
     }
 
     [Theory]
+    [InlineData("auth-detail Invalid or expired token", "Invalid or expired token")]
+    [InlineData("auth-detail \"Invalid or expired token\"", "Invalid or expired token")]
+    public void Auth_detail_words_the_token_failures_of_a_fastapi_route(string line, string detail)
+    {
+        var t = Parse("POST /track\n  to /rpc/track\n  errors fastapi\n  " + line + "\n\nGET /a\n  to /x\n  errors fastapi");
+        Assert.Equal(detail, t.Routes[0].AuthDetail);
+        Assert.Null(t.Routes[1].AuthDetail);
+    }
+
+    [Theory]
     [InlineData("  to /x", 1, "no route line")]
     [InlineData("GET /a\n  to /x\n  colour red", 3, "unknown option 'colour'")]
     [InlineData("GET /a\n  to /x\n  errors django", 3, "unknown value 'django' for 'errors' (expected postgrest or fastapi)")]
@@ -71,6 +81,9 @@ public sealed class RouteFileTests
     [InlineData("GET /a\n  to /x\n  param limit row_limit", 3, "is not 'param old_name as new_name'")]
     [InlineData("GET /a\n  to /x\n  param li&mit as row_limit", 3, "is not 'param old_name as new_name'")]
     [InlineData("GET /a\n  to /x\n  param limit as a\n  param limit as b", 4, "the parameter 'limit' is renamed twice")]
+    [InlineData("GET /a\n  to /x\n  auth-detail Bad token", 3, "add 'errors fastapi' to the route")]
+    [InlineData("GET /a\n  to /x\n  errors fastapi\n  auth-detail", 4, "'auth-detail' needs the text")]
+    [InlineData("GET /a\n  to /x\n  errors fastapi\n  auth-detail a\n  auth-detail b", 5, "a second 'auth-detail'")]
     public void Errors_name_the_file_and_the_line(string text, int line, string message)
     {
         var e = Assert.Throws<ConfigException>(() => Parse(text));
