@@ -30,7 +30,9 @@ internal static class CommandLine
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
           restgres --example            Print an example config file with every option
-          restgres --rate-limit-sql     Print the SQL that server-rate-limit-store = database needs (run it once)
+          restgres --schema-sql         Print the SQL of Restgres's own schema (shared rate limits, idempotency keys);
+                                        run it once as a role that may create schemas
+          restgres --rate-limit-sql     Print the rate-limit part of it only
           restgres --help               Show this help
           restgres --version            Show the version
 
@@ -53,6 +55,9 @@ internal static class CommandLine
                     return 0;
                 case "--example" or "example":
                     Console.WriteLine(ConfigExample.Text);
+                    return 0;
+                case "--schema-sql":
+                    Console.WriteLine(Execution.RestgresSchema.Sql);
                     return 0;
                 case "--rate-limit-sql":
                     Console.WriteLine(RateLimiting.RateLimitSchema.Sql);
