@@ -55,8 +55,9 @@ internal sealed record IdempotentRequest(string Scope, string Key, byte[] Finger
     internal static string ParseKey(string header)
     {
         var s = header.Trim();
-        if (s.Length >= 2 && s[0] == '"' && s[^1] == '"')
+        if (s.StartsWith('"'))
         {
+            if (s.Length < 2 || s[^1] != '"') throw BadKey("Idempotency-Key is not a valid string");
             var sb = new StringBuilder(s.Length);
             for (var i = 1; i < s.Length - 1; i++)
             {
@@ -81,7 +82,7 @@ internal sealed record IdempotentRequest(string Scope, string Key, byte[] Finger
     private static ApiError BadKey(string message) => new(400, BadKeyCode, message, null,
         ApiError.Str("Send one Idempotency-Key, a string of at most 255 printable characters, e.g. Idempotency-Key: \"5f1c...\""));
 
-    /// <summary>The role and the JWT's <c>sub</c> (any JSON value), separated by a character neither can hold.</summary>
+    /// <summary>The role and the JWT's <c>sub</c> (any JSON value), the role length-prefixed so no two pairs collide.</summary>
     private static string ScopeOf(Auth.AuthResult auth)
     {
         var sub = "";
@@ -91,7 +92,7 @@ internal sealed record IdempotentRequest(string Scope, string Key, byte[] Finger
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("sub", out var s))
                 sub = s.ValueKind == JsonValueKind.String ? s.GetString() ?? "" : s.GetRawText();
         }
-        return auth.Role + "\0" + sub;
+        return auth.Role.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + auth.Role + sub;
     }
 
     /// <summary>
