@@ -666,7 +666,7 @@ internal static class ConfigOptions
     {
         Default = "local",
         Doc = "`local` (each instance counts alone) or `database` (instances share limits through the "
-            + "`restgres.rate_limit_lease` function, leasing tokens in batches; `restgres --rate-limit-sql` prints it).",
+            + "`restgres.rate_limit_lease` function, leasing tokens in batches; `restgres --schema-sql` prints it).",
         RestgresOnly = true,
     };
 
