@@ -59,7 +59,7 @@ public sealed class IdempotencyApi : IAsyncLifetime
         ServerIdempotency = PathTtlRules.Parse("server-idempotency", "orders: 1h; slow: 1h; rpc/request_generation: 1h"),
     };
 
-    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name)
+    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig>? configure = null)
     {
         await _gate.WaitAsync();
         try
@@ -67,7 +67,7 @@ public sealed class IdempotencyApi : IAsyncLifetime
             _database ??= await pg.CreateDatabaseAsync(Sql);
             if (!_servers.TryGetValue(name, out var server))
             {
-                server = await TestServer.StartAsync(BaseConfig);
+                server = await TestServer.StartAsync((configure ?? (c => c))(BaseConfig));
                 _servers[name] = server;
             }
             return server;
@@ -266,6 +266,24 @@ public sealed class IdempotencyTests(PgClusterFixture pg, IdempotencyApi api) : 
         Assert.Equal(201, first.Status);
         Assert.Equal("true", again.Header("Idempotent-Replayed"));
         Assert.Equal(first.Body, again.Body);
+        Assert.Equal(1L, await Count("orders", $"item = '{t}'"));
+    }
+
+    [Fact]
+    public async Task An_idempotent_insert_bypasses_group_commit_whose_batch_would_wait_for_more_requests()
+    {
+        // Group commit on orders with a ten-minute window and batches of four: a lone insert through it would wait.
+        var s = await api.ServerAsync(pg, "batching", c => c with
+        {
+            DbGroupCommit = ["orders"],
+            DbGroupCommitWindow = 600_000,
+            DbGroupCommitMaxRequests = 4,
+        });
+        var (t, key) = (Tag(), NewKey());
+        var first = await Send(s, HttpMethod.Post, "/orders?select=item", $$"""{"item":"{{t}}"}""", "alice", key);
+        var again = await Send(s, HttpMethod.Post, "/orders?select=item", $$"""{"item":"{{t}}"}""", "alice", key);
+        Assert.Equal(201, first.Status);
+        Assert.Equal("true", again.Header("Idempotent-Replayed"));
         Assert.Equal(1L, await Count("orders", $"item = '{t}'"));
     }
 
