@@ -144,9 +144,10 @@ internal static class MainTx
         catch (PostgresException e)
         {
             Release(result);
-            await RollbackQuietlyAsync(conn, e);
-            if (idempotency is not null && IdempotentRequest.IsOutcome(e))
-                throw await idempotency.OutcomeAsync(conn, e, ct);
+            // idempotency_begin's answers fail its execution, not its Bind: no prepared statement to reset.
+            var outcome = idempotency is not null && IdempotentRequest.IsOutcome(e);
+            await RollbackQuietlyAsync(conn, e, resetPrepared: !outcome);
+            if (outcome) throw await idempotency!.OutcomeAsync(conn, e, ct);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
         catch (NpgsqlException e)
@@ -325,7 +326,7 @@ internal static class MainTx
     /// Ends the failed transaction, then resets the prepared statement of the statement that failed (see
     /// <see cref="ResetPreparedAsync"/>). Errors are ignored: a broken connection is discarded by the pool.
     /// </summary>
-    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn, PostgresException failure)
+    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn, PostgresException failure, bool resetPrepared = true)
     {
         try
         {
@@ -333,7 +334,7 @@ internal static class MainTx
             {
                 await using (var cmd = new NpgsqlCommand("ROLLBACK", conn))
                     await cmd.ExecuteNonQueryAsync();
-                if (failure.BatchCommand is { } failed && AutoPrepares(conn))
+                if (resetPrepared && failure.BatchCommand is { } failed && AutoPrepares(conn))
                     await ResetPreparedAsync(conn, failed);
             }
         }
