@@ -34,20 +34,34 @@ internal static class Pipeline
             return Responses.Plan(req, plan.Media, planBody);
         }
         var check = ActionPlanner.ResultCheck(plan, req.Preferences);
-        var rs = rc.GroupCommit is { } group && GroupCommit.Applies(config, plan, tx, check is not null)
-            ? await group.RunAsync(config, rc.DataSource, GroupCommit.Target(plan), tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted)
-            : await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, check, rc.Aborted, CacheNotify(config, rc.Cache, plan));
+        // server-idempotency: a write that commits stores its response in the same transaction (docs/idempotency.md).
+        // A read-only transaction or tx=rollback changes nothing to protect, so it runs as if no key was sent.
+        var idem = rc.Idempotency is { } key && !plan.ReadOnly && !tx.Rollback && plan is MutateActionPlan or CallActionPlan ? key : null;
+        PgrstResponse? stored = null;
+        ResultSet rs;
+        try
+        {
+            // Idempotent requests bypass group commit: their begin and finish statements need their own transaction.
+            rs = idem is null && rc.GroupCommit is { } group && GroupCommit.Applies(config, plan, tx, check is not null)
+                ? await group.RunAsync(config, rc.DataSource, GroupCommit.Target(plan), tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted)
+                : await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, check, rc.Aborted, CacheNotify(config, rc.Cache, plan),
+                    idem, idem is null ? null : result => idem.Finish(stored = Build(config, req, plan, result)));
+        }
+        catch (IdempotentReplay replay)
+        {
+            rc.Timing?.TransactionDone();
+            return replay.Response;
+        }
         rc.Timing?.TransactionDone();
+        if (stored is not null)
+        {
+            rc.Timing?.ResponseDone();
+            return stored;
+        }
         PgrstResponse resp;
         try
         {
-            resp = plan switch
-            {
-                ReadActionPlan read => Responses.Read(config, req, read.Plan, rs),
-                MutateActionPlan mutate => MutateResponses.Build(req, mutate.Plan, rs),
-                CallActionPlan call => CallResponses.Call(config, req, call.Plan, rs),
-                _ => throw new InvalidOperationException("unknown database plan " + plan.GetType().Name),
-            };
+            resp = Build(config, req, plan, rs);
         }
         catch
         {
@@ -59,6 +73,14 @@ internal static class Pipeline
         rc.Timing?.ResponseDone();
         return resp;
     }
+
+    private static PgrstResponse Build(AppConfig config, Requests.ApiRequest req, DbActionPlan plan, ResultSet rs) => plan switch
+    {
+        ReadActionPlan read => Responses.Read(config, req, read.Plan, rs),
+        MutateActionPlan mutate => MutateResponses.Build(req, mutate.Plan, rs),
+        CallActionPlan call => CallResponses.Call(config, req, call.Plan, rs),
+        _ => throw new InvalidOperationException("unknown database plan " + plan.GetType().Name),
+    };
 
     /// <summary>
     /// With server-response-cache on and db-channel listened to: a write's <c>pg_notify</c> naming the relations it

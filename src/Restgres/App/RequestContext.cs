@@ -23,6 +23,9 @@ internal sealed record RequestContext(
     /// <summary>db-group-commit's batcher (Execution/GroupCommit.cs), shared by the server's requests.</summary>
     public Execution.GroupCommit? GroupCommit { get; init; }
 
+    /// <summary>The request's <c>Idempotency-Key</c> when server-idempotency names its path (Execution/Idempotency.cs).</summary>
+    public Execution.IdempotentRequest? Idempotency { get; init; }
+
     /// <summary>The access log's record of this request, when anything will be logged.</summary>
     public RequestObservation? Observation { get; init; }
 

@@ -45,7 +45,9 @@ internal static class CommandLine
           restgres --ready [CONFIG_FILE]
                                         Ask the running server's admin server /ready; exit 0 when it answers 2xx
           restgres -e, --example        Print an example config file with every option
-          restgres --rate-limit-sql     Print the SQL that server-rate-limit-store = database needs (run it once)
+          restgres --schema-sql         Print the SQL of Restgres's own schema (shared rate limits, idempotency keys);
+                                        run it once as a role that may create schemas
+          restgres --rate-limit-sql     Print the rate-limit part of it only
           restgres --help               Show this help
           restgres --version            Show the version
 
@@ -68,6 +70,9 @@ internal static class CommandLine
                     return 0;
                 case "-e" or "--example" or "example":
                     Console.WriteLine(ConfigExample.Text);
+                    return 0;
+                case "--schema-sql":
+                    Console.WriteLine(Execution.RestgresSchema.Sql);
                     return 0;
                 case "--rate-limit-sql":
                     Console.WriteLine(RateLimiting.RateLimitSchema.Sql);

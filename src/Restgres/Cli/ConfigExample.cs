@@ -103,12 +103,16 @@ internal static class ConfigExample
                 + "Restgres and NOTIFY on db-channel drop entries; a byte budget with LRU eviction (Restgres only,\n"
                 + "docs/response-cache.md).",
                 Sample(O.ServerResponseCache, "variant_overview: 30s; rpc/statistics: 5m"), O.ServerResponseCacheSize),
+            new("Idempotency-Key on POST and PATCH per path with how long a key is kept, \"path: ttl\" separated by ';':\n"
+                + "a retry with the same key gets the stored response; needs 'restgres --schema-sql' installed (Restgres\n"
+                + "only, docs/idempotency.md).",
+                Sample(O.ServerIdempotency, "orders: 24h; rpc/request_generation: 1h")),
             new("Rate limits by role, role=N/UNIT [per ip|sub|role|claim:PATH] or unlimited, * for any other role;\n"
                 + "over the limit: 429 RGST429 with Retry-After (Restgres only; see docs/rate-limits.md).",
                 Sample(O.ServerRateLimits, "anon=60/min per ip, analyst=600/min per sub, admin=unlimited")),
             new("Send the RateLimit-Policy and RateLimit fields on allowed responses too (Restgres only).", O.ServerRateLimitHeaders),
             new("Where rate-limit buckets live: local (per instance) or database (shared by instances through the\n"
-                + "restgres.rate_limit_lease function that 'restgres --rate-limit-sql' prints) (Restgres only).",
+                + "restgres.rate_limit_lease function that 'restgres --schema-sql' prints) (Restgres only).",
                 O.ServerRateLimitStore),
             new("Most rate-limit keys held in memory (Restgres only).", O.ServerRateLimitMaxKeys),
             new("Proxies whose X-Forwarded-For names the client for per-ip limits, addresses or CIDR ranges (Restgres only).",

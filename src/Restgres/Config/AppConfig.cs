@@ -118,7 +118,10 @@ internal sealed record AppConfig
     public double TraceSampleRatio { get; init; } = ConfigOptions.TraceSampleRatio.DefaultValue;
     /// <summary><c>server-response-cache</c>: the paths whose GET/HEAD responses are cached, with their time to live;
     /// null: off (Http/ResponseCache.cs).</summary>
-    public ResponseCacheRules? ServerResponseCache { get; init; } = ConfigOptions.ServerResponseCache.DefaultValue;
+    public PathTtlRules? ServerResponseCache { get; init; } = ConfigOptions.ServerResponseCache.DefaultValue;
+    /// <summary><c>server-idempotency</c>: the paths whose POST/PATCH honour <c>Idempotency-Key</c>, with how long a key
+    /// is kept; null: off (Execution/Idempotency.cs).</summary>
+    public PathTtlRules? ServerIdempotency { get; init; } = ConfigOptions.ServerIdempotency.DefaultValue;
     /// <summary><c>server-response-cache-size</c>: the response cache's byte budget.</summary>
     public long ServerResponseCacheSize { get; init; } = ConfigOptions.ServerResponseCacheSize.DefaultValue;
     /// <summary><c>server-rate-limits</c>: rate limits by role; null: none (RateLimiting/).</summary>

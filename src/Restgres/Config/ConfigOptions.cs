@@ -603,8 +603,8 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
-    public static readonly ConfigOption<ResponseCacheRules?> ServerResponseCache = new("server-response-cache",
-        Text.Then<ResponseCacheRules?>((option, s) => ResponseCacheRules.Parse(option, s), r => r?.ToString()),
+    public static readonly ConfigOption<PathTtlRules?> ServerResponseCache = new("server-response-cache",
+        Text.Then<PathTtlRules?>((option, s) => PathTtlRules.Parse(option, s), r => r?.ToString()),
         c => c.ServerResponseCache, (c, v) => c with { ServerResponseCache = v })
     {
         Doc = "Server-side response cache (docs/response-cache.md) per path with a time to live, `;`-separated `path: ttl`, "
@@ -623,6 +623,18 @@ internal static class ConfigOptions
         Default = "67108864",
         Doc = "Byte budget of `server-response-cache` (64 MiB by default): least recently used entries are evicted "
             + "beyond it; a response larger than a quarter of it is not stored.",
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<PathTtlRules?> ServerIdempotency = new("server-idempotency",
+        Text.Then<PathTtlRules?>((option, s) => PathTtlRules.Parse(option, s), r => r?.ToString()),
+        c => c.ServerIdempotency, (c, v) => c with { ServerIdempotency = v })
+    {
+        Doc = "`Idempotency-Key` on POST and PATCH (docs/idempotency.md) per path with how long a key is kept, "
+            + "`;`-separated `path: ttl`, e.g. `orders: 24h; rpc/request_generation: 1h` (paths as in "
+            + "`server-cache-control`, a route by the API path it rewrites to). A committed write's response is stored "
+            + "in `restgres.idempotency_keys` (`restgres --schema-sql`) and replayed to the same key; another body: "
+            + "422 `RGST422`; still running: 409 `RGST409`. Unset: off.",
         RestgresOnly = true,
     };
 
@@ -656,7 +668,7 @@ internal static class ConfigOptions
     {
         Default = "local",
         Doc = "`local` (each instance counts alone) or `database` (instances share limits through the "
-            + "`restgres.rate_limit_lease` function, leasing tokens in batches; `restgres --rate-limit-sql` prints it).",
+            + "`restgres.rate_limit_lease` function, leasing tokens in batches; `restgres --schema-sql` prints it).",
         RestgresOnly = true,
     };
 
@@ -695,7 +707,7 @@ internal static class ConfigOptions
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
-        ServerResponseCache, ServerResponseCacheSize, ServerRateLimits, ServerRateLimitHeaders, ServerRateLimitStore,
+        ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerRateLimitHeaders, ServerRateLimitStore,
         ServerRateLimitMaxKeys, ServerTrustedProxies,
     ];
 

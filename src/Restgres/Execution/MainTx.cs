@@ -58,17 +58,23 @@ internal static class MainTx
     /// </summary>
     /// <param name="after">A statement run after the main one in the same transaction, whose result is ignored (the
     /// response cache's <c>pg_notify</c>, delivered only if the transaction commits).</param>
+    /// <param name="idempotency">The request's <c>Idempotency-Key</c> (server-idempotency): its begin statement runs
+    /// first, as the authenticator; when it answers (replay, 409, 422) the transaction is rolled back and the answer
+    /// thrown (<see cref="IdempotentReplay"/> or an <see cref="ApiError"/>).</param>
+    /// <param name="beforeCommit">With <paramref name="idempotency"/>: builds the response from the checked result and
+    /// returns the statement storing it, run after <c>RESET ROLE</c> in the round trip that commits.</param>
     public static async Task<ResultSet> RunAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain,
-        Func<ResultSet, ApiError?>? check, CancellationToken ct, Statement? after = null)
+        Func<ResultSet, ApiError?>? check, CancellationToken ct, Statement? after = null,
+        IdempotentRequest? idempotency = null, Func<ResultSet, Statement>? beforeCommit = null)
     {
         await using var conn = await OpenAsync(ds, ct);
-        await using var batch = Begin(conn, tx);
+        await using var batch = Begin(conn, tx, idempotency?.Begin);
         Add(batch, main);
         if (explain is not null) Add(batch, explain);
         if (after is not null) Add(batch, after);
         // The transaction's end goes in the same round trip when nothing can change it: a read-only transaction
-        // (a failed check changes nothing), or any transaction without a check on its result.
-        var endInBatch = tx.ReadOnly || check is null;
+        // (a failed check changes nothing), or any transaction without a check on its result or a response to store.
+        var endInBatch = (tx.ReadOnly || check is null) && beforeCommit is null;
         if (endInBatch)
         {
             if (tx.Rollback && !tx.ReadOnly)
@@ -99,7 +105,29 @@ internal static class MainTx
                 while (await reader.NextResultAsync(ct)) { }
             }
             var error = check?.Invoke(result);
-            if (!endInBatch)
+            Statement? store = null;
+            if (error is null && beforeCommit is not null && !tx.Rollback)
+            {
+                try
+                {
+                    store = beforeCommit(result);
+                }
+                catch (ApiError e)
+                {
+                    error = e;
+                }
+            }
+            if (store is not null && error is null)
+            {
+                // The stored response commits with the write, or neither does. RESET ROLE: the functions of Restgres's
+                // schema are the authenticator's to call, never the request role's.
+                await using var end = new NpgsqlBatch(conn);
+                end.BatchCommands.Add(new NpgsqlBatchCommand("RESET ROLE"));
+                Add(end, store);
+                end.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+                await end.ExecuteNonQueryAsync(ct);
+            }
+            else if (!endInBatch)
             {
                 // Rolled back transactions still check deferred constraints first, as PostgREST does.
                 var end = error is not null || tx.Rollback ? "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK" : "COMMIT";
@@ -116,7 +144,10 @@ internal static class MainTx
         catch (PostgresException e)
         {
             Release(result);
-            await RollbackQuietlyAsync(conn, e);
+            // idempotency_begin's answers fail its execution, not its Bind: no prepared statement to reset.
+            var outcome = idempotency is not null && IdempotentRequest.IsOutcome(e);
+            await RollbackQuietlyAsync(conn, e, resetPrepared: !outcome);
+            if (outcome) throw await idempotency!.OutcomeAsync(conn, e, ct);
             throw PgErrorMapper.Map(e, !tx.Anonymous);
         }
         catch (NpgsqlException e)
@@ -224,10 +255,12 @@ internal static class MainTx
     /// A request's batch up to its main statement: BEGIN, the set_config prelude and the db-pre-request function, in
     /// PostgREST's order (the pre-request sees the request's settings and may reject it before any work).
     /// </summary>
-    internal static NpgsqlBatch Begin(NpgsqlConnection conn, TxSettings tx)
+    /// <param name="first">A statement run right after BEGIN, before the role is set (idempotency's begin).</param>
+    internal static NpgsqlBatch Begin(NpgsqlConnection conn, TxSettings tx, Statement? first = null)
     {
         var batch = new NpgsqlBatch(conn);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(tx.Begin));
+        if (first is not null) Add(batch, first);
         Add(batch, tx.Prelude);
         if (tx.PreRequest is { } pre) Add(batch, pre);
         return batch;
@@ -293,7 +326,7 @@ internal static class MainTx
     /// Ends the failed transaction, then resets the prepared statement of the statement that failed (see
     /// <see cref="ResetPreparedAsync"/>). Errors are ignored: a broken connection is discarded by the pool.
     /// </summary>
-    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn, PostgresException failure)
+    internal static async Task RollbackQuietlyAsync(NpgsqlConnection conn, PostgresException failure, bool resetPrepared = true)
     {
         try
         {
@@ -301,7 +334,7 @@ internal static class MainTx
             {
                 await using (var cmd = new NpgsqlCommand("ROLLBACK", conn))
                     await cmd.ExecuteNonQueryAsync();
-                if (failure.BatchCommand is { } failed && AutoPrepares(conn))
+                if (resetPrepared && failure.BatchCommand is { } failed && AutoPrepares(conn))
                     await ResetPreparedAsync(conn, failed);
             }
         }

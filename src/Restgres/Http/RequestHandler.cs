@@ -137,6 +137,7 @@ internal sealed class RequestHandler(AppState state)
         {
             Timing = timing,
             GroupCommit = state.GroupCommit,
+            Idempotency = Execution.IdempotentRequest.For(config, raw, auth),
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };
         if (responses is not null)

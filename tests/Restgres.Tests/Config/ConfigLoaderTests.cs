@@ -172,6 +172,7 @@ public sealed class ConfigLoaderTests
         trace-sample-ratio = 0.25
         server-response-cache = "variant_overview: 30s; rpc/statistics: 5m"
         server-response-cache-size = 1000000
+        server-idempotency = "orders: 24h; rpc/request_generation: 1h"
         server-rate-limits = "anon=60/min per ip, *=unlimited"
         server-rate-limit-headers = true
         server-rate-limit-store = "database"
@@ -623,6 +624,9 @@ public sealed class ConfigLoaderTests
         { "server-response-cache = \"items: -5m\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got '-5m'" },
         { "server-response-cache = \"items: soon\"", "server-response-cache", "Invalid server-response-cache: the time to live of 'items' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got 'soon'" },
         { "server-response-cache = \"items: 1m; items: 2m\"", "server-response-cache", "Invalid server-response-cache: 'items' is named twice" },
+        { "server-idempotency = \"orders\"", "server-idempotency", "Invalid server-idempotency: 'orders' is not 'path: value'" },
+        { "server-idempotency = \"orders: forever\"", "server-idempotency", "Invalid server-idempotency: the time to live of 'orders' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got 'forever'" },
+        { "server-idempotency = \"orders: 1h; /orders: 2h\"", "server-idempotency", "Invalid server-idempotency: 'orders' is named twice" },
         { "db-group-commit-max-requests = 0", "db-group-commit-max-requests", "Invalid db-group-commit-max-requests: 0, a batch holds at least one request" },
         { "db-group-commit-window = -1", "db-group-commit-window", "Invalid db-group-commit-window: -1, it cannot be negative" },
         { "server-response-cache-size = 0", "server-response-cache-size", "Invalid server-response-cache-size: 0 is not a positive number of bytes" },

@@ -16,13 +16,13 @@ public sealed class ResponseCacheUnitTests
     [Fact]
     public void Rules_name_paths_like_server_cache_control_with_a_time_to_live()
     {
-        var rules = ResponseCacheRules.Parse("server-response-cache", "variant_overview: 30s; /rpc/statistics: 5m; fast: 250ms; x: 2; *: 1h")!;
+        var rules = PathTtlRules.Parse("server-response-cache", "variant_overview: 30s; /rpc/statistics: 5m; fast: 250ms; x: 2; *: 1h")!;
         Assert.Equal(TimeSpan.FromSeconds(30), rules.For("variant_overview"));
         Assert.Equal(TimeSpan.FromMinutes(5), rules.For("rpc/statistics"));
         Assert.Equal(TimeSpan.FromMilliseconds(250), rules.For("fast"));
         Assert.Equal(TimeSpan.FromSeconds(2), rules.For("x"));
         Assert.Equal(TimeSpan.FromHours(1), rules.For("other"));
-        Assert.Null(ResponseCacheRules.Parse("server-response-cache", "a: 1d")!.For("b"));
+        Assert.Null(PathTtlRules.Parse("server-response-cache", "a: 1d")!.For("b"));
         Assert.Equal("variant_overview: 30s; rpc/statistics: 5m; fast: 250ms; x: 2; *: 1h", rules.ToString());
     }
 
@@ -127,7 +127,7 @@ public sealed class ResponseCacheApi : ServersOnOneDatabase
         DbAnonRole = Anon,
         DbChannelEnabled = false,
         JwtSecret = Tokens.Secret,
-        ServerResponseCache = ResponseCacheRules.Parse("server-response-cache",
+        ServerResponseCache = PathTtlRules.Parse("server-response-cache",
             "items: 1m; item_names: 1m; item_count: 1m; hidden_names: 1m; item_stats: 1m; notes: 1m; rpc/tick: 1m; "
             + "rpc/with_cookie: 1m; rpc/no_store: 1m; rpc/accepted: 1m"),
     };
@@ -457,7 +457,7 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
     {
         var s = await api.ServerAsync(pg, "narrow", c => c with
         {
-            ServerResponseCache = ResponseCacheRules.Parse("server-response-cache", "rpc/tick: 1m"),
+            ServerResponseCache = PathTtlRules.Parse("server-response-cache", "rpc/tick: 1m"),
         });
         var items = await s.GetAsync("/items?select=id");
         Assert.Null(items.Header("Cache-Status"));

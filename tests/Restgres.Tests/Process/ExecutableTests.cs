@@ -82,6 +82,16 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
     }
 
     [Fact]
+    public async Task Schema_sql_prints_all_of_Restgres_own_schema()
+    {
+        var (code, stdout, _) = await RestgresProcess.RunAsync(["--schema-sql"]);
+        Assert.Equal(0, code);
+        Assert.Contains("create or replace function restgres.rate_limit_lease(", stdout, StringComparison.Ordinal);
+        Assert.Contains("create table if not exists restgres.idempotency_keys", stdout, StringComparison.Ordinal);
+        Assert.Contains("create or replace function restgres.idempotency_begin(", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_invalid_config_file_value_exits_1_with_one_line_naming_the_option()
     {
         var file = Path.Combine(_tempDir, "bad.conf");

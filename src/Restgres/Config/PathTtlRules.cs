@@ -3,24 +3,25 @@ using System.Globalization;
 namespace Restgres.Config;
 
 /// <summary>
-/// <c>server-response-cache</c>: which GET/HEAD targets the server-side response cache keeps, and for how long, written
+/// Targets with a time to live: which GET/HEAD targets <c>server-response-cache</c> keeps and for how long, and whose
+/// POST/PATCH <c>server-idempotency</c> serves by <c>Idempotency-Key</c> and for how long a key is kept. Written
 /// <c>variant_overview: 30s; rpc/statistics: 5m</c> in the target syntax of <c>server-cache-control</c>
 /// (<see cref="PathRules{T}"/>: a relation, <c>rpc/</c> and a function, <c>*</c> for every other path). A time to live
 /// is a positive number with a unit: <c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c> or <c>d</c> (a bare number is seconds).
 /// </summary>
-internal sealed class ResponseCacheRules
+internal sealed class PathTtlRules
 {
     private readonly PathRules<TimeSpan> _rules;
 
-    private ResponseCacheRules(PathRules<TimeSpan> rules) => _rules = rules;
+    private PathTtlRules(PathRules<TimeSpan> rules) => _rules = rules;
 
-    /// <summary>The time to live of a request path's responses (segments as decoded, joined by '/'), or null: not cached.</summary>
+    /// <summary>The time to live for a request path (segments as decoded, joined by '/'), or null: the path is not named.</summary>
     public TimeSpan? For(string path) => _rules.TryGet(path, out var ttl) ? ttl : null;
 
     /// <exception cref="ConfigException">An entry is not 'path: ttl', or its time to live is not a positive duration.</exception>
-    public static ResponseCacheRules? Parse(string option, string text) =>
+    public static PathTtlRules? Parse(string option, string text) =>
         PathRules<TimeSpan>.Parse(option, text, (path, ttl) => ParseTtl(option, path, ttl)) is { } rules
-            ? new ResponseCacheRules(rules)
+            ? new PathTtlRules(rules)
             : null;
 
     internal static TimeSpan ParseTtl(string option, string path, string text)
