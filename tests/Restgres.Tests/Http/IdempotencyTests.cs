@@ -7,7 +7,7 @@ using Xunit;
 namespace Restgres.Tests.Http;
 
 /// <summary>One database with Restgres's own schema installed (restgres --schema-sql) and the servers started on it.</summary>
-public sealed class IdempotencyApi : IAsyncLifetime
+public sealed class IdempotencyApi : ServersOnOneDatabase
 {
     public const string Authenticator = "idem_authenticator";
     public const string Anon = "idem_anon";
@@ -37,19 +37,13 @@ public sealed class IdempotencyApi : IAsyncLifetime
           declare new_id int;
           begin
             insert into api.generations (prompt) values (prompt) returning id into new_id;
-            perform set_config('response.headers', json_build array(json_build_object('X-Generation', new_id::text))::text, true);
+            perform set_config('response.headers', json_build_array(json_build_object('X-Generation', new_id::text))::text, true);
             return json_build_object('id', new_id, 'ai_status', 'pending');
           end $$;
         grant select, insert, update on api.orders, api.plain, api.slow, api.generations to {{Anon}}, {{User}};
-        """.Replace("json_build array", "json_build_array", StringComparison.Ordinal);
+        """;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, TestServer> _servers = new(StringComparer.Ordinal);
-    private TestDatabase? _database;
-
-    public TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
-
-    internal AppConfig BaseConfig => new()
+    internal override AppConfig BaseConfig => new()
     {
         DbUri = Database.Uri(Authenticator),
         DbSchemas = ["api"],
@@ -59,36 +53,7 @@ public sealed class IdempotencyApi : IAsyncLifetime
         ServerIdempotency = PathTtlRules.Parse("server-idempotency", "orders: 1h; slow: 1h; rpc/request_generation: 1h"),
     };
 
-    internal async Task<TestServer> ServerAsync(PgClusterFixture pg, string name, Func<AppConfig, AppConfig>? configure = null)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            _database ??= await pg.CreateDatabaseAsync(Sql);
-            if (!_servers.TryGetValue(name, out var server))
-            {
-                server = await TestServer.StartAsync((configure ?? (c => c))(BaseConfig));
-                _servers[name] = server;
-            }
-            return server;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers.Values)
-            await server.DisposeAsync();
-        _servers.Clear();
-        if (_database is not null)
-            await _database.DropAsync();
-        _gate.Dispose();
-    }
+    protected override Task<string> SqlAsync() => Task.FromResult(Sql);
 }
 
 /// <summary>
