@@ -45,3 +45,52 @@ _stop_scratch_cluster() {
   "${_scratch_as_pg[@]}" "$PGBIN/pg_ctl" -D "$SCRATCH_DIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$SCRATCH_DIR"
 }
+
+# An example app's database for its pgTAP suite, in the scratch cluster: database DB with the authenticator role, the
+# app's migrations applied twice (they must be idempotent), app.settings.jwt_secret set as Restgres sets it from its
+# config (for the functions that sign tokens) and pgTAP installed. Exports PGDATABASE.
+#   prepare_app_database APP_DIR DB
+prepare_app_database() {
+  local app=$1
+  export PGDATABASE=$2
+  command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
+  psql -X -q -d postgres -c "create database $PGDATABASE"
+  psql -X -q -c 'create role authenticator login noinherit'
+  local i
+  for i in 1 2; do
+    "$app/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
+  done
+  psql -X -q -c "alter database $PGDATABASE set app.settings.jwt_secret = 'pgtap-secret-pgtap-secret-pgtap-secret'"
+  psql -X -q -c 'create extension if not exists pgtap'
+}
+
+# Runs the pgTAP files with pg_prove, then measures function coverage instead of assuming it: with track_functions =
+# all (start_scratch_cluster ... "track_functions = all"), pg_stat_user_functions lists the functions of SCHEMAS the
+# run called. Prints the share and returns non-zero when a test failed or a function was never called.
+#   pgtap_with_coverage "auth api" FILE... [-- PG_PROVE OPTIONS...]
+pgtap_with_coverage() {
+  local schemas=$1; shift
+  local files=() opts=() status=0
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && opts=("$@")
+  psql -X -q -c 'select pg_stat_reset()' >/dev/null
+  pg_prove "${opts[@]}" "${files[@]}" || status=$?
+  # The statistics collector reports a backend's counts when it goes idle; the pg_prove sessions have ended.
+  sleep 1
+  psql -X -q -At -F ' ' -v schemas="{${schemas// /,}}" <<'SQL' >"$SCRATCH_DIR/coverage.txt"
+select n.nspname || '.' || p.proname, coalesce(s.calls, 0)
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+left join pg_stat_user_functions s on s.funcid = p.oid
+where n.nspname = any (:'schemas'::text[]) and p.prokind = 'f'
+order by 1
+SQL
+  local total called
+  total=$(wc -l <"$SCRATCH_DIR/coverage.txt")
+  called=$(awk '$2 > 0' "$SCRATCH_DIR/coverage.txt" | wc -l)
+  echo "function coverage: $called of $total functions of schemas ${schemas// /, } called ($((100 * called / (total > 0 ? total : 1))) %)"
+  if [ "$called" -lt "$total" ] || [ "$total" -eq 0 ]; then
+    echo "never called:" && awk '$2 == 0 { print "  " $1 }' "$SCRATCH_DIR/coverage.txt"
+    status=1
+  fi
+  return $status
+}
