@@ -11,90 +11,21 @@ namespace Restgres.Tests.Examples;
 /// over its migrations and seed (55 users, 500 clicks): the old FastAPI service's contract, row by row (README.md),
 /// over real HTTP.
 /// </summary>
-public sealed class ClickAnalytics : IAsyncLifetime
+public sealed class ClickAnalytics() : ExampleAppServers("click-analytics", "clicks_authenticator", "anon, authenticated")
 {
     public const string Secret = "clicks-tests-secret-clicks-tests-secret";
 
     /// <summary>Requests per batch on the grouping server, whose window is long enough that only this bound flushes.</summary>
     public const int BatchSize = 4;
 
-    private const string Authenticator = "clicks_authenticator";
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private TestServer? _server;
-    private TestServer? _grouping;
-    private TestDatabase? _db;
+    public override string JwtSecret => Secret;
 
-    public static string AppDir { get; } = Path.Combine(RepoPaths.Root, "examples", "click-analytics");
-
-    public TestDatabase Database => _db ?? throw new InvalidOperationException("not started");
-
-    /// <summary>The server exactly as the app configures it.</summary>
-    public async Task<TestServer> ServerAsync(PgClusterFixture pg)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            return _server ??= await StartAsync(pg, c => c);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    protected override IEnumerable<string> SeedFiles => [Path.Combine(AppDir, "dev.sql")];
 
     /// <summary>The app's config with a ten-minute group-commit window and batches of <see cref="BatchSize"/>: which
     /// requests share a transaction is decided by the test, never by timing.</summary>
-    public async Task<TestServer> GroupingServerAsync(PgClusterFixture pg)
-    {
-        await ServerAsync(pg);
-        await _gate.WaitAsync();
-        try
-        {
-            return _grouping ??= await StartAsync(pg, c => c with { DbGroupCommitWindow = 600_000, DbGroupCommitMaxRequests = BatchSize });
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private async Task<TestServer> StartAsync(PgClusterFixture pg, Func<AppConfig, AppConfig> configure)
-    {
-        if (_db is null)
-        {
-            var files = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal)
-                .Append(Path.Combine(AppDir, "dev.sql")).ToArray();
-            _db = await pg.CreateDatabaseFromFilesAsync(files);
-            await _db.ExecuteSqlAsync($$"""
-                do $$ begin
-                  if not exists (select from pg_roles where rolname = '{{Authenticator}}') then
-                    create role {{Authenticator}} login noinherit;
-                  end if;
-                end $$;
-                grant anon, authenticated to {{Authenticator}};
-                """);
-        }
-        var env = new Dictionary<string, string>
-        {
-            ["PGRST_DB_URI"] = _db.Uri(Authenticator),
-            ["JWT_SECRET"] = Secret,
-            // The file names routes.conf relative to the app's folder (where one runs it from).
-            ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
-            ["PGRST_LOG_LEVEL"] = "crit",
-        };
-        var config = ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), env, _ => { });
-        return await TestServer.StartAsync(configure(config));
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_grouping is not null) await _grouping.DisposeAsync();
-        if (_server is not null) await _server.DisposeAsync();
-        if (_db is not null) await _db.DropAsync();
-        _gate.Dispose();
-    }
+    public Task<TestServer> GroupingServerAsync(PgClusterFixture pg) =>
+        ServerAsync(pg, "grouping", c => c with { DbGroupCommitWindow = 600_000, DbGroupCommitMaxRequests = BatchSize });
 }
 
 [Collection("pg")]

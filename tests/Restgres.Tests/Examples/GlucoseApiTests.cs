@@ -13,68 +13,17 @@ namespace Restgres.Tests.Examples;
 /// The glucose API (examples/glucose-api) served by Restgres from its own restgres.conf and routes.conf over its
 /// migrations and 30 generated days: the old FastAPI service's contract, row by row (README.md), over real HTTP.
 /// </summary>
-public sealed class GlucoseApi : IAsyncLifetime
+public sealed class GlucoseApi() : ExampleAppServers("glucose-api", "glucose_authenticator", "anon, authenticated, analyst, admin")
 {
     public const string Secret = "glucose-tests-secret-glucose-tests-secret";
-    private const string Authenticator = "glucose_authenticator";
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private TestServer? _server;
-    private TestDatabase? _db;
 
-    public static string AppDir { get; } = Path.Combine(RepoPaths.Root, "examples", "glucose-api");
+    public override string JwtSecret => Secret;
 
-    public TestDatabase Database => _db ?? throw new InvalidOperationException("not started");
-
-    public async Task<TestServer> ServerAsync(PgClusterFixture pg)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            return _server ??= await StartAsync(pg);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    /// <summary>Another server on the same database, with its own rate-limit buckets and cache (the caller disposes it).</summary>
-    public async Task<TestServer> FreshServerAsync(PgClusterFixture pg)
-    {
-        await ServerAsync(pg);
-        return await StartAsync(pg);
-    }
-
-    private async Task<TestServer> StartAsync(PgClusterFixture pg)
-    {
-        if (_db is null)
-        {
-            var migrations = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).ToArray();
-            _db = await pg.CreateDatabaseFromFilesAsync(migrations);
-            await _db.ExecuteSqlAsync($$"""
-                do $$ begin
-                  if not exists (select from pg_roles where rolname = '{{Authenticator}}') then
-                    create role {{Authenticator}} login noinherit;
-                  end if;
-                end $$;
-                grant anon, authenticated, analyst, admin to {{Authenticator}};
-                select raw.generate_readings(30, 0.42, '2026-01-31 00:00:00+00');
-                select marts.refresh();
-                """);
-        }
-        {
-            var env = new Dictionary<string, string>
-            {
-                ["PGRST_DB_URI"] = _db.Uri(Authenticator),
-                ["JWT_SECRET"] = Secret,
-                // The file names routes.conf relative to the app's folder (where one runs it from).
-                ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
-                ["PGRST_LOG_LEVEL"] = "crit",
-            };
-            var config = ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), env, _ => { });
-            return await TestServer.StartAsync(config);
-        }
-    }
+    /// <summary>30 days of readings up to 2026-01-31 and the marts built from them.</summary>
+    protected override string SeedSql => """
+        select raw.generate_readings(30, 0.42, '2026-01-31 00:00:00+00');
+        select marts.refresh();
+        """;
 
     /// <summary>A token as the old FastAPI service issued them: HS256 with sub, user_id, email, role, exp and the
     /// Hasura namespace, no audience.</summary>
@@ -100,14 +49,6 @@ public sealed class GlucoseApi : IAsyncLifetime
             Claims = claims,
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
         });
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null) await _server.DisposeAsync();
-        if (_db is not null) await _db.DropAsync();
     }
 }
 
@@ -358,7 +299,8 @@ public sealed class GlucoseApiTests(PgClusterFixture pg, GlucoseApi app) : IClas
     [Fact]
     public async Task Rate_limits_are_the_old_services_per_role_and_login_has_its_own()
     {
-        await using var s = await app.FreshServerAsync(pg);
+        // A server of its own: its rate-limit buckets are not spent by the other tests.
+        var s = await app.ServerAsync(pg, "rate-limits");
         // Login: 10 a minute per address, then 429 in the old shape with Retry-After.
         for (var i = 0; i < 10; i++)
         {

@@ -18,7 +18,11 @@ public abstract class ServersOnOneDatabase : IAsyncLifetime
     public TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
 
     /// <summary>What the database is made of (roles included: they are shared by the cluster).</summary>
-    protected abstract Task<string> SqlAsync();
+    protected virtual Task<string> SqlAsync() => throw new NotSupportedException("override SqlAsync or CreateDatabaseAsync");
+
+    /// <summary>Makes the database; by default from <see cref="SqlAsync"/>.</summary>
+    protected virtual async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg) =>
+        await pg.CreateDatabaseAsync(await SqlAsync());
 
     /// <summary>The configuration every server of the class starts from.</summary>
     internal abstract AppConfig BaseConfig { get; }
@@ -29,7 +33,7 @@ public abstract class ServersOnOneDatabase : IAsyncLifetime
         await _gate.WaitAsync();
         try
         {
-            _database ??= await pg.CreateDatabaseAsync(await SqlAsync());
+            _database ??= await CreateDatabaseAsync(pg);
             if (!_servers.TryGetValue(name, out var server))
             {
                 server = await TestServer.StartAsync((configure ?? (c => c))(BaseConfig));

@@ -1,0 +1,51 @@
+using Restgres.Config;
+using Restgres.Tests.Http;
+
+namespace Restgres.Tests.Infrastructure;
+
+/// <summary>
+/// An example app (examples/NAME) served as it configures itself: its migrations (and seed files) make the database,
+/// an authenticator of the tests' own is made a member of the app's roles, and every server loads the app's own
+/// restgres.conf with the database and secret in the environment, as `./run.sh --app NAME` does.
+/// </summary>
+public abstract class ExampleAppServers(string name, string authenticator, string roles) : ServersOnOneDatabase
+{
+    public string AppDir { get; } = Path.Combine(RepoPaths.Root, "examples", name);
+
+    /// <summary>The JWT secret the servers sign with (<c>JWT_SECRET</c>).</summary>
+    public abstract string JwtSecret { get; }
+
+    /// <summary>Files run after the migrations (e.g. the app's dev.sql).</summary>
+    protected virtual IEnumerable<string> SeedFiles => [];
+
+    /// <summary>SQL run once the database exists (e.g. data generation).</summary>
+    protected virtual string SeedSql => "";
+
+    /// <summary>The server exactly as the app configures it.</summary>
+    public Task<TestServer> ServerAsync(PgClusterFixture pg) => ServerAsync(pg, "app");
+
+    protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
+    {
+        var files = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles);
+        var db = await pg.CreateDatabaseFromFilesAsync([.. files]);
+        await db.ExecuteSqlAsync($$"""
+            do $$ begin
+              if not exists (select from pg_roles where rolname = '{{authenticator}}') then
+                create role {{authenticator}} login noinherit;
+              end if;
+            end $$;
+            grant {{roles}} to {{authenticator}};
+            {{SeedSql}}
+            """);
+        return db;
+    }
+
+    internal override AppConfig BaseConfig => ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), new Dictionary<string, string>
+    {
+        ["PGRST_DB_URI"] = Database.Uri(authenticator),
+        ["JWT_SECRET"] = JwtSecret,
+        // The file names routes.conf relative to the app's folder (where one runs it from).
+        ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
+        ["PGRST_LOG_LEVEL"] = "crit",
+    }, _ => { });
+}
