@@ -36,7 +36,12 @@ internal sealed class SchemaCache
     /// Milliseconds spent by this snapshot's load: each catalog query, then view key dependencies, tables and
     /// relationships in C# (for debug logs). Kept on the snapshot so concurrent loads never share state.
     /// </summary>
-    public IReadOnlyList<double> LoadTimings { get; init; } = [];
+    /// <summary>Milliseconds per catalog query, under PostgREST's labels (tables, keydeps, rels, funcs, comprels, dreps,
+    /// mhandlers) and ours (roles).</summary>
+    public IReadOnlyDictionary<string, double> QueryTimings { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The time to build the cache from the queries' results (PostgREST's "Schema cache loaded in").</summary>
+    public TimeSpan BuildTime { get; set; }
 
     /// <summary>Builtin and custom media handlers by (relation, media type).</summary>
     public Plan.MediaHandlerMap MediaHandlers { get; init; } = Plan.MediaHandlerMap.Builtin;
@@ -52,8 +57,10 @@ internal sealed class SchemaCache
     public Table? FindTable(string schema, string name) =>
         Tables.TryGetValue(new QualifiedIdentifier(schema, name), out var t) ? t : null;
 
+    /// <summary>PostgREST's showSummary, as its "Schema cache loaded ..." line says it.</summary>
     public string Summary =>
-        $"{Tables.Count} relations, {Relationships.Values.Sum(r => r.Count)} relationships, {Routines.Values.Sum(r => r.Count)} functions";
+        $"{Tables.Count} Relations, {Relationships.Values.Sum(r => r.Count)} Relationships, {Routines.Values.Sum(r => r.Count)} RPCs, "
+        + $"{Representations.Count} Domain Representations, {MediaHandlers.Count} Media Type Handlers";
 }
 
 /// <summary>A role's <c>ALTER ROLE ... SET</c> values that a user may set, and its default isolation level.</summary>

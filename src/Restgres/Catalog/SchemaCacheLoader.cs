@@ -8,38 +8,42 @@ namespace Restgres.Catalog;
 /// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
 internal static class SchemaCacheLoader
 {
-    public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, IReadOnlyList<string> extraSearchPath, CancellationToken ct)
+    /// <param name="testSleeps">PostgREST's test-only internal-schema-cache-query-sleep(-before-queries): milliseconds
+    /// of <c>pg_sleep</c> inside the transaction before and after the queries, so tests can see a slow load.</param>
+    public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, IReadOnlyList<string> extraSearchPath, CancellationToken ct,
+        (int? Before, int? After) testSleeps = default)
     {
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         await using (var cmd = new NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
             await cmd.ExecuteNonQueryAsync(ct);
+        if (testSleeps.Before is { } before) await SleepAsync(conn, tx, before, ct);
 
         // Schemas are passed as quoted identifiers and cast to regnamespace, so a missing schema fails loudly.
         var schemaParam = schemas.Select(Sql.SqlText.QuoteIdent).ToArray();
-        var timings = new List<double>();
-        var tablesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Tables, schemaParam, ct);
-        var fksJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ForeignKeys, null, ct);
-        var routinesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Routines, schemaParam, ct);
-        var repsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.DataRepresentations, null, ct);
-        var viewsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
-        var keysJson = await ScalarAsync(timings, conn, tx, CatalogQueries.KeyConstraints, null, ct);
-        var computedJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ComputedRelationships, null, ct);
+        // Per query, under PostgREST's labels (its debug log line "tables: 1.2 ms, keydeps: ..."); a label that
+        // covers several of our queries sums them.
+        var timings = new Dictionary<string, double>(StringComparer.Ordinal);
+        var tablesJson = await ScalarAsync(timings, "tables", conn, tx, CatalogQueries.Tables, schemaParam, ct);
+        var fksJson = await ScalarAsync(timings, "rels", conn, tx, CatalogQueries.ForeignKeys, null, ct);
+        var routinesJson = await ScalarAsync(timings, "funcs", conn, tx, CatalogQueries.Routines, schemaParam, ct);
+        var repsJson = await ScalarAsync(timings, "dreps", conn, tx, CatalogQueries.DataRepresentations, null, ct);
+        var viewsJson = await ScalarAsync(timings, "keydeps", conn, tx, CatalogQueries.Views, schemaParam, ct, extraSearchPath.Select(Sql.SqlText.QuoteIdent).ToArray());
+        var keysJson = await ScalarAsync(timings, "keydeps", conn, tx, CatalogQueries.KeyConstraints, null, ct);
+        var computedJson = await ScalarAsync(timings, "comprels", conn, tx, CatalogQueries.ComputedRelationships, null, ct);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var mediaHandlers = await MediaHandlersAsync(conn, tx, schemaParam, ct);
-        var roleSettingsJson = await ScalarAsync(timings, conn, tx, CatalogQueries.RoleSettings, null, ct);
-        var viewSourcesJson = await ScalarAsync(timings, conn, tx, CatalogQueries.ViewSources, schemaParam, ct);
+        AddTiming(timings, "mhandlers", started);
+        var roleSettingsJson = await ScalarAsync(timings, "roles", conn, tx, CatalogQueries.RoleSettings, null, ct);
+        var viewSourcesJson = await ScalarAsync(timings, "keydeps", conn, tx, CatalogQueries.ViewSources, schemaParam, ct);
+        if (testSleeps.After is { } after) await SleepAsync(conn, tx, after, ct);
         await tx.CommitAsync(ct);
 
-        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        started = System.Diagnostics.Stopwatch.GetTimestamp();
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
-        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
-        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
         var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
-        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        return new SchemaCache
+        var cache = new SchemaCache
         {
             Tables = tables.ToFrozenDictionary(),
             Relationships = rels,
@@ -48,11 +52,23 @@ internal static class SchemaCacheLoader
             MediaHandlers = mediaHandlers,
             RoleSettings = ParseRoleSettings(roleSettingsJson),
             ViewSources = ParseViewSources(viewSourcesJson),
-            LoadTimings = timings,
+            QueryTimings = timings,
         };
+        cache.BuildTime = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return cache;
     }
 
-    private static async Task<string> ScalarAsync(List<double> timings, NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
+    private static async Task SleepAsync(NpgsqlConnection conn, NpgsqlTransaction tx, int milliseconds, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("select pg_sleep($1 / 1000.0)", conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = milliseconds });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static void AddTiming(Dictionary<string, double> timings, string label, long started) =>
+        timings[label] = timings.GetValueOrDefault(label) + System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+    private static async Task<string> ScalarAsync(Dictionary<string, double> timings, string label, NpgsqlConnection conn, NpgsqlTransaction tx, string sql, string[]? schemas, CancellationToken ct, string[]? second = null)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
@@ -61,7 +77,7 @@ internal static class SchemaCacheLoader
         if (second is not null)
             cmd.Parameters.Add(new NpgsqlParameter { Value = second, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var result = (string)(await cmd.ExecuteScalarAsync(ct))!;
-        timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        AddTiming(timings, label, started);
         return result;
     }
 

@@ -99,10 +99,17 @@ internal static class ConfigLoader
         {
             if (jwtSecret.StartsWith('@'))
             {
-                jwtSecret = ReadOptionFile("jwt-secret", jwtSecret[1..]);
-                if (jwtSecret.EndsWith('\n')) jwtSecret = jwtSecret[..^1];
+                // The file's bytes are the key as they are: a binary secret (any bytes, not UTF-8) signs tokens as
+                // PostgREST reads it. Only one trailing newline, which editors add, is not part of it.
+                var raw = ReadOptionFileBytes("jwt-secret", jwtSecret[1..]);
+                if (raw.Length > 0 && raw[^1] == (byte)'\n') raw = raw[..^1];
+                jwtSecret = Encoding.UTF8.GetString(raw);
+                secretBytes = config.JwtSecretIsBase64 ? DecodeBase64Secret(jwtSecret) : raw;
             }
-            secretBytes = config.JwtSecretIsBase64 ? DecodeBase64Secret(jwtSecret) : Encoding.UTF8.GetBytes(jwtSecret);
+            else
+            {
+                secretBytes = config.JwtSecretIsBase64 ? DecodeBase64Secret(jwtSecret) : Encoding.UTF8.GetBytes(jwtSecret);
+            }
             if (Auth.JwtKeySet.Problem(secretBytes) is { } problem) throw Invalid("jwt-secret", problem);
             if (secretBytes.Length < 32 && !LooksLikeJwk(secretBytes))
                 throw Invalid("jwt-secret", "The JWT secret must be at least 32 characters long. (jwt-secret)");
@@ -115,11 +122,15 @@ internal static class ConfigLoader
         };
     }
 
-    private static string ReadOptionFile(string option, string file)
+    private static string ReadOptionFile(string option, string file) => ReadOptionFile(option, file, File.ReadAllText);
+
+    private static byte[] ReadOptionFileBytes(string option, string file) => ReadOptionFile(option, file, File.ReadAllBytes);
+
+    private static T ReadOptionFile<T>(string option, string file, Func<string, T> read)
     {
         try
         {
-            return File.ReadAllText(file);
+            return read(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {

@@ -196,6 +196,8 @@ internal sealed class ConfigReloader : IDisposable
                 _state.Log("Config reloaded");
                 if (!beforeSchemaLoad) await _state.Schemas.ReloadRoleSettingsAsync(ct);
             }
+            // PostgREST's every schema cache load reads the in-database config and says so.
+            else if (beforeSchemaLoad) _state.Log("Config reloaded");
             if (!beforeSchemaLoad && SchemaInputsChanged(old, fresh)) _state.Schemas.RequestReload(_life.Token);
             return true;
         }

@@ -36,6 +36,18 @@ internal sealed class ApiError : Exception
     /// </summary>
     public bool ConnectionLost { get; init; }
 
+    /// <summary>
+    /// PostgreSQL raised it (PostgREST's PgError): when its status is 5xx the server logs it (PostgREST's
+    /// QueryErrorCodeHighObs), since a 5xx from the database is the operator's problem, not the client's.
+    /// </summary>
+    public bool FromDatabase { get; init; }
+
+    /// <summary>
+    /// The database refused the authenticator's credentials: retrying cannot help, so the server stops (PostgREST's
+    /// ExitDBFatalError ServerAuthError) instead of answering 503 forever.
+    /// </summary>
+    public bool AuthenticationFailed { get; init; }
+
     /// <summary>The body, with keys in aeson's (sorted) order so Content-Length matches PostgREST's.</summary>
     public string ToJson(ErrorVerbosity verbosity)
     {

@@ -26,6 +26,7 @@ internal static class PgErrorMapper
             // The server shutting down or restarting (admin_shutdown, crash_shutdown, cannot_connect_now) or a
             // connection exception: the pool's connections are likely all gone.
             ConnectionLost = code is "57P01" or "57P02" or "57P03" || code.StartsWith("08", StringComparison.Ordinal),
+            FromDatabase = true,
         };
     }
 
@@ -87,7 +88,7 @@ internal static class PgErrorMapper
         }
         string? details = msg.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
         string? hint = msg.TryGetProperty("hint", out var hn) && hn.ValueKind == JsonValueKind.String ? hn.GetString() : null;
-        return new ApiError(status, code, message, ApiError.Str(details), ApiError.Str(hint), headers);
+        return new ApiError(status, code, message, ApiError.Str(details), ApiError.Str(hint), headers) { FromDatabase = true };
     }
 
     /// <summary>The JSON object <paramref name="text"/> holds, or null when it is not JSON or not an object.</summary>

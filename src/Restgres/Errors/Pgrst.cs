@@ -7,8 +7,8 @@ namespace Restgres.Errors;
 internal static class Pgrst
 {
     // PGRST0xx: connection
-    public static ApiError DbConnection(string? details) =>
-        new(503, "PGRST000", "Database connection error.", ApiError.Str(details)) { ConnectionLost = true };
+    public static ApiError DbConnection(string? details, bool authenticationFailed = false) =>
+        new(503, "PGRST000", "Database connection error.", ApiError.Str(details)) { ConnectionLost = true, AuthenticationFailed = authenticationFailed };
     public static ApiError DbClient(string? details) =>
         new(503, "PGRST001", "Database client error. Retrying the connection.", ApiError.Str(details)) { ConnectionLost = true };
     public static ApiError NoSchemaCache() =>

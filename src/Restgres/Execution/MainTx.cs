@@ -295,13 +295,23 @@ internal static class MainTx
         }
         catch (NpgsqlException e)
         {
-            throw Pgrst.DbConnection(ConnectionFailure(e));
+            throw ConnectionError(e);
         }
         catch (System.Net.Sockets.SocketException e)
         {
             throw Pgrst.DbConnection(e.Message);
         }
     }
+
+    /// <summary>PGRST000 for a connection that could not be opened; marked when the credentials were refused.</summary>
+    internal static ApiError ConnectionError(NpgsqlException e) =>
+        Pgrst.DbConnection(ConnectionFailure(e), IsAuthenticationFailure(e));
+
+    // PostgREST stops on exactly these: "password authentication failed" (28P01) and libpq's "no password supplied"
+    // (Npgsql's "No password has been provided").
+    private static bool IsAuthenticationFailure(NpgsqlException e) =>
+        e is PostgresException { SqlState: "28P01" }
+        || e.Message.StartsWith("No password has been provided", StringComparison.Ordinal);
 
     /// <summary>
     /// A connection that broke during the transaction (the server went away, a network failure): not an error
@@ -313,6 +323,18 @@ internal static class MainTx
     // from a connect attempt that timed out (which is a connection error, not a busy pool).
     private static bool IsPoolExhausted(NpgsqlException e) =>
         e.Message.StartsWith("The connection pool has been exhausted", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A connection failure as libpq words it where PostgREST's users grep for it (a host name that does not resolve:
+    /// "could not translate host name ..."), otherwise as <see cref="ConnectionFailure"/> does.
+    /// </summary>
+    internal static string Describe(Exception e, string? host)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.TryAgain or System.Net.Sockets.SocketError.NoData } dns)
+                return $"could not translate host name \"{host}\" to address: {dns.Message}";
+        return e is NpgsqlException n ? ConnectionFailure(n) : e.Message;
+    }
 
     /// <summary>What went wrong, in the spirit of libpq's messages that PostgREST passes on as details.</summary>
     private static string ConnectionFailure(NpgsqlException e) => e switch

@@ -22,15 +22,18 @@ internal sealed class ApiServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly AppState _state;
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _listener;
-    private Admin.AdminServer? _admin;
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _listener;
+    private readonly Admin.AdminServer? _admin;
 
-    private ApiServer(WebApplication app, AppState state, Uri baseAddress)
+    private ApiServer(WebApplication app, AppState state, Uri baseAddress, Admin.AdminServer? admin, Task listener, CancellationTokenSource stop)
     {
         _app = app;
         _state = state;
         BaseAddress = baseAddress;
+        _admin = admin;
+        _listener = listener;
+        _stop = stop;
     }
 
     /// <summary>The address the server listens on (with the real port when port 0 was asked for).</summary>
@@ -41,7 +44,13 @@ internal sealed class ApiServer : IAsyncDisposable
     /// <summary>The admin server's address, when admin-server-port is set.</summary>
     public Uri? AdminAddress => _admin?.BaseAddress;
 
-    /// <summary>Binds, loads the schema cache and starts serving.</summary>
+    /// <summary>
+    /// Starts in PostgREST's order (App.hs run): the admin server, the LISTEN connection, the first schema cache load,
+    /// and only once that load has been tried, the API socket. A client never reaches an API that has not tried to
+    /// load its schema (connection refused until then; 503 PGRST002 if the load failed, retried in the background).
+    /// With server-reuseport the socket waits for a successful load instead, so a new process sharing the port of a
+    /// running one takes no request it would answer 503 (PostgREST's zero-downtime handover).
+    /// </summary>
     public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null,
         IReadOnlyList<string>? warnings = null)
     {
@@ -49,25 +58,47 @@ internal sealed class ApiServer : IAsyncDisposable
         var state = new AppState(config, log);
         log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
         foreach (var warning in warnings ?? []) log(warning);
-        // The schema cache loads while the servers are built and bind (as PostgREST, the API answers 503 PGRST002
-        // until it is loaded): the waits overlap, so the server is ready sooner (PostgREST's io tests give it a
-        // second). StartAsync still returns only once the cache is loaded, or has failed to load (the database is
-        // down at startup: serve 503 until it is up, retrying in the background).
-        var loading = state.Schemas.ReloadAsync(ct);
+        var (app, listener) = Build(config, state);
+        Admin.AdminServer? admin = null;
+        var stop = new CancellationTokenSource();
+        Task listening = Task.CompletedTask;
         try
         {
-            return await StartServingAsync(config, state, loading, log, ct);
+            // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
+            admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
+            var loading = state.Schemas.ReloadAsync(ct);
+            listening = ListenAsync(state, loading, stop.Token);
+            var loaded = await loading;
+            if (config.ServerReusePort)
+            {
+                while (!loaded && !ct.IsCancellationRequested && !state.Recovery.Fatal.IsCompleted)
+                {
+                    await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(1), ct), state.Recovery.Fatal);
+                    loaded = await state.Schemas.ReloadAsync(ct);
+                }
+            }
+            await app.StartAsync(ct);
+            var uri = listener.Started(app.Services.GetRequiredService<IServer>());
+            state.MainEndPoint = listener.ReachableAt(uri);
+            log($"API server listening on {Listener.Display(uri)}");
+            if (!loaded) state.Recovery.ReportConnectionLoss();
+            return new ApiServer(app, state, uri, admin, listening, stop);
         }
         catch
         {
-            try { await loading; } catch (OperationCanceledException) { }
+            await stop.CancelAsync();
+            try { await listening; } catch (OperationCanceledException) { }
+            if (admin is not null) await admin.DisposeAsync();
+            await app.DisposeAsync();
+            await state.DisposeAsync();
+            stop.Dispose();
             throw;
         }
     }
 
-    private static async Task<ApiServer> StartServingAsync(AppConfig config, AppState state, Task<bool> loading, Action<string> log, CancellationToken ct)
+    /// <summary>The Kestrel application with its one terminal delegate, configured but not bound yet.</summary>
+    private static (WebApplication App, Listener Listener) Build(AppConfig config, AppState state)
     {
-
         // An empty builder: no appsettings files (and no recursive file watchers on the working directory, which
         // cost CPU under load), only Kestrel; restgres reads its own config.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -111,18 +142,7 @@ internal sealed class ApiServer : IAsyncDisposable
             }
             return handler.HandleAsync(ctx, prefix ?? "");
         });
-
-        // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
-        var admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-        await app.StartAsync(ct);
-        var uri = listener.Started(app.Services.GetRequiredService<IServer>());
-        state.MainEndPoint = listener.ReachableAt(uri);
-        log($"API server listening on {Listener.Display(uri)}");
-        // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
-        var server = new ApiServer(app, state, uri) { _admin = admin };
-        server._listener = server.ListenAsync(loading, server._stop.Token);
-        if (!await loading) state.Recovery.ReportConnectionLoss();
-        return server;
+        return (app, listener);
     }
 
     /// <summary>A route of server-routes-file answers the request (then static files do not).</summary>
@@ -142,37 +162,47 @@ internal sealed class ApiServer : IAsyncDisposable
     /// LISTEN on db-channel: 'reload schema' (or an empty payload) reloads the schema cache, 'reload config' the config,
     /// 'restgres-cache-invalidate schema.name' drops cached responses (server-response-cache); a lost connection is
     /// retried with backoff, and the cache is reloaded when the database is back (PostgREST docs: schema_cache.rst).
+    /// The log lines are PostgREST's (DBListenStart, DBListenFail, DBListenRetry, DBListenerGot...Msg).
     /// </summary>
+    /// <param name="state">The server's state.</param>
     /// <param name="initialLoad">The startup load of the schema cache: a first connection reloads the cache only if
     /// that load failed (not a second time while it is running).</param>
     /// <param name="ct">Stops listening.</param>
-    private async Task ListenAsync(Task<bool> initialLoad, CancellationToken ct)
+    private static async Task ListenAsync(AppState state, Task<bool> initialLoad, CancellationToken ct)
     {
-        var config = _state.Config;
+        var config = state.Config;
         if (!config.DbChannelEnabled) return;
-        var delay = TimeSpan.FromSeconds(1);
+        var channel = "\"" + config.DbChannel + "\"";
+        var delay = 1;
         var first = true;
         while (!ct.IsCancellationRequested)
         {
+            NpgsqlConnection? conn = null;
             try
             {
-                await using var conn = new NpgsqlConnection(_state.ListenerConnectionString);
+                conn = new NpgsqlConnection(state.ListenerConnectionString);
                 await conn.OpenAsync(ct);
                 conn.Notification += (_, e) =>
                 {
-                    if (e.Payload is "" or "reload schema") _state.Schemas.RequestReload(ct);
-                    else if (e.Payload == "reload config") _state.Reloader.Request($"Received a config reload message on the \"{config.DbChannel}\" channel");
+                    if (e.Payload is "" or "reload schema")
+                    {
+                        state.Log($"Received a schema cache reload message on the {channel} channel");
+                        state.Schemas.RequestReload(ct);
+                    }
+                    else if (e.Payload == "reload config") state.Reloader.Request($"Received a config reload message on the {channel} channel");
                     // server-response-cache: a write through any instance, or the database itself (e.g. after
                     // REFRESH MATERIALIZED VIEW), names the relations whose cached responses are now stale.
-                    else if (ResponseCache.ParseNotify(e.Payload) is { } relations) _state.InvalidateResponses(relations);
+                    else if (ResponseCache.ParseNotify(e.Payload) is { } relations) state.InvalidateResponses(relations);
                 };
-                await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
-                    await cmd.ExecuteNonQueryAsync(ct);
-                _state.ListenerOn = true;
+                string version;
+                await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel) + "; select pg_catalog.version()", conn))
+                    version = (string)(await cmd.ExecuteScalarAsync(ct))!;
+                state.ListenerOn = true;
+                state.Log($"Listener connected to {version} on \"{conn.Host}:{conn.Port}\" and listening for database notifications on the {channel} channel");
                 if (first) await initialLoad;
-                if (!first || _state.SchemaCache is null) _state.Schemas.RequestReload(ct);
+                if (!first || state.SchemaCache is null) state.Schemas.RequestReload(ct);
                 first = false;
-                delay = TimeSpan.FromSeconds(1);
+                delay = 1;
                 while (!ct.IsCancellationRequested)
                     await conn.WaitAsync(ct);
             }
@@ -183,11 +213,16 @@ internal sealed class ApiServer : IAsyncDisposable
             catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
             {
                 first = false;
-                _state.ListenerOn = false;
-                _state.Recovery.ReportConnectionLoss();
-                _state.Log($"Listener connection lost: {e.Message}; retrying in {delay.TotalSeconds:0}s");
-                try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
-                delay = TimeSpan.FromSeconds(Math.Min(32, delay.TotalSeconds * 2));
+                state.ListenerOn = false;
+                state.Recovery.ReportConnectionLoss();
+                state.Log($"Failed listening for database notifications on the {channel} channel. {Observability.LogFormat.SingleLine(Execution.MainTx.Describe(e, conn?.Host))}");
+                state.Log($"Retrying listening for database notifications in {delay} seconds...");
+                try { await Task.Delay(TimeSpan.FromSeconds(delay), ct); } catch (OperationCanceledException) { return; }
+                delay = Math.Min(32, delay * 2);
+            }
+            finally
+            {
+                if (conn is not null) await conn.DisposeAsync();
             }
         }
     }

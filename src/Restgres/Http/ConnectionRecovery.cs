@@ -43,6 +43,15 @@ internal sealed class ConnectionRecovery : IDisposable
         _ = Task.Run(RecoverAsync);
     }
 
+    /// <summary>
+    /// The database refused the authenticator's credentials (<see cref="Errors.ApiError.AuthenticationFailed"/>):
+    /// retrying cannot help, so the server stops with PostgREST's "Failed to establish a connection." line.
+    /// </summary>
+    public void StopOnAuthenticationFailure(Errors.ApiError error)
+    {
+        if (_fatal.TrySetResult()) _state.Log("Failed to establish a connection. " + error.ToJson(Config.ErrorVerbosity.Verbose));
+    }
+
     private async Task RecoverAsync()
     {
         var ct = _life.Token;

@@ -40,8 +40,13 @@ internal sealed class RequestHandler(AppState state)
         catch (ApiError e)
         {
             // A lost connection is how recovery starts when db-channel-enabled is off (PostgREST's addRetryHint path).
-            if (e.ConnectionLost) state.Recovery.ReportConnectionLoss();
+            if (e.AuthenticationFailed) state.Recovery.StopOnAuthenticationFailure(e);
+            else if (e.ConnectionLost) state.Recovery.ReportConnectionLoss();
             if (e.Code == "PGRST003") state.Observer.PoolAcquisitionTimedOut();
+            // A 5xx raised by the database is the operator's to see (PostgREST's QueryErrorCodeHighObs), logged
+            // before the request's access line.
+            else if ((e.FromDatabase || e.Code == "PGRST001") && e.Status >= 500 && config.LogLevel >= Config.LogLevel.Error)
+                state.Log(e.ToJson(ErrorVerbosity.Verbose));
             resp = PgrstResponse.FromError(e, config.ClientErrorVerbosity);
         }
         catch (BadHttpRequestException e)
@@ -70,11 +75,18 @@ internal sealed class RequestHandler(AppState state)
     /// server-cache-control rules name API paths).</returns>
     private async Task<(PgrstResponse, ImmutableArray<string>)> ProcessAsync(HttpContext ctx, string prefix, AppConfig config, Routing.Route? route, ServerTiming? timing)
     {
-        var cache = state.SchemaCache ?? throw Pgrst.NoSchemaCache();
         // PostgREST reads the first Authorization header only.
         var auth = state.Authenticator.Authenticate(ctx.Request.Headers.Authorization.Count > 0 ? ctx.Request.Headers.Authorization[0] : null);
         timing?.JwtDone();
         Observability.Observer.SetRole(ctx, auth.Role);
+        // After authentication, as in PostgREST: the 503 of a server without a schema cache is logged with its role,
+        // and the error itself goes to the log at log-level error (PostgREST's SchemaCacheEmptyObs).
+        if (state.SchemaCache is not { } cache)
+        {
+            var empty = Pgrst.NoSchemaCache();
+            if (config.LogLevel >= Config.LogLevel.Error) state.Log(empty.ToJson(ErrorVerbosity.Verbose));
+            throw empty;
+        }
         // Rate limits: the role is known, nothing has touched the database (nor read the body) yet.
         if (RateLimiting.RateLimiter.Configured(config, route)
             && await state.RateLimiter.CheckAsync(ctx, config, route, auth, cache, state.Observer.Metrics.Http) is { } limited)

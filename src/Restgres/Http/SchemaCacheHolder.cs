@@ -25,35 +25,77 @@ internal sealed class SchemaCacheHolder : IDisposable
     /// <summary>Completes at the next successful load (the recovery loop waits on it as well as on its timer).</summary>
     public Task NextLoad => Volatile.Read(ref _loaded).Task;
 
-    /// <summary>Loads the schema cache; returns false (keeping the old snapshot) when the database is unreachable.</summary>
+    /// <summary>
+    /// Loads the schema cache; returns false (keeping the old snapshot) when the database is unreachable. The steps and
+    /// their log lines are PostgREST's retryingSchemaCacheLoad's, which scripts and its io tests read: connect and
+    /// read the version ("Successfully connected to ...", "Connection Pool initialized ..."), the in-database config
+    /// ("Config reloaded"), then the catalog ("Schema cache queried in ...", "Schema cache loaded ...", or "Failed to
+    /// load the schema cache using ...").
+    /// </summary>
     public async Task<bool> ReloadAsync(CancellationToken ct)
     {
         await _lock.WaitAsync(ct);
         try
         {
-            // PostgREST's retryingSchemaCacheLoad reads the in-database config before each schema cache load.
-            if (_state.Config.DbConfig) await _state.Reloader.ReloadAsync(explicitRequest: false, beforeSchemaLoad: true, ct);
             var config = _state.Config;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            await using var conn = await _state.DataSource.OpenConnectionAsync(ct);
-            var cache = await SchemaCacheLoader.LoadAsync(conn, config.DbSchemas, config.DbExtraSearchPath, ct);
-            _current = cache;
-            _state.Observer.Metrics.SchemaCacheLoaded(sw.Elapsed);
-            await conn.DisposeAsync();
-            // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared statements of
-            // dropped objects) or be dead after a database restart, so new requests get fresh ones.
-            _state.DataSource.Clear();
-            Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-            _state.Log($"Schema cache loaded in {sw.ElapsedMilliseconds} milliseconds: {cache.Summary}");
-            if (config.LogLevel >= Config.LogLevel.Debug)
-                _state.Log("Schema cache queries (ms): " + string.Join(", ", cache.LoadTimings.Select(t => t.ToString("0", System.Globalization.CultureInfo.InvariantCulture))));
-            return true;
-        }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            _state.Log($"Schema cache load failed: {e.Message}");
-            _state.Observer.Metrics.SchemaCacheLoadFailed();
-            return false;
+            NpgsqlConnection conn;
+            try
+            {
+                conn = await _state.DataSource.OpenConnectionAsync(ct);
+                string version;
+                await using (var cmd = new NpgsqlCommand("select pg_catalog.version()", conn))
+                    version = (string)(await cmd.ExecuteScalarAsync(ct))!;
+                _state.Log("Successfully connected to " + version);
+                _state.Log($"Connection Pool initialized with a maximum size of {config.DbPool} connections");
+            }
+            catch (NpgsqlException e)
+            {
+                var error = Execution.MainTx.ConnectionError(e);
+                if (error.AuthenticationFailed) _state.Recovery.StopOnAuthenticationFailure(error);
+                else _state.Log("Failed to query the PostgreSQL version. " + error.ToJson(ErrorVerbosity.Verbose));
+                _state.Observer.Metrics.SchemaCacheLoadFailed();
+                return false;
+            }
+            await using (conn)
+            {
+                // PostgREST's retryingSchemaCacheLoad reads the in-database config before each schema cache load.
+                if (config.DbConfig) await _state.Reloader.ReloadAsync(explicitRequest: false, beforeSchemaLoad: true, ct);
+                config = _state.Config;
+                try
+                {
+                    sw.Restart();
+                    var cache = await SchemaCacheLoader.LoadAsync(conn, config.DbSchemas, config.DbExtraSearchPath, ct,
+                        (config.InternalSchemaCacheQuerySleepBeforeQueries, config.InternalSchemaCacheQuerySleep));
+                    var queried = sw.Elapsed - cache.BuildTime;
+                    _current = cache;
+                    _state.Observer.Metrics.SchemaCacheLoaded(queried);
+                    await conn.CloseAsync();
+                    // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared
+                    // statements of dropped objects) or be dead after a database restart, so new requests get fresh ones.
+                    _state.DataSource.Clear();
+                    Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                    _state.Log($"Schema cache queried in {Millis(queried)} milliseconds");
+                    if (config.LogLevel >= Config.LogLevel.Debug)
+                        _state.Log(string.Join(", ", TimingLabels.Where(cache.QueryTimings.ContainsKey).Select(l => $"{l}: {Millis(cache.QueryTimings[l])} ms")));
+                    _state.Log("Schema cache loaded " + cache.Summary);
+                    _state.Log($"Schema cache loaded in {Millis(cache.BuildTime)} milliseconds");
+                    return true;
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+                {
+                    var error = e switch
+                    {
+                        PostgresException pg => Errors.PgErrorMapper.Map(pg, authenticated: false),
+                        NpgsqlException n => Execution.MainTx.ClientError(n),
+                        _ => Errors.Pgrst.DbClient(e.Message),
+                    };
+                    _state.Log($"Failed to load the schema cache using db-schemas={string.Join(',', config.DbSchemas)} and "
+                        + $"db-extra-search-path={string.Join(',', config.DbExtraSearchPath)}. {error.ToJson(ErrorVerbosity.Verbose)}");
+                    _state.Observer.Metrics.SchemaCacheLoadFailed();
+                    return false;
+                }
+            }
         }
 #pragma warning disable CA1031 // A reload that fails for any reason must keep the old cache, never take the server down.
         catch (Exception e) when (e is not OperationCanceledException)
@@ -68,6 +110,13 @@ internal sealed class SchemaCacheHolder : IDisposable
             _lock.Release();
         }
     }
+
+    // PostgREST's order (queryTimingsWLabels), then ours.
+    private static readonly string[] TimingLabels = ["tables", "keydeps", "rels", "funcs", "comprels", "dreps", "mhandlers", "roles"];
+
+    private static string Millis(TimeSpan t) => Millis(t.TotalMilliseconds);
+
+    private static string Millis(double ms) => ms.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A config reload reads the role settings again (PostgREST's readInDbConfig queries them with the in-database

@@ -41,6 +41,9 @@ internal sealed class MediaHandlerMap
 
     private static string Key(MediaType mt) => mt.ToMime();
 
+    /// <summary>Handlers known, builtins included (the schema cache summary's "Media Type Handlers").</summary>
+    public int Count => _map.Count;
+
     public bool TryGet(QualifiedIdentifier? rel, MediaType mt, out (CallHandler Handler, MediaType Media) result) =>
         _map.TryGetValue((rel, Key(mt)), out result);
 }

@@ -39,6 +39,49 @@ public sealed class ProcessBehaviourTests(PgClusterFixture pg)
     }
 
     [Fact]
+    public async Task Startup_logs_PostgREST_s_lines_in_its_order_and_opens_the_API_after_the_schema_cache_load()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var log = new ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(AdminKit.Config(db) with { DbPool = 3, LogLevel = Restgres.Config.LogLevel.Debug }, log.Enqueue);
+
+        var lines = log.ToList();
+        int Index(string prefix) => lines.FindIndex(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        Assert.True(Index("Successfully connected to PostgreSQL ") > 0, string.Join('\n', lines));
+        Assert.Contains("Connection Pool initialized with a maximum size of 3 connections", lines);
+        Assert.Matches(@"^Schema cache queried in \d+\.\d milliseconds$", lines[Index("Schema cache queried in")]);
+        Assert.Matches(@"^tables: [\d.]+ ms, keydeps: [\d.]+ ms, rels: [\d.]+ ms, funcs: [\d.]+ ms, comprels: [\d.]+ ms, dreps: [\d.]+ ms, mhandlers: [\d.]+ ms",
+            lines[Index("tables: ")]);
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            @"^Schema cache loaded 2 Relations, \d+ Relationships, \d+ RPCs, 0 Domain Representations, \d+ Media Type Handlers$"));
+        Assert.Matches(@"^Schema cache loaded in \d+\.\d milliseconds$", lines[Index("Schema cache loaded in")]);
+        // PostgREST's order: connect, query, load, and only then the API socket.
+        Assert.True(Index("Successfully connected") < Index("Schema cache queried in"));
+        Assert.True(Index("Schema cache loaded in") < Index("API server listening on "));
+        Assert.True(Index("Listener connected to PostgreSQL ") >= 0, string.Join('\n', lines));
+    }
+
+    [Fact]
+    public async Task A_database_error_answered_with_a_5xx_is_logged_as_its_JSON_before_the_access_line()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema + $$"""
+            create function api.too_big() returns int language plpgsql as $f$ begin raise exception 'over the limit' using errcode = '54000'; end $f$;
+            grant execute on function api.too_big() to {{AdminKit.Anon}};
+            """);
+        var log = new ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(AdminKit.Config(db), log.Enqueue);
+        log.Clear();
+
+        var (status, _, _) = await AdminKit.GetAsync(server.BaseAddress, "/rpc/too_big");
+        var (clientError, _, _) = await AdminKit.GetAsync(server.BaseAddress, "/items?id=eq.x");
+
+        Assert.Equal(500, status);
+        Assert.Equal(400, clientError);
+        // The 400 (invalid input syntax, the client's fault) is not logged; the 500 is, once.
+        Assert.Equal(["{\"code\":\"54000\",\"details\":null,\"hint\":null,\"message\":\"over the limit\"}"], log.ToArray());
+    }
+
+    [Fact]
     public async Task Responses_carry_PostgREST_s_Server_header_with_the_version_also_in_application_name()
     {
         var db = await pg.CreateDatabaseAsync(Schema + $$"""

@@ -512,6 +512,25 @@ public sealed class ConfigLoaderTests
         }
     }
 
+
+    [Fact]
+    public void A_binary_jwt_secret_file_is_the_key_byte_for_byte()
+    {
+        // Bytes that are no UTF-8: decoding them as text would turn each into U+FFFD and sign with another key.
+        byte[] key = [.. Enumerable.Range(0, 40).Select(i => (byte)(0x80 + (i * 7 % 120)))];
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(file, [.. key, (byte)'\n']);
+            Assert.Equal(key, Load($"jwt-secret = \"@{file}\"").Config.JwtSecretBytes.ToArray());
+            File.WriteAllBytes(file, key);
+            Assert.Equal(key, Load($"jwt-secret = \"@{file}\"").Config.JwtSecretBytes.ToArray());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
     [Fact]
     public void A_missing_at_file_is_a_config_error_naming_the_option()
     {

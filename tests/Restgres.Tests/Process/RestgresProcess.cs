@@ -100,9 +100,11 @@ public sealed class RestgresProcess : IAsyncDisposable
             {
                 using var tcp = new TcpClient();
                 await tcp.ConnectAsync(IPAddress.Loopback, port);
-                // As PostgREST, the port is open while the schema cache loads (503 meanwhile): wait for the first
-                // load's outcome, "Schema cache loaded ..." or "Schema cache load failed ...".
-                if (StdErr.Contains("Schema cache load", StringComparison.Ordinal)) return;
+                // As PostgREST, the port opens once the first schema cache load has been tried; its outcome's line
+                // ("Schema cache loaded ..." or "Failed to load the schema cache ...") is written asynchronously.
+                if (StdErr.Contains("Schema cache loaded", StringComparison.Ordinal)
+                    || StdErr.Contains("Failed to load the schema cache", StringComparison.Ordinal)
+                    || StdErr.Contains("Failed to query the PostgreSQL version", StringComparison.Ordinal)) return;
                 await Task.Delay(50);
             }
             catch (SocketException)

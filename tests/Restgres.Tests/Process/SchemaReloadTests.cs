@@ -85,7 +85,7 @@ public sealed class SchemaReloadTests(PgClusterFixture pg, ProcessDatabase share
         var loads = 0;
         var server = await TestServer.StartAsync(ConfigFor(db), line =>
         {
-            if (line.StartsWith("Schema cache loaded", StringComparison.Ordinal)) Interlocked.Increment(ref loads);
+            if (line.StartsWith("Schema cache loaded in", StringComparison.Ordinal)) Interlocked.Increment(ref loads);
         });
         try
         {
@@ -112,7 +112,7 @@ public sealed class SchemaReloadTests(PgClusterFixture pg, ProcessDatabase share
         var failures = 0;
         var server = await TestServer.StartAsync(ConfigFor(db), line =>
         {
-            if (line.StartsWith("Schema cache load failed", StringComparison.Ordinal)) Interlocked.Increment(ref failures);
+            if (line.StartsWith("Failed to load the schema cache", StringComparison.Ordinal)) Interlocked.Increment(ref failures);
         });
         try
         {
