@@ -173,6 +173,8 @@ internal sealed class ApiServer : IAsyncDisposable
         var config = state.Config;
         if (!config.DbChannelEnabled) return;
         var channel = "\"" + config.DbChannel + "\"";
+        // The host and port as configured (PostgREST shows libpq's PQhost/PQport): a socket directory stays a path.
+        var target = new NpgsqlConnectionStringBuilder(state.ListenerConnectionString);
         var delay = 1;
         var first = true;
         while (!ct.IsCancellationRequested)
@@ -198,7 +200,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel) + "; select pg_catalog.version()", conn))
                     version = (string)(await cmd.ExecuteScalarAsync(ct))!;
                 state.ListenerOn = true;
-                state.Log($"Listener connected to {version} on \"{conn.Host}:{conn.Port}\" and listening for database notifications on the {channel} channel");
+                state.Log($"Listener connected to {version} on \"{target.Host}:{target.Port}\" and listening for database notifications on the {channel} channel");
                 if (first) await initialLoad;
                 if (!first || state.SchemaCache is null) state.Schemas.RequestReload(ct);
                 first = false;
@@ -215,7 +217,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 first = false;
                 state.ListenerOn = false;
                 state.Recovery.ReportConnectionLoss();
-                state.Log($"Failed listening for database notifications on the {channel} channel. {Observability.LogFormat.SingleLine(Execution.MainTx.Describe(e, conn?.Host))}");
+                state.Log($"Failed listening for database notifications on the {channel} channel. {Observability.LogFormat.SingleLine(Execution.MainTx.Describe(e, target.Host))}");
                 state.Log($"Retrying listening for database notifications in {delay} seconds...");
                 try { await Task.Delay(TimeSpan.FromSeconds(delay), ct); } catch (OperationCanceledException) { return; }
                 delay = Math.Min(32, delay * 2);
