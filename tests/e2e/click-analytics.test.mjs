@@ -5,12 +5,11 @@
 // through /analytics' rollup).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 
 const run = promisify(execFile);
 const URL_ = process.env.E2E_CLICKS_URL ?? 'http://127.0.0.1:3000';
@@ -41,9 +40,9 @@ async function psql(sql) {
 }
 
 describe('the click analytics dashboard', () => {
+  let browser;
   let context;
   let page;
-  let userDataDir;
   let session; // {token, user} once registered
   let segmentBefore; // the new user's segment in /analytics (around today) before they clicked anything
   const pageErrors = [];
@@ -53,22 +52,21 @@ describe('the click analytics dashboard', () => {
   const segment = () => ({ age_group: '18-40', gender: newUser.gender, start_date: day(-1), end_date: day(1) });
 
   before(async () => {
-    userDataDir = await mkdtemp(path.join(tmpdir(), 'restgres-e2e-clicks-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? await context.newPage();
+    browser = await openBrowser();
+    ({ context, page } = browser);
     page.on('pageerror', (e) => pageErrors.push(e));
   });
 
   after(async () => {
-    await context?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
+
+  /** Waits for the page to show its data, or says what it shows instead (its error banner). */
+  async function ready() {
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 15000 });
+    const state = await page.getAttribute('body', 'data-state');
+    assert.equal(state, 'ready', `the page shows: ${await page.textContent('[data-testid="error"]')}`);
+  }
 
   /** Waits until the chart shows exactly these data (the API's), then says how they differ if they never do. */
   async function expectSeries(testid, expected) {
@@ -111,7 +109,7 @@ describe('the click analytics dashboard', () => {
     await page.selectOption(`${form} [name=gender]`, newUser.gender);
     // Enter, not a click: the mouse stays put, so no chart appears under it (a hover is tracked, and counted below).
     await page.press(`${form} [name=age]`, 'Enter');
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 15000 });
+    await ready();
 
     // The token and the user are kept in localStorage, as the React client kept them.
     const stored = await page.evaluate(() => ({ token: localStorage.getItem('token'), user: JSON.parse(localStorage.getItem('user')) }));
@@ -151,7 +149,7 @@ describe('the click analytics dashboard', () => {
 
     await page.fill('#login-form [name=password]', newUser.password);
     await page.press('#login-form [name=password]', 'Enter');
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 15000 });
+    await ready();
     session = await page.evaluate(() => ({ token: localStorage.getItem('token'), user: JSON.parse(localStorage.getItem('user')) }));
     assert.equal(session.user.username, newUser.username);
   });
@@ -177,7 +175,7 @@ describe('the click analytics dashboard', () => {
     assert.deepEqual(await filtersCookie(), { ...want, feature: '' });
 
     await page.reload();
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 15000 });
+    await ready();
     assert.equal(await page.inputValue('#start-date'), want.start_date);
     assert.equal(await page.inputValue('#end-date'), want.end_date);
     assert.equal(await page.inputValue('#age-group'), want.age_group);

@@ -24,20 +24,25 @@ function ticks(max) {
   return out;
 }
 
-function frame(container, width, height, series) {
+/**
+ * A fresh SVG in the container with a y axis from 0 to at least max, gridlines and labels: what both charts draw on.
+ * series (the chart's data) goes to data-series. Returns the SVG, the axis top and the plot's size inside PAD.
+ */
+function plot(container, { width, height, series, label, max }) {
   container.replaceChildren();
   container.dataset.series = JSON.stringify(series);
-  const svg = el('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  const svg = el('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label });
   container.append(svg);
-  return svg;
-}
-
-function yAxis(svg, scale, top, width, height) {
+  const scale = ticks(max);
+  const top = scale[scale.length - 1];
+  const plotW = width - PAD.left - PAD.right;
+  const plotH = height - PAD.top - PAD.bottom;
   for (const t of scale) {
-    const y = PAD.top + (height - PAD.top - PAD.bottom) * (1 - t / top);
+    const y = PAD.top + plotH * (1 - t / top);
     svg.append(el('line', { x1: PAD.left, x2: width - PAD.right, y1: y, y2: y, class: 'grid-line' }));
     svg.append(el('text', { x: PAD.left - 8, y: y + 4, class: 'axis-label', 'text-anchor': 'end' }, t.toLocaleString('en-US')));
   }
+  return { svg, top, plotW, plotH };
 }
 
 function empty(container, text) {
@@ -55,14 +60,10 @@ function empty(container, text) {
  */
 export function barChart(container, counts, { width, height = 280, zoom = 1, selected = '', onSelect }) {
   if (counts.length === 0) return empty(container, 'No clicks match these filters.');
-  const w = Math.max(width, 200) * zoom;
-  const svg = frame(container, w, height, counts.map((c) => [c.feature_name, c.count]));
-  svg.setAttribute('aria-label', 'Clicks per feature');
-  const scale = ticks(Math.max(...counts.map((c) => c.count)));
-  const top = scale[scale.length - 1];
-  yAxis(svg, scale, top, w, height);
-  const plotW = w - PAD.left - PAD.right;
-  const plotH = height - PAD.top - PAD.bottom;
+  const { svg, top, plotW, plotH } = plot(container, {
+    width: Math.max(width, 200) * zoom, height, series: counts.map((c) => [c.feature_name, c.count]),
+    label: 'Clicks per feature', max: Math.max(...counts.map((c) => c.count)),
+  });
   const slot = plotW / counts.length;
   const barW = Math.min(slot * 0.62, 90 * zoom);
   counts.forEach((c, i) => {
@@ -112,13 +113,10 @@ export function lineChart(container, tooltip, daily, { width, height = 280, from
   if (daily.length === 0) return empty(container, 'No clicks on these days.');
   const points = fillDays(daily, from ?? daily[0].date, to ?? daily[daily.length - 1].date);
   const w = Math.max(width, 200);
-  const svg = frame(container, w, height, daily.map((d) => [d.date, d.count]));
-  svg.setAttribute('aria-label', 'Daily clicks');
-  const scale = ticks(Math.max(...points.map((p) => p.count)));
-  const top = scale[scale.length - 1];
-  yAxis(svg, scale, top, w, height);
-  const plotW = w - PAD.left - PAD.right;
-  const plotH = height - PAD.top - PAD.bottom;
+  const { svg, top, plotW, plotH } = plot(container, {
+    width: w, height, series: daily.map((d) => [d.date, d.count]), label: 'Daily clicks',
+    max: Math.max(...points.map((p) => p.count)),
+  });
   const step = points.length > 1 ? plotW / (points.length - 1) : 0;
   const xy = points.map((p, i) => [PAD.left + (points.length > 1 ? step * i : plotW / 2), PAD.top + plotH * (1 - p.count / top)]);
 
@@ -140,11 +138,11 @@ export function lineChart(container, tooltip, daily, { width, height = 280, from
   const guide = el('line', { x1: 0, x2: 0, y1: PAD.top, y2: bottom, class: 'guide', visibility: 'hidden' });
   svg.append(guide);
 
-  const plot = el('rect', { x: PAD.left - step / 2, y: PAD.top, width: plotW + step, height: plotH, class: 'hover-area', 'data-testid': 'line-hover-area' });
-  svg.append(plot);
+  const hover = el('rect', { x: PAD.left - step / 2, y: PAD.top, width: plotW + step, height: plotH, class: 'hover-area', 'data-testid': 'line-hover-area' });
+  svg.append(hover);
   let active = -1;
-  plot.addEventListener('pointerenter', () => onEnter());
-  plot.addEventListener('pointermove', (e) => {
+  hover.addEventListener('pointerenter', () => onEnter());
+  hover.addEventListener('pointermove', (e) => {
     const box = svg.getBoundingClientRect();
     const x = e.clientX - box.left;
     const i = step ? Math.min(points.length - 1, Math.max(0, Math.round((x - PAD.left) / step))) : 0;
@@ -165,7 +163,7 @@ export function lineChart(container, tooltip, daily, { width, height = 280, from
     tooltip.style.left = `${Math.min(xy[i][0], w - 150)}px`;
     tooltip.style.top = `${Math.max(xy[i][1] - 44, 0)}px`;
   });
-  plot.addEventListener('pointerleave', () => {
+  hover.addEventListener('pointerleave', () => {
     if (active >= 0) dots[active].classList.remove('active');
     active = -1;
     guide.setAttribute('visibility', 'hidden');
