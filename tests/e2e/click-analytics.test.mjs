@@ -232,6 +232,22 @@ describe('the click analytics dashboard', () => {
     }
   });
 
+  test('a cookie the page did not write falls back to the default filters', async () => {
+    const name = `dashboard_filters_${session.user.id}`;
+    const all = await analytics(session.token);
+    for (const value of [
+      encodeURIComponent(JSON.stringify({ start_date: 'yesterday', end_date: 5, age_group: '<18 OR 1=1', gender: 'x', feature: {} })),
+      '%E0%A4%A', // not even a %-escape
+    ]) {
+      await context.addCookies([{ name, value, url: URL_ }]);
+      await page.reload();
+      await ready();
+      for (const id of ['#start-date', '#end-date', '#age-group', '#gender']) assert.equal(await page.inputValue(id), '', id);
+      await expectSeries('bar-chart', barSeries(all));
+      assert.equal(await page.textContent('[data-testid="line-feature"]'), 'all features');
+    }
+  });
+
   test('a token the API refuses sends the page back to the login form', async () => {
     await page.evaluate(() => {
       const t = localStorage.getItem('token');

@@ -138,7 +138,12 @@ function saveFilters() {
 function restoreFilters() {
   const prefix = `${cookieName()}=`;
   const raw = document.cookie.split('; ').find((c) => c.startsWith(prefix));
-  const saved = raw ? readJson(decodeURIComponent(raw.slice(prefix.length))) : null;
+  let saved = null;
+  try {
+    saved = raw ? readJson(decodeURIComponent(raw.slice(prefix.length))) : null;
+  } catch {
+    // A malformed %-escape: the defaults.
+  }
   const f = defaultFilters();
   if (saved && typeof saved === 'object') {
     if (DATE.test(saved.start_date)) f.start_date = saved.start_date;
