@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: installs what is missing, builds (Release), runs the .NET test projects, the example apps' pgTAP
-# tests (pg_prove) and the A/B dashboard's end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
-# PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
-# injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
+# tests (pg_prove) and the end-to-end tests of the A/B and click analytics dashboards (Playwright + Chromium), then,
+# when ../shared/conformance exists, the PostgREST conformance suite and the quick reliability run
+# (tests/reliability/run.sh --quick: fuzzing, JWT and injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
 # or conformance falls below tests/conformance/floor. When ../shared/pgrst-io exists, PostgREST's own process-level
 # test suite (tests/pgrst-io/run.sh: CLI flags, env, sockets, reloads, logs; about 5 min) runs and must not fall below
@@ -103,7 +103,7 @@ fi
 e2e_passed=0
 e2e_failed=0
 if [ "$run_e2e" = 1 ]; then
-  stage "e2e (A/B dashboard in Chromium)"
+  stage "e2e (A/B and click analytics dashboards in Chromium)"
   scripts/publish.sh
   mkdir -p test-results
   if tests/e2e/run.sh 2>&1 | tee test-results/e2e.txt; then :; else failures+=("e2e"); fi

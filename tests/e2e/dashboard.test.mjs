@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 
 const run = promisify(execFile);
 const URL_ = process.env.E2E_URL ?? 'http://127.0.0.1:3000';
@@ -89,28 +89,19 @@ describe('the Supabase-style API', () => {
 });
 
 describe('the dashboard page', () => {
-  let context;
+  let browser;
   let page;
-  let userDataDir;
   const requests = [];
 
   before(async () => {
-    userDataDir = await mkdtemp(path.join(tmpdir(), 'restgres-e2e-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? await context.newPage();
+    browser = await openBrowser();
+    page = browser.page;
     page.on('request', (r) => { if (r.url().includes('/rest/v1/')) requests.push(r); });
     page.on('pageerror', (e) => { throw e; });
   });
 
   after(async () => {
-    await context?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   test('http://host/ serves the dashboard, and every panel shows the API\'s data', async () => {

@@ -22,6 +22,8 @@ public sealed class ClickAnalytics() : ExampleAppServers("click-analytics", "cli
 
     protected override IEnumerable<string> SeedFiles => [Path.Combine(AppDir, "dev.sql")];
 
+    protected override string? StaticDir => "web";
+
     /// <summary>The app's config with a ten-minute group-commit window and batches of <see cref="BatchSize"/>: which
     /// requests share a transaction is decided by the test, never by timing.</summary>
     public Task<TestServer> GroupingServerAsync(PgClusterFixture pg) =>
@@ -258,6 +260,34 @@ public sealed class ClickAnalyticsTests(PgClusterFixture pg, ClickAnalytics app)
         Assert.Equal(200, root.Status);
         Assert.Equal(["message", "status"], Parse(root).EnumerateObject().Select(p => p.Name));
         Assert.Equal("running", Parse(root).GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("/dashboard/", "text/html")]
+    [InlineData("/dashboard", "text/html")]
+    [InlineData("/dashboard/app.js", "text/javascript")]
+    [InlineData("/dashboard/charts.js", "text/javascript")]
+    [InlineData("/dashboard/style.css", "text/css")]
+    public async Task The_dashboard_page_is_served_from_web_by_the_server_itself(string path, string type)
+    {
+        var s = await app.ServerAsync(pg);
+        var r = await s.GetAsync(path);
+        Assert.True(r.Status == 200, r.ToString());
+        Assert.StartsWith(type, r.Header("Content-Type"), StringComparison.Ordinal);
+        Assert.NotEmpty(r.Body);
+    }
+
+    [Fact]
+    public async Task The_page_shadows_none_of_the_old_urls()
+    {
+        var s = await app.ServerAsync(pg);
+        // A browser's Accept at / still reaches the route (the old JSON), not a page.
+        var root = await s.GetAsync("/", ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+        Assert.Equal("running", Parse(root).GetProperty("status").GetString());
+        var analytics = await s.GetAsync("/analytics");
+        AssertDetail(analytics, 401, "Invalid or expired token");
+        var missing = await s.GetAsync("/dashboard/missing.js");
+        Assert.Equal(404, missing.Status);
     }
 
     [Theory]

@@ -21,6 +21,10 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
     /// <summary>SQL run once the database exists (e.g. data generation).</summary>
     protected virtual string SeedSql => "";
 
+    /// <summary>The app's <c>server-static-dir</c> as its restgres.conf names it (relative to its folder), or null when
+    /// it serves no page.</summary>
+    protected virtual string? StaticDir => null;
+
     /// <summary>The server exactly as the app configures it.</summary>
     public Task<TestServer> ServerAsync(PgClusterFixture pg) => ServerAsync(pg, "app");
 
@@ -40,12 +44,21 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
         return db;
     }
 
-    internal override AppConfig BaseConfig => ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), new Dictionary<string, string>
+    internal override AppConfig BaseConfig
     {
-        ["PGRST_DB_URI"] = Database.Uri(authenticator),
-        ["JWT_SECRET"] = JwtSecret,
-        // The file names routes.conf relative to the app's folder (where one runs it from).
-        ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
-        ["PGRST_LOG_LEVEL"] = "crit",
-    }, _ => { });
+        get
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["PGRST_DB_URI"] = Database.Uri(authenticator),
+                ["JWT_SECRET"] = JwtSecret,
+                // The file names routes.conf (and the page's folder) relative to the app's folder, where one runs it
+                // from; the tests run elsewhere.
+                ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
+                ["PGRST_LOG_LEVEL"] = "crit",
+            };
+            if (StaticDir is { } dir) env["PGRST_SERVER_STATIC_DIR"] = Path.Combine(AppDir, dir);
+            return ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), env, _ => { });
+        }
+    }
 }
