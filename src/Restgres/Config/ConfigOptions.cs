@@ -49,7 +49,6 @@ internal static class ConfigOptions
     {
         Default = "true",
         Doc = "Listen on `db-channel`.",
-        Reloadable = false,
     };
 
     public static readonly ConfigOption<ImmutableArray<string>> DbExtraSearchPath = new("db-extra-search-path",

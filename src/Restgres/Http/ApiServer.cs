@@ -81,7 +81,7 @@ internal sealed class ApiServer : IAsyncDisposable
             var uri = listener.Started(app.Services.GetRequiredService<IServer>());
             state.MainEndPoint = listener.ReachableAt(uri);
             log($"API server listening on {Listener.Display(uri)}");
-            if (!loaded) state.Recovery.ReportConnectionLoss();
+            if (!loaded) state.Recovery.ReportConnectionLoss(loadJustFailed: true);
             return new ApiServer(app, state, uri, admin, listening, stop);
         }
         catch
@@ -171,7 +171,6 @@ internal sealed class ApiServer : IAsyncDisposable
     private static async Task ListenAsync(AppState state, Task<bool> initialLoad, CancellationToken ct)
     {
         var config = state.Config;
-        if (!config.DbChannelEnabled) return;
         var channel = "\"" + config.DbChannel + "\"";
         // The host and port as configured (PostgREST shows libpq's PQhost/PQport): a socket directory stays a path.
         var target = new NpgsqlConnectionStringBuilder(state.ListenerConnectionString);
@@ -179,6 +178,16 @@ internal sealed class ApiServer : IAsyncDisposable
         var first = true;
         while (!ct.IsCancellationRequested)
         {
+            // db-channel-enabled is reloadable, as in PostgREST: off, the listener waits for a config that turns it on;
+            // on, a config that turns it off closes the connection.
+            var configChanged = state.NextConfigChange;
+            if (!state.Config.DbChannelEnabled)
+            {
+                state.ListenerOn = false;
+                try { await configChanged.WaitAsync(ct); } catch (OperationCanceledException) { return; }
+                continue;
+            }
+            using var turnedOff = CancellationTokenSource.CreateLinkedTokenSource(ct);
             NpgsqlConnection? conn = null;
             try
             {
@@ -197,16 +206,38 @@ internal sealed class ApiServer : IAsyncDisposable
                     else if (ResponseCache.ParseNotify(e.Payload) is { } relations) state.InvalidateResponses(relations);
                 };
                 string version;
-                await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel) + "; select pg_catalog.version()", conn))
+                await using (var cmd = new NpgsqlCommand("select pg_catalog.version()", conn))
                     version = (string)(await cmd.ExecuteScalarAsync(ct))!;
+                // Last, so that pg_stat_activity shows this connection's LISTEN (PostgREST's io tests look for it).
+                await using (var cmd = new NpgsqlCommand("LISTEN " + Sql.SqlText.QuoteIdent(config.DbChannel), conn))
+                    await cmd.ExecuteNonQueryAsync(ct);
                 state.ListenerOn = true;
                 state.Log($"Listener connected to {version} on \"{target.Host}:{target.Port}\" and listening for database notifications on the {channel} channel");
                 if (first) await initialLoad;
                 if (!first || state.SchemaCache is null) state.Schemas.RequestReload(ct);
                 first = false;
                 delay = 1;
-                while (!ct.IsCancellationRequested)
-                    await conn.WaitAsync(ct);
+                // One wait at a time on the connection (a notification ends it); a config change meanwhile is checked
+                // for db-channel-enabled turned off.
+                var wait = conn.WaitAsync(turnedOff.Token);
+                while (true)
+                {
+                    var changed = state.NextConfigChange;
+                    if (await Task.WhenAny(wait, changed) == wait)
+                    {
+                        await wait;
+                        wait = conn.WaitAsync(turnedOff.Token);
+                        continue;
+                    }
+                    if (state.Config.DbChannelEnabled) continue;
+                    await turnedOff.CancelAsync();
+                    try { await wait; } catch (OperationCanceledException) { }
+                    break;
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                first = false;
             }
             catch (OperationCanceledException)
             {

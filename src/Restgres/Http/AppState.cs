@@ -65,7 +65,13 @@ internal sealed class AppState : IAsyncDisposable
     {
         _authenticator = authenticator;
         _config = config;
+        Interlocked.Exchange(ref _configChanged, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
+
+    private TaskCompletionSource _configChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the next config snapshot is applied (the listener follows db-channel-enabled).</summary>
+    public Task NextConfigChange => Volatile.Read(ref _configChanged).Task;
 
     /// <summary>
     /// The plan cache for this pair of snapshots: plans are pure functions of both, so a new schema cache or config

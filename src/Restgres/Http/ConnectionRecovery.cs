@@ -31,7 +31,9 @@ internal sealed class ConnectionRecovery : IDisposable
     /// Called when the database could not be reached (a request's connection failed, the listener lost its
     /// connection, a schema cache load failed): starts the recovery loop unless one is running.
     /// </summary>
-    public void ReportConnectionLoss()
+    /// <param name="loadJustFailed">A schema cache load has just failed: the loop waits its first delay before trying
+    /// again, as PostgREST's retrying does, rather than repeating that load at once.</param>
+    public void ReportConnectionLoss(bool loadJustFailed = false)
     {
         if (!_state.Config.DbPoolAutomaticRecovery)
         {
@@ -40,7 +42,7 @@ internal sealed class ConnectionRecovery : IDisposable
         }
         if (_life.IsCancellationRequested || Interlocked.CompareExchange(ref _recovering, 1, 0) != 0) return;
         Volatile.Write(ref _retryDelay, 1);
-        _ = Task.Run(RecoverAsync);
+        _ = Task.Run(() => RecoverAsync(loadJustFailed));
     }
 
     /// <summary>
@@ -52,7 +54,7 @@ internal sealed class ConnectionRecovery : IDisposable
         if (_fatal.TrySetResult()) _state.Log("Failed to establish a connection. " + error.ToJson(Config.ErrorVerbosity.Verbose));
     }
 
-    private async Task RecoverAsync()
+    private async Task RecoverAsync(bool loadJustFailed)
     {
         var ct = _life.Token;
         var delay = 1;
@@ -63,8 +65,12 @@ internal sealed class ConnectionRecovery : IDisposable
                 Volatile.Write(ref _retryDelay, delay);
                 // A load that succeeds meanwhile (the listener is back and reloaded) ends the recovery early.
                 var loaded = _state.Schemas.NextLoad;
-                _state.DataSource.Clear();
-                if (await _state.Schemas.ReloadAsync(ct)) break;
+                if (!loadJustFailed)
+                {
+                    _state.DataSource.Clear();
+                    if (await _state.Schemas.ReloadAsync(ct)) break;
+                }
+                loadJustFailed = false;
                 _state.Log($"Attempting to reconnect to the database in {delay} seconds...");
                 await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(delay), ct), loaded);
                 ct.ThrowIfCancellationRequested();

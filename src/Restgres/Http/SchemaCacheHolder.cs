@@ -148,7 +148,7 @@ internal sealed class SchemaCacheHolder : IDisposable
                 await Task.Delay(100, ct);
                 Interlocked.Exchange(ref _reloadPending, 0);
                 // Like PostgREST's retryingSchemaCacheLoad: a failed load is retried with backoff until it succeeds.
-                if (!await ReloadAsync(ct)) _state.Recovery.ReportConnectionLoss();
+                if (!await ReloadAsync(ct)) _state.Recovery.ReportConnectionLoss(loadJustFailed: true);
             }
             catch (OperationCanceledException)
             {

@@ -31,6 +31,29 @@ public sealed class ConfigReloadTests(PgClusterFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_turns_the_listener_on_and_off_with_db_channel_enabled()
+    {
+        var db = await pg.CreateDatabaseAsync(AdminKit.Schema);
+        var text = AdminKit.ConfigText(db);
+        await using var server = await StartAsync(AdminKit.LoadFile(ConfigPath, text + "\ndb-channel-enabled = false\n"));
+        async Task<long> ListenersAsync() => Convert.ToInt64(await db.ScalarAsync(
+            "select count(*) from pg_stat_activity where query like 'LISTEN %' and usename = '" + AdminKit.Authenticator + "'"),
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(server.State.ListenerOn);
+        Assert.Equal(0, await ListenersAsync());
+
+        await File.WriteAllTextAsync(ConfigPath, text + "\ndb-channel-enabled = true\n");
+        server.State.Reloader.Request();
+        Assert.True(await AdminKit.EventuallyAsync(async () => server.State.ListenerOn && await ListenersAsync() == 1));
+        Assert.Contains(_log, l => l.StartsWith("Listener connected to PostgreSQL ", StringComparison.Ordinal)
+            && l.EndsWith("and listening for database notifications on the \"pgrst\" channel", StringComparison.Ordinal));
+
+        await File.WriteAllTextAsync(ConfigPath, text + "\ndb-channel-enabled = false\n");
+        server.State.Reloader.Request();
+        Assert.True(await AdminKit.EventuallyAsync(async () => !server.State.ListenerOn && await ListenersAsync() == 0));
+    }
+
+    [Fact]
     public async Task NOTIFY_reload_config_rereads_the_config_file()
     {
         var db = await pg.CreateDatabaseAsync(AdminKit.Schema);
