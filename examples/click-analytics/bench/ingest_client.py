@@ -2,11 +2,14 @@
 """Durability load client of the click analytics app (examples/click-analytics/bench/durability.sh runs it).
 
   ingest_client.py load --port P --secret S --users FILE --acks FILE --summary FILE [--events N | --duration S]
-                        [--connections C] [--batch-size B] [--timeout T]
+                        [--connections C] [--mode mixed|track|batch] [--batch-size B] [--rate EVENTS_PER_S]
+                        [--timeout T]
   ingest_client.py verify --acks FILE --table FILE --summary FILE
 
 `load` sends clicks with client-generated event ids over keep-alive HTTP/1.1 connections: half of the connections
-POST /track (one event per request), the other half POST /track/batch (B events per request). Every id of a 2xx
+POST /track (one event per request), the other half POST /track/batch (B events per request) (--mode mixed; track or
+batch: all of them). --rate paces the requests to that many events a second overall (bench/ingest.sh's sustained
+run); a request whose time has passed is sent at once, and the summary says how far behind the schedule it fell. Every id of a 2xx
 answer is appended to the acks file the moment it is acknowledged. A request that is not acknowledged (the connection
 was refused, reset or closed: Restgres was killed; a 503 while PostgreSQL is down) is sent again with the SAME event
 ids, so the table must hold every acknowledged id exactly once (the app inserts with on_conflict ignore-duplicates).
@@ -113,6 +116,8 @@ class Load:
         self.failures = []
         self.latencies = []
         self.max_latency = 0.0
+        self.next_slot = time.monotonic()
+        self.max_lag = 0.0
 
     def next_events(self, count: int):
         """The next events to send, or None when the run has issued all it should."""
@@ -131,13 +136,26 @@ class Load:
         if len(self.failures) < 20:
             self.failures.append(what)
 
+    async def pace(self, size: int):
+        """Waits for this request's slot in the --rate schedule (events a second, over all connections)."""
+        if not self.args.rate:
+            return
+        slot = self.next_slot
+        self.next_slot += size / self.args.rate
+        delay = slot - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            self.max_lag = max(self.max_lag, -delay)
+
     async def worker(self, n: int):
-        batch = n % 2 == 1
+        batch = self.args.mode == "batch" or (self.args.mode == "mixed" and n % 2 == 1)
         size = self.args.batch_size if batch else 1
         path = "/track/batch" if batch else "/track"
         bearer = self.tokens[n % len(self.tokens)]
         conn = Connection(self.args.port)
         while (events := self.next_events(size)) is not None:
+            await self.pace(len(events))
             if batch:
                 body = json.dumps([{"feature_name": f, "event_id": i} for i, f in events]).encode()
             else:
@@ -180,7 +198,7 @@ class Load:
                 break  # not retried: the failure is the finding
 
     async def run(self):
-        started = time.monotonic()
+        started = self.next_slot = time.monotonic()
         await asyncio.gather(*(self.worker(n) for n in range(self.args.connections)))
         elapsed = time.monotonic() - started
         self.acks.close()
@@ -190,6 +208,7 @@ class Load:
                    "acknowledged_per_s": round(self.stats["acknowledged"] / elapsed) if elapsed else 0,
                    **self.stats, "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                    "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(1000 * self.max_latency, 1),
+                   **({"rate": self.args.rate, "max_behind_schedule_ms": round(1000 * self.max_lag, 1)} if self.args.rate else {}),
                    "failure_examples": self.failures}
         json.dump(summary, open(self.args.summary, "w"), indent=1)
         print("load: " + json.dumps({k: v for k, v in summary.items() if k != "failure_examples"}))
@@ -237,7 +256,9 @@ def main():
     load.add_argument("--events", type=int, default=20000)
     load.add_argument("--duration", type=float, default=0, help="seconds (instead of --events)")
     load.add_argument("--connections", type=int, default=32)
+    load.add_argument("--mode", choices=["mixed", "track", "batch"], default="mixed")
     load.add_argument("--batch-size", type=int, default=10)
+    load.add_argument("--rate", type=float, default=0, help="events a second over all connections (0: as fast as it goes)")
     load.add_argument("--timeout", type=float, default=10)
     check = sub.add_parser("verify")
     check.add_argument("--acks", required=True)
