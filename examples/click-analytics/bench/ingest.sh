@@ -56,30 +56,52 @@ commits() { psql -X -q -At -c "select xact_commit from pg_stat_database where da
 clicks() { psql -X -q -At -c "select count(*) from api.feature_clicks"; }
 cpu_load() { cut -d' ' -f1 /proc/loadavg; }
 
-# wrk MODE CONNECTIONS ARG: a warm-up, then the measured run; prints "requests rps p50_ms p99_ms errors".
+# CPU time (clock ticks) of a process, with its children that have ended (field 14-17 of /proc/PID/stat).
+proc_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Of the whole PostgreSQL cluster: the postmaster, the backends it has reaped and the ones still running.
+pg_ticks() {
+  local pm total child
+  pm=$(head -1 "$SCRATCH_DIR/data/postmaster.pid")
+  total=$(proc_ticks "$pm")
+  for child in $(pgrep -P "$pm"); do total=$((total + $(proc_ticks "$child"))); done
+  echo "$total"
+}
+# Busy and total ticks of the machine (all cores), from /proc/stat.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+
+# wrk MODE CONNECTIONS ARG: a warm-up, then the measured run, with the CPU each side spent in it; prints
+# "requests rps p50_ms p99_ms errors server_cpu_s postgres_cpu_s client_cpu_s machine_busy_pct".
 run_wrk() {
   wrk -t2 -c"$2" -d"${warmup}s" --timeout 10s -s "$bench_dir/ingest.lua" "$base" -- "$1" "$SCRATCH_DIR/tokens" "$3" >/dev/null
-  local result
-  result=$(wrk -t2 -c"$2" -d"${duration}s" --timeout 10s -s "$bench_dir/ingest.lua" "$base" -- "$1" "$SCRATCH_DIR/tokens" "$3" \
-    | grep '^INGEST_RESULT') || die "wrk printed no result"
-  python3 - "$result" <<'PY'
+  local s0 p0 m0 s1 p1 m1 result
+  s0=$(proc_ticks "$CLICK_SERVER") p0=$(pg_ticks) m0=$(machine_ticks)
+  result=$(/usr/bin/time -f "CLIENT_CPU %U %S" -o "$SCRATCH_DIR/wrk.time"     wrk -t2 -c"$2" -d"${duration}s" --timeout 10s -s "$bench_dir/ingest.lua" "$base" -- "$1" "$SCRATCH_DIR/tokens" "$3"     | grep '^INGEST_RESULT') || die "wrk printed no result"
+  s1=$(proc_ticks "$CLICK_SERVER") p1=$(pg_ticks) m1=$(machine_ticks)
+  python3 - "$result" "$(cat "$SCRATCH_DIR/wrk.time")" "$((s1 - s0))" "$((p1 - p0))" "$m0" "$m1" "$(getconf CLK_TCK)" <<'PY'
 import sys
 kv = dict(p.split("=") for p in sys.argv[1].split()[1:])
 n, us = int(kv["requests"]), int(kv["duration_us"])
 errors = sum(int(kv[k]) for k in ("non2xx", "connect", "read", "write", "timeout"))
-print(n, round(n / (us / 1e6)), round(int(kv["p50_us"]) / 1000, 1), round(int(kv["p99_us"]) / 1000, 1), errors)
+client = sum(float(x) for x in sys.argv[2].split()[1:3])
+tck = int(sys.argv[7])
+(b0, t0), (b1, t1) = (map(int, sys.argv[i].split()) for i in (5, 6))
+print(n, round(n / (us / 1e6)), round(int(kv["p50_us"]) / 1000, 1), round(int(kv["p99_us"]) / 1000, 1), errors,
+      round(int(sys.argv[3]) / tck, 1), round(int(sys.argv[4]) / tck, 1), round(client, 1), round(100 * (b1 - b0) / max(1, t1 - t0)))
 PY
 }
 
-# measure_ingest LABEL MODE CONNECTIONS EVENTS_PER_REQUEST: one wrk run of POSTs, with the commits it cost.
+# measure_ingest LABEL MODE CONNECTIONS EVENTS_PER_REQUEST: one wrk run of POSTs, with the commits and CPU it cost.
 measure_ingest() {
-  local c0 r0 c1 r1 requests rps p50 p99 errors
+  local c0 r0 c1 r1 requests rps p50 p99 errors server_s pg_s client_s busy events
   c0=$(commits) r0=$(clicks)
-  read -r requests rps p50 p99 errors < <(run_wrk "$2" "$3" "$4")
+  read -r requests rps p50 p99 errors server_s pg_s client_s busy < <(run_wrk "$2" "$3" "$4")
   c1=$(commits) r1=$(clicks)
+  events=$((r1 - r0))   # warm-up included, as in the commits
   report "scenario=$1 connections=$3 events_per_request=$4 requests=$requests req_per_s=$rps" \
     "events_per_s=$((rps * $4)) p50_ms=$p50 p99_ms=$p99 errors=$errors" \
-    "events_per_commit=$(python3 -c "print(round(($r1 - $r0) / max(1, $c1 - $c0), 1))") load=$(cpu_load)"
+    "events_per_commit=$(python3 -c "print(round($events / max(1, $c1 - $c0), 1))")" \
+    "cpu_ms_per_1k_events: $(python3 -c "e = max(1, $requests * $4) / 1000; print(f'server={1000 * $server_s / e:.0f} postgres={1000 * $pg_s / e:.0f} client={1000 * $client_s / e:.0f}')")" \
+    "machine_busy_pct=$busy load=$(cpu_load)"
 }
 
 for scenario in $scenarios; do
@@ -87,7 +109,7 @@ for scenario in $scenarios; do
     single)
       start_click_server
       measure_ingest track-group-commit track "$connections" 1
-      read -r _ rps p50 p99 errors < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
+      read -r _ rps p50 p99 errors _ < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
       stop_click_server
       start_click_server PGRST_DB_GROUP_COMMIT=
       measure_ingest track-no-group-commit track "$connections" 1
