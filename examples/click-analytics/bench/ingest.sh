@@ -15,7 +15,9 @@
 #
 # Usage: examples/click-analytics/bench/ingest.sh [--scenarios "single batch sustained"] [--duration S] [--warmup S]
 #          [--connections C] [--batch-size B] [--batch-connections BC] [--sustained-duration S]
-#          [--sustained-rate EVENTS_PER_MIN] [--sustained-batch SB] [--get-event] [--out FILE]
+#          [--sustained-rate EVENTS_PER_MIN] [--sustained-batch SB] [--get-event] [--setup-sql SQL] [--out FILE]
+#   --setup-sql  run SQL on the database before the scenarios, to see what a part costs, e.g.
+#                "alter table api.feature_clicks disable trigger feature_clicks_rollup"
 # Needs scripts/publish.sh first. Prints one line per measurement ("ingest: scenario=... key=value ...") and, with
 # --out, appends them to FILE. Measure on a quiet machine: client, server and database share the cores.
 set -euo pipefail
@@ -23,7 +25,7 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 scenarios="single batch sustained" duration=10 warmup=3 connections=64 batch_size=100 batch_connections=16
-sustained_duration=300 sustained_rate=1000000 sustained_batch=100 get_event=0 out=""
+sustained_duration=300 sustained_rate=1000000 sustained_batch=100 get_event=0 setup_sql="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenarios) scenarios=$2; shift ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --sustained-rate) sustained_rate=$2; shift ;;
     --sustained-batch) sustained_batch=$2; shift ;;
     --get-event) get_event=1 ;;
+    --setup-sql) setup_sql=$2; shift ;;
     --out) out=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -47,6 +50,7 @@ command -v wrk >/dev/null || die "wrk not found (package wrk; scripts/ensure-dep
 setup_click_database click-ingest
 while read -r id; do click_token "$id"; done <"$SCRATCH_DIR/users" >"$SCRATCH_DIR/tokens"
 base="http://127.0.0.1:$CLICK_PORT"
+[ -z "$setup_sql" ] || psql -X -q -v ON_ERROR_STOP=1 -c "$setup_sql"
 
 report() {
   echo "ingest: $*"
