@@ -235,8 +235,8 @@ def verify(args) -> int:
     if len(acked) == 0:
         problems.append("nothing was acknowledged")
     print(f"verify: {len(acked)} acknowledged ids, {len(acked_set) - len(missing) - len(duplicated)} in the table "
-          f"exactly once, {len(missing)} missing, {len(duplicated)} duplicated; {unacked_in_table} rows written whose "
-          f"answer was lost (sent again and skipped as duplicates, or left by the crash: allowed); "
+          f"exactly once, {len(missing)} missing, {len(duplicated)} duplicated; {unacked_in_table} rows of ids never "
+          f"acknowledged (0 unless a request failed: every send is repeated until acknowledged); "
           f"503s: {summary['statuses'].get('503', 0)}, unanswered sends: {summary.get('unanswered', 0)} "
           f"(refused: {summary.get('refused', 0)}), retries: {summary.get('retries', 0)}")
     for p in problems:
