@@ -6,9 +6,12 @@
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
 # or conformance falls below tests/conformance/floor. When ../shared/pgrst-io exists, PostgREST's own process-level
 # test suite (tests/pgrst-io/run.sh: CLI flags, env, sockets, reloads, logs; about 5 min) runs and must not fall below
-# tests/pgrst-io/floor. Last, a short load run of the glucose API (any error fails it).
+# tests/pgrst-io/floor. Last, a short load run of the glucose API (any error fails it) and the click analytics app's
+# short durability run (kill -9 of Restgres and an immediate stop of PostgreSQL under load: any lost or doubled
+# acknowledged event, or any answer other than 2xx or 503 with Retry-After, fails it; under 2 minutes).
 #
 # Usage: ./test.sh [--no-unit] [--no-pgtap] [--no-e2e] [--no-conformance] [--no-reliability] [--no-pgrst-io] [--no-load]
+#                  [--no-durability]
 # Results: test-results/unit/*.trx, test-results/pgtap.txt, test-results/e2e/ (screenshots), test-results/conformance/,
 # test-results/reliability/, test-results/pgrst-io/ (gitignored).
 set -euo pipefail
@@ -19,6 +22,7 @@ source scripts/lib.sh
 run_unit=1
 run_pgtap=1
 run_load=1
+run_durability=1
 run_e2e=1
 run_conformance=1
 run_reliability=1
@@ -28,6 +32,7 @@ for arg in "$@"; do
     --no-unit) run_unit=0 ;;
     --no-pgtap) run_pgtap=0 ;;
     --no-load) run_load=0 ;;
+    --no-durability) run_durability=0 ;;
     --no-e2e) run_e2e=0 ;;
     --no-conformance) run_conformance=0 ;;
     --no-reliability) run_reliability=0 ;;
@@ -204,6 +209,17 @@ if [ "$run_load" = 1 ]; then
   else load_failed=1; failures+=("load (glucose-api)"); fi
 fi
 
+durability_passed=0
+durability_failed=0
+if [ "$run_durability" = 1 ]; then
+  stage "durability (examples/click-analytics, short)"
+  scripts/publish.sh
+  # 30,000 clicks with client event ids through group commit; one kill -9 of Restgres and one immediate stop of
+  # PostgreSQL meanwhile; every acknowledged id must be in the table exactly once (docs/benchmarks.md, "Click ingest").
+  if examples/click-analytics/bench/durability.sh; then durability_passed=1
+  else durability_failed=1; failures+=("durability (click-analytics)"); fi
+fi
+
 stage "done"
 echo
 echo "unit: $unit_passed passed, $unit_failed failed"
@@ -213,6 +229,7 @@ echo "conformance: $conf_passed passed, $conf_failed failed"
 echo "reliability: $rel_passed passed, $rel_failed failed ($rel_known known failures: tests/reliability/known-failures.txt)"
 echo "pgrst-io: $io_passed passed, $io_failed not passing yet (gaps measured against tests/pgrst-io/floor, $(cat tests/pgrst-io/floor 2>/dev/null); not applicable, not run: tests/pgrst-io/not-applicable)"
 echo "load: $load_passed passed, $load_failed failed"
+echo "durability: $durability_passed passed, $durability_failed failed"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "FAILED: ${failures[*]} (took $((SECONDS - started))s)"
 else
@@ -220,5 +237,5 @@ else
 fi
 # Last line in the plain 'N passed, M failed' form that CI reads. PostgREST's io suite counts its failing tests only
 # when it falls below its floor: the rest are known gaps (issue 18), as the reliability suite's known failures.
-echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed + io_passed + load_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed + io_below_floor * (io_failed > 0 ? io_failed : 1) + load_failed)) failed"
+echo "total: $((unit_passed + pgtap_passed + e2e_passed + conf_passed + rel_passed + io_passed + load_passed + durability_passed)) passed, $((unit_failed + pgtap_failed + e2e_failed + conf_failed + rel_failed + io_below_floor * (io_failed > 0 ? io_failed : 1) + load_failed + durability_failed)) failed"
 [ ${#failures[@]} -eq 0 ]

@@ -41,9 +41,26 @@ start_scratch_cluster() {
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 }
 
+# pg_ctl on the scratch cluster, as its owner (the durability test stops it with -m immediate and starts it again):
+#   scratch_pg_ctl -m immediate stop;  scratch_pg_ctl -w -t 60 start
+scratch_pg_ctl() {
+  "${_scratch_as_pg[@]}" "$PGBIN/pg_ctl" -D "$SCRATCH_DIR/data" -l "$SCRATCH_DIR/server.log" "$@" >/dev/null
+}
+
 _stop_scratch_cluster() {
   "${_scratch_as_pg[@]}" "$PGBIN/pg_ctl" -D "$SCRATCH_DIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$SCRATCH_DIR"
+}
+
+# An example app's database in the scratch cluster, as Restgres serves it: database DB, the authenticator role, the
+# app's migrations applied once. Exports PGDATABASE. (The benchmarks and load tests use it as it is.)
+#   create_app_database APP_DIR DB
+create_app_database() {
+  local app=$1
+  export PGDATABASE=$2
+  psql -X -q -d postgres -c "create database $PGDATABASE"
+  psql -X -q -c 'create role authenticator login noinherit'
+  "$app/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
 }
 
 # An example app's database for its pgTAP suite, in the scratch cluster: database DB with the authenticator role, the
@@ -51,15 +68,9 @@ _stop_scratch_cluster() {
 # config (for the functions that sign tokens) and pgTAP installed. Exports PGDATABASE.
 #   prepare_app_database APP_DIR DB
 prepare_app_database() {
-  local app=$1
-  export PGDATABASE=$2
   command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
-  psql -X -q -d postgres -c "create database $PGDATABASE"
-  psql -X -q -c 'create role authenticator login noinherit'
-  local i
-  for i in 1 2; do
-    "$app/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
-  done
+  create_app_database "$@"
+  "$1/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
   psql -X -q -c "alter database $PGDATABASE set app.settings.jwt_secret = 'pgtap-secret-pgtap-secret-pgtap-secret'"
   psql -X -q -c 'create extension if not exists pgtap'
 }

@@ -145,8 +145,11 @@ BEGIN
     e := api._error(422, 'start_date and end_date must be dates (YYYY-MM-DD)');
     RAISE SQLSTATE 'PGRST' USING MESSAGE = e.message, DETAIL = e.detail;
   END;
+  -- The rollup and the counts waiting to be folded into it (analytics.rollup_clicks).
   WITH r AS (
-    SELECT * FROM api.feature_rollup AS x
+    SELECT * FROM (SELECT y.day, y.feature_name, y.age_group, y.gender, y.clicks FROM api.feature_rollup AS y
+                   UNION ALL
+                   SELECT z.day, z.feature_name, z.age_group, z.gender, z.clicks FROM analytics.rollup_pending AS z) AS x
     WHERE (first_day IS NULL OR x.day >= first_day) AND (last_day IS NULL OR x.day <= last_day)
       AND (analytics.age_group IS NULL OR x.age_group = analytics.age_group)
       AND (analytics.gender IS NULL OR x.gender = analytics.gender)

@@ -16,5 +16,7 @@ GRANT EXECUTE ON FUNCTION analytics.uid() TO authenticated;
 -- Clicks: only the feature and the client's event id come from a request; user_id is the token's (the default),
 -- id and timestamp are the database's.
 GRANT SELECT ON api.feature_clicks, api.feature_rollup TO authenticated;
+-- /analytics adds the counts not folded into the rollup yet.
+GRANT SELECT ON analytics.rollup_pending TO authenticated;
 GRANT INSERT (feature_name, event_id) ON api.feature_clicks TO authenticated;
 GRANT SELECT ON api.profiles TO authenticated;

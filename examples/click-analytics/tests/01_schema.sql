@@ -1,6 +1,6 @@
 -- Tables, constraints, indexes, RLS and grants.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT has_table('api', 'profiles', 'profiles exist');
 SELECT has_table('api', 'feature_clicks', 'feature_clicks exist');
@@ -18,6 +18,7 @@ SELECT ok(NOT has_schema_privilege('authenticated', 'auth', 'USAGE'), 'signed-in
 SELECT ok(NOT has_column_privilege('authenticated', 'api.feature_clicks', 'user_id', 'INSERT'), 'user_id never comes from a request');
 SELECT ok(has_column_privilege('authenticated', 'api.feature_clicks', 'event_id', 'INSERT'), 'event_id may');
 SELECT ok(NOT has_table_privilege('authenticated', 'api.feature_rollup', 'INSERT'), 'users do not write the rollup');
+SELECT ok(NOT has_table_privilege('authenticated', 'analytics.rollup_pending', 'INSERT'), 'nor the counts waiting for it');
 SELECT ok(NOT has_function_privilege('anon', 'api.track(text, uuid)', 'EXECUTE'), 'anon may not track');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE pronamespace IN ('api'::regnamespace, 'analytics'::regnamespace, 'auth'::regnamespace)
              AND has_function_privilege('public', p.oid, 'EXECUTE')), 0, 'no function is executable by PUBLIC');

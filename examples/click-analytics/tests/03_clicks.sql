@@ -1,6 +1,6 @@
 -- Tracking (RLS, idempotent event ids), the rollup trigger, analytics and the seed.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 
 SELECT is((SELECT count(*)::int FROM api.profiles), 55, 'the seed has 55 users');
 SELECT is((SELECT count(*)::int FROM api.feature_clicks), 500, 'and 500 clicks');
@@ -65,6 +65,18 @@ SET LOCAL ROLE anon;
 SELECT is(api.health()::jsonb, '{"status": "healthy"}'::jsonb, 'health');
 SELECT is(api.service_info() ->> 'status', 'running', 'service info');
 RESET ROLE;
+-- A statement whose transaction finds the rollup's lock taken appends its counts to analytics.rollup_pending (the
+-- durability test's concurrent batches go that way); /analytics counts them, and the next transaction holding the lock
+-- folds them in, once. This transaction holds the lock since its first click and has folded: the flag is cleared to
+-- fold again, as a new transaction would.
+INSERT INTO analytics.rollup_pending VALUES ((now() AT TIME ZONE 'UTC')::date, 'chart_bar', '>40', 'Male', 7);
+SELECT is((SELECT sum((d ->> 'count')::int)::int FROM json_array_elements(api.analytics() -> 'feature_counts') d),
+  (SELECT count(*)::int + 7 FROM api.feature_clicks), 'analytics counts the clicks waiting to be rolled up');
+SELECT set_config('analytics.pending_folded', '', true);
+INSERT INTO api.feature_clicks (user_id, feature_name) VALUES (1, 'chart_bar');
+SELECT is((SELECT count(*)::int FROM analytics.rollup_pending), 0, 'the next insert holding the lock folds them in');
+SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), (SELECT count(*)::int + 7 FROM api.feature_clicks),
+  'into the rollup, with its own click');
 SELECT is(analytics.generate_clicks(1000, 7, 0.1, '2026-01-01'), 1000::bigint, 'the generator writes the clicks asked for');
 SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup WHERE day BETWEEN '2025-12-25' AND '2025-12-31'), 1000,
   'in the days asked for, rolled up in one statement');
