@@ -79,7 +79,7 @@ internal sealed class ExpectationChecker(NpgsqlConnection conn, NpgsqlTransactio
             {
                 Checked++;
                 var actual = !rls ? "off" : forced ? "forced" : "on";
-                if (actual != expectedRls) Fail(obj.Line, obj.Name, $"row level security is {actual}, expected {expectedRls}");
+                if (actual != expectedRls.Value) Fail(expectedRls.Line, obj.Name, $"row level security is {actual}, expected {expectedRls.Value}");
             }
             await CheckColumnsAsync(obj, oid, ct);
             await CheckPoliciesAsync(obj, oid, ct);
@@ -183,14 +183,14 @@ internal sealed class ExpectationChecker(NpgsqlConnection conn, NpgsqlTransactio
             {
                 Checked++;
                 var actual = (retSet ? "setof " : "") + retType;
-                if (retSet != obj.ReturnsSet || !await SameTypeAsync(returns, retOid, retType, obj.Line, obj.Name, ct))
-                    Fail(obj.Line, obj.Name, $"returns {actual}, expected {(obj.ReturnsSet ? "setof " : "")}{returns}");
+                if (retSet != obj.ReturnsSet || !await SameTypeAsync(returns.Value, retOid, retType, returns.Line, obj.Name, ct))
+                    Fail(returns.Line, obj.Name, $"returns {actual}, expected {(obj.ReturnsSet ? "setof " : "")}{returns.Value}");
             }
             if (obj.Security is { } security)
             {
                 Checked++;
                 var actual = definer ? "definer" : "invoker";
-                if (actual != security) Fail(obj.Line, obj.Name, $"is security {actual}, expected security {security}");
+                if (actual != security.Value) Fail(security.Line, obj.Name, $"is security {actual}, expected security {security.Value}");
             }
         }
         await CheckGrantsAsync(obj, "function", funcOid, ct);

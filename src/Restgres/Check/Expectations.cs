@@ -17,20 +17,23 @@ internal sealed record ExpectedObject(ObjectKind Kind, string Name, int Line)
     public ImmutableArray<ExpectedColumn> Columns { get; init; } = [];
 
     /// <summary><c>on</c>, <c>off</c> or <c>forced</c>; null when the file does not say.</summary>
-    public string? Rls { get; init; }
+    public ExpectedSetting? Rls { get; init; }
 
     public ImmutableArray<ExpectedPolicy> Policies { get; init; } = [];
 
     public ImmutableArray<ExpectedGrant> Grants { get; init; } = [];
 
     /// <summary>A function's result type as written (without <c>setof</c>).</summary>
-    public string? Returns { get; init; }
+    public ExpectedSetting? Returns { get; init; }
 
     public bool ReturnsSet { get; init; }
 
     /// <summary>A function's <c>definer</c> or <c>invoker</c>.</summary>
-    public string? Security { get; init; }
+    public ExpectedSetting? Security { get; init; }
 }
+
+/// <summary>A one-value fact (<c>rls on</c>, <c>returns json</c>, <c>security definer</c>) and its line.</summary>
+internal sealed record ExpectedSetting(string Value, int Line);
 
 /// <summary><c>column NAME TYPE [not null | null]</c>; <see cref="NotNull"/> is null when nullability is not said.</summary>
 internal sealed record ExpectedColumn(string Name, string Type, bool? NotNull, int Line);

@@ -81,15 +81,15 @@ internal static class ExpectationsParser
                 "column" when current.Kind is ObjectKind.Table or ObjectKind.View =>
                     current with { Columns = current.Columns.Add(ParseColumn(rest, lineNo, Error)) },
                 "rls" when current.Kind is ObjectKind.Table =>
-                    current with { Rls = rest.ToLowerInvariant() is "on" or "off" or "forced" ? rest.ToLowerInvariant() : throw Error($"rls is 'on', 'off' or 'forced', not '{rest}'") },
+                    current with { Rls = rest.ToLowerInvariant() is "on" or "off" or "forced" ? new(rest.ToLowerInvariant(), lineNo) : throw Error($"rls is 'on', 'off' or 'forced', not '{rest}'") },
                 "policy" when current.Kind is ObjectKind.Table =>
                     current with { Policies = current.Policies.Add(ParsePolicy(rest, lineNo, Error)) },
                 "grant" => current with { Grants = current.Grants.Add(ParseGrant(rest, true, current.Kind, lineNo, Error)) },
                 "no" when rest.StartsWith("grant ", StringComparison.OrdinalIgnoreCase) =>
                     current with { Grants = current.Grants.Add(ParseGrant(rest[6..].Trim(), false, current.Kind, lineNo, Error)) },
-                "returns" when current.Kind is ObjectKind.Function => ParseReturns(current, rest, Error),
+                "returns" when current.Kind is ObjectKind.Function => ParseReturns(current, rest, lineNo, Error),
                 "security" when current.Kind is ObjectKind.Function =>
-                    current with { Security = rest.ToLowerInvariant() is "definer" or "invoker" ? rest.ToLowerInvariant() : throw Error($"security is 'definer' or 'invoker', not '{rest}'") },
+                    current with { Security = rest.ToLowerInvariant() is "definer" or "invoker" ? new(rest.ToLowerInvariant(), lineNo) : throw Error($"security is 'definer' or 'invoker', not '{rest}'") },
                 "column" or "rls" or "policy" or "returns" or "security" =>
                     throw Error($"'{keyword}' does not apply to a {current.Kind.ToString().ToLowerInvariant()}"),
                 _ => throw Error($"unknown fact '{keyword}' (expected column, rls, policy, grant, no grant, returns or security)"),
@@ -163,17 +163,18 @@ internal static class ExpectationsParser
         return new ExpectedGrant(privileges, Roles(rest[(to + 4)..], error), granted, line);
     }
 
-    private static ExpectedObject ParseReturns(ExpectedObject current, string rest, Func<string, ExpectationsException> error)
+    private static ExpectedObject ParseReturns(ExpectedObject current, string rest, int line, Func<string, ExpectationsException> error)
     {
         var (first, after) = SplitWord(rest);
         var set = first.Equals("setof", StringComparison.OrdinalIgnoreCase);
         var type = set ? after : rest;
         if (type.Length == 0) throw error("returns needs a type");
-        return current with { Returns = type, ReturnsSet = set };
+        return current with { Returns = new ExpectedSetting(type, line), ReturnsSet = set };
     }
 
     private static LintIgnore ParseIgnore(string rest, int line, Func<string, ExpectationsException> error)
     {
+        if (rest.EndsWith(':')) rest = rest[..^1];
         var colon = rest.IndexOf(": ", StringComparison.Ordinal);
         var reason = colon < 0 ? "" : rest[(colon + 2)..].Trim();
         var target = colon < 0 ? rest : rest[..colon];
