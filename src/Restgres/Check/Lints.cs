@@ -22,11 +22,14 @@ internal static class Lints
     private static string NotFromExtension(string catalog, string oid) =>
         $"not exists (select from pg_depend e where e.classid = '{catalog}'::regclass and e.objid = {oid} and e.deptype = 'e')";
 
-    /// <summary>The roles other than the owner holding any privilege on relation <c>c</c> ('public' for PUBLIC), or
-    /// null: a relation only its owner can touch is not reachable through the API, whatever schema it is in.</summary>
-    private const string Reachers = """
-        (select string_agg(distinct case a.grantee when 0 then 'public' else a.grantee::regrole::text end, ', ')
-         from aclexplode(c.relacl) a where a.grantee <> c.relowner)
+    /// <summary>Relations <c>c</c> of schema <c>n</c> in an exposed schema that are reachable: <c>g.roles</c> lists the
+    /// roles other than the owner holding any privilege on it ('public' for PUBLIC). A relation only its owner can
+    /// touch is not served through the API, whatever schema it is in. Extensions' relations are left out.</summary>
+    private static readonly string ExposedReachableRelations = $"""
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace,
+             lateral (select string_agg(distinct case a.grantee when 0 then 'public' else a.grantee::regrole::text end, ', ') as roles
+                      from aclexplode(c.relacl) a where a.grantee <> c.relowner) g
+        where n.nspname = any(@exposed) and g.roles is not null and {NotFromExtension("pg_class", "c.oid")}
         """;
 
     private const string Rel = "n.nspname || '.' || c.relname";
@@ -53,9 +56,8 @@ internal static class Lints
             "`alter table S.T enable row level security;` and add policies for the roles that use it; or revoke the grants, or move the table to a schema that is not in db-schemas.",
             $"""
             select {Rel}, format('table %s.%s is in an exposed schema with row level security off; %s can reach every row', n.nspname, c.relname, g.roles)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select {Reachers} as roles) g
-            where c.relkind in ('r', 'p') and n.nspname = any(@exposed) and not c.relrowsecurity and g.roles is not null
-              and {NotFromExtension("pg_class", "c.oid")}
+            {ExposedReachableRelations}
+              and c.relkind in ('r', 'p') and not c.relrowsecurity
             """),
         new("policy_exists_rls_disabled", LintLevel.Error,
             "A table has policies but row level security is off, so the policies do nothing.",
@@ -72,40 +74,40 @@ internal static class Lints
             "Add the policies the granted roles need, or revoke the grants if only the owner (e.g. SECURITY DEFINER functions) should use it.",
             $"""
             select {Rel}, format('table %s.%s has row level security on but no policy; %s is granted on it and gets no rows', n.nspname, c.relname, g.roles)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select {Reachers} as roles) g
-            where c.relkind in ('r', 'p') and n.nspname = any(@exposed) and c.relrowsecurity and g.roles is not null
-              and not exists (select from pg_policy pol where pol.polrelid = c.oid)
+            {ExposedReachableRelations}
+              and c.relkind in ('r', 'p') and c.relrowsecurity and not exists (select from pg_policy pol where pol.polrelid = c.oid)
             """),
         new("security_definer_view", LintLevel.Error,
             "A view in an exposed schema runs with its owner's rights (not security_invoker), so it bypasses the row level security of the tables it reads for every caller.",
             "`alter view S.V set (security_invoker = on);` (PostgreSQL 15+) and grant the callers what the view reads; or move the view out of the exposed schemas.",
             $"""
             select {Rel}, format('view %s.%s is not security_invoker, so %s read it with the rights of its owner %s, bypassing row level security', n.nspname, c.relname, g.roles, c.relowner::regrole)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select {Reachers} as roles) g
-            where c.relkind = 'v' and n.nspname = any(@exposed) and g.roles is not null and not {SecurityInvoker}
-              and {NotFromExtension("pg_class", "c.oid")}
+            {ExposedReachableRelations}
+              and c.relkind = 'v' and not {SecurityInvoker}
             """),
         new("materialized_view_in_api", LintLevel.Warn,
             "A materialized view in an exposed schema cannot have row level security, so everyone granted on it reads all of it.",
             "Revoke the grants and serve it through a function or a security_invoker view that filters, or move it out of the exposed schemas.",
             $"""
             select {Rel}, format('materialized view %s.%s is in an exposed schema and %s can read all of it (materialized views have no row level security)', n.nspname, c.relname, g.roles)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select {Reachers} as roles) g
-            where c.relkind = 'm' and n.nspname = any(@exposed) and g.roles is not null and {NotFromExtension("pg_class", "c.oid")}
+            {ExposedReachableRelations}
+              and c.relkind = 'm'
             """),
         new("sensitive_relation_exposed", LintLevel.Error,
             "A view in an exposed schema reads a table of a sensitive schema (auth, vault, ...) with its owner's rights.",
             "Make the view `security_invoker`, or select only the safe columns in a SECURITY DEFINER function that filters by the caller, or move the view out of the exposed schemas.",
             $"""
-            select {Rel}, format('view %s.%s exposes %s to %s with the rights of its owner', n.nspname, c.relname,
-                   string_agg(distinct tn.nspname || '.' || t.relname, ', '), g.roles)
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace, lateral (select {Reachers} as roles) g,
-                 pg_rewrite r, pg_depend d, pg_class t, pg_namespace tn
-            where c.relkind in ('v', 'm') and n.nspname = any(@exposed) and g.roles is not null and not {SecurityInvoker}
-              and r.ev_class = c.oid and d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
-              and d.refclassid = 'pg_class'::regclass and t.oid = d.refobjid and t.oid <> c.oid
-              and tn.oid = t.relnamespace and tn.nspname in ({SensitiveList})
-            group by n.nspname, c.relname, g.roles
+            select obj, format('view %s exposes %s to %s with the rights of its owner', obj, tables, roles) from (
+              select {Rel} as obj, g.roles,
+                     (select string_agg(distinct tn.nspname || '.' || t.relname, ', ')
+                      from pg_rewrite r
+                      join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
+                      join pg_class t on t.oid = d.refobjid and t.oid <> c.oid
+                      join pg_namespace tn on tn.oid = t.relnamespace
+                      where r.ev_class = c.oid and tn.nspname in ({SensitiveList})) as tables
+              {ExposedReachableRelations}
+                and c.relkind in ('v', 'm') and not {SecurityInvoker}) v
+            where tables is not null
             """),
         new("sensitive_schema_exposed", LintLevel.Error,
             "db-schemas names a schema that holds identity, secrets, schedules, migration history or catalogs.",

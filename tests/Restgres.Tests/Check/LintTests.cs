@@ -124,58 +124,39 @@ public sealed class LintTests(PgClusterFixture pg)
     [MemberData(nameof(Cases))]
     public async Task A_lint_fires_on_the_bad_case_and_not_once_fixed(string lintId, string obj, string bad, string fix)
     {
-        var db = await pg.CreateDatabaseAsync(Roles + bad);
-        try
+        await WithDatabaseAsync(bad, async db =>
         {
             Assert.Contains((lintId, obj), await FindingsAsync(db, ["api"]));
             await db.ExecuteSqlAsync(fix);
             Assert.DoesNotContain((lintId, obj), await FindingsAsync(db, ["api"]));
-        }
-        finally
-        {
-            await db.DropAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Exposing_an_auth_like_schema_is_a_finding_and_removing_it_from_db_schemas_fixes_it()
     {
-        var db = await pg.CreateDatabaseAsync(Roles + "create schema auth;");
-        try
+        await WithDatabaseAsync("create schema auth;", async db =>
         {
             Assert.Contains(("sensitive_schema_exposed", "auth"), await FindingsAsync(db, ["api", "auth"]));
             Assert.DoesNotContain(await FindingsAsync(db, ["api"]), f => f.Lint == "sensitive_schema_exposed");
-        }
-        finally
-        {
-            await db.DropAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Objects_of_extensions_and_of_unexposed_schemas_are_left_alone()
     {
         // pgTAP's own functions, and a table only its owner can reach in an exposed schema.
-        var db = await pg.CreateDatabaseAsync(Roles + """
+        await WithDatabaseAsync("""
             create extension if not exists pgtap schema api;
             create table api.owner_only (id int primary key, note text);
             create schema internal; create table internal.t (id int primary key, note text); grant select on internal.t to chk_user;
-            """);
-        try
-        {
-            Assert.Empty(await FindingsAsync(db, ["api"]));
-        }
-        finally
-        {
-            await db.DropAsync();
-        }
+            """, async db => Assert.Empty(await FindingsAsync(db, ["api"])));
     }
 
     [Fact]
     public async Task An_ignored_finding_is_reported_as_ignored_and_an_ignore_that_matches_nothing_is_a_mismatch()
     {
-        var db = await pg.CreateDatabaseAsync(Roles + "create table api.log (message text);");
-        try
+        await WithDatabaseAsync("create table api.log (message text);", async db =>
         {
             var expectations = ExpectationsParser.Parse("""
                 ignore no_primary_key api.log: an append-only log nobody addresses by row
@@ -188,6 +169,16 @@ public sealed class LintTests(PgClusterFixture pg)
             var stale = Assert.Single(report.Mismatches);
             Assert.Equal((2, "ignore no_primary_key api.gone matches no finding; remove it (or fix the object name)"), (stale.Line, stale.Message));
             Assert.False(report.Clean);
+        });
+    }
+
+    /// <summary>A fresh database with the roles, schema api and <paramref name="sql"/>, dropped after <paramref name="body"/>.</summary>
+    private async Task WithDatabaseAsync(string sql, Func<TestDatabase, Task> body)
+    {
+        var db = await pg.CreateDatabaseAsync(Roles + sql);
+        try
+        {
+            await body(db);
         }
         finally
         {
