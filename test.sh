@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test: installs what is missing, builds (Release), runs the .NET test projects, the example apps' pgTAP
-# tests (pg_prove) and the A/B dashboard's end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
+# tests (pg_prove; each app's tests/run.sh also runs `restgres check` against its check.expect, docs/check.md) and the A/B dashboard's end-to-end test (Playwright + Chromium), then, when ../shared/conformance exists, the
 # PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing, JWT and
 # injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
@@ -80,7 +80,7 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
+  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
   mkdir -p test-results
   : >test-results/pgtap.txt
   for app in ab-dashboard glucose-api click-analytics; do
