@@ -40,6 +40,10 @@ public sealed class CheckCommandTests(PgClusterFixture pg) : IDisposable
         Assert.DoesNotContain("secret-pw", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_restgres_command_line_routes_check_to_it() =>
+        Assert.Equal(CheckCommand.CannotCheck, await Restgres.Cli.CommandLine.RunAsync(["check", "--db-uri", "postgresql://x@127.0.0.1:1/none"]));
+
     [Theory]
     [InlineData("--frobnicate")]
     [InlineData("--expect")]
