@@ -30,6 +30,8 @@ internal static class CheckCommand
           --expect FILE   The expectations file; without it only the lints run
           --json          One JSON document on stdout instead of the text report
           --db-uri URI    The database (a postgresql:// URI or key=value string)
+          --init          Print an expectations file describing the exposed schemas as they are now (to commit,
+                          then trim to what the project relies on), and exit
           --lints         List the lints with their level and fix, and exit
           -h, --help      Show this help
 
@@ -42,7 +44,7 @@ internal static class CheckCommand
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         string? expectFile = null, dbUri = null, configFile = null;
-        var json = false;
+        bool json = false, init = false;
         var reader = new ArgReader(args);
         try
         {
@@ -58,6 +60,7 @@ internal static class CheckCommand
                     case "--expect": expectFile = reader.Value(); break;
                     case "--db-uri": dbUri = reader.Value(); break;
                     case "--json": json = true; break;
+                    case "--init": init = true; break;
                     case "--lints":
                         await WriteLintListAsync(stdout);
                         return Clean;
@@ -79,6 +82,11 @@ internal static class CheckCommand
             var expectations = expectFile is null ? Expectations.Empty : ExpectationsParser.ParseFile(expectFile);
             var config = CommandDatabase.LoadConfig(configFile, dbUri, line => stderr.WriteLine(line));
             await using var conn = await CommandDatabase.OpenAsync(config, "check", ct);
+            if (init)
+            {
+                await stdout.WriteAsync(await ExpectationsWriter.WriteAsync(conn, config.DbSchemas, ct));
+                return Clean;
+            }
             var report = await CheckRunner.RunAsync(conn, expectations, config.DbSchemas, config.DbAnonRole, ct);
             var target = $"{conn.Host}:{conn.Port}/{conn.Database}";
             if (json) await WriteJsonAsync(stdout, report, target, config.DbSchemas, expectFile);

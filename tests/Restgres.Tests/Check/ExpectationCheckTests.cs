@@ -159,6 +159,37 @@ public sealed class ExpectationCheckTests(PgClusterFixture pg) : IAsyncLifetime
             m => Assert.Equal("table api.readings_gone does not exist", m.Message));
     }
 
+    [Fact]
+    public async Task The_file_init_writes_describes_the_database_and_checks_clean_against_it()
+    {
+        string written;
+        await using (var conn = new Npgsql.NpgsqlConnection(Db.ConnectionString))
+        {
+            await conn.OpenAsync();
+            written = await ExpectationsWriter.WriteAsync(conn, ["api"], CancellationToken.None);
+        }
+
+        Assert.Contains("""
+
+            table api.readings
+              column id bigint not null
+              column taken_at timestamp with time zone not null
+              column value numeric(6,1) not null
+              column label character varying(20) null
+              column mood api.mood null
+              column tags text[] not null
+              rls on
+              policy own_rows for select to chk_user
+              grant insert, select to chk_user
+
+            """, written, StringComparison.Ordinal);
+        Assert.Contains("\nfunction api.add(integer, integer)\n  returns integer\n  security invoker\n  grant execute to chk_user\n", written, StringComparison.Ordinal);
+        Assert.Contains("\nfunction api.readings_since(timestamp with time zone)\n  returns setof api.readings\n", written, StringComparison.Ordinal);
+        var report = await CheckAsync(written);
+        Assert.Empty(report.Mismatches);
+        Assert.True(report.Checked > 25, $"{report.Checked} facts checked");
+    }
+
     private Task<CheckReport> CheckAsync(string expectations) =>
         LintTests.RunAsync(Db, ExpectationsParser.Parse(expectations), ["api"]);
 }
