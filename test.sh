@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: installs what is missing, builds (Release), runs the .NET test projects, the example apps' pgTAP
-# tests (pg_prove) and the end-to-end tests of the A/B and click analytics dashboards (Playwright + Chromium), then,
-# when ../shared/conformance exists, the PostgREST conformance suite and the quick reliability run
-# (tests/reliability/run.sh --quick: fuzzing, JWT and injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
+# tests (pg_prove; each app's tests/run.sh also runs `restgres check` against its check.expect, docs/check.md) and the
+# end-to-end tests of the A/B and click analytics dashboards (Playwright + Chromium), then, when ../shared/conformance
+# exists, the PostgREST conformance suite and the quick reliability run (tests/reliability/run.sh --quick: fuzzing,
+# JWT and injection corpora, faults under load, slow clients; about 90 s). Exits non-zero if the build fails, any .NET, pgTAP,
 # e2e or reliability check fails (known failures, tests/reliability/known-failures.txt, are listed but do not count),
 # or conformance falls below tests/conformance/floor. When ../shared/pgrst-io exists, PostgREST's own process-level
 # test suite (tests/pgrst-io/run.sh: CLI flags, env, sockets, reloads, logs; about 5 min) runs and must not fall below
@@ -85,7 +86,7 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
+  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
   mkdir -p test-results
   : >test-results/pgtap.txt
   for app in ab-dashboard glucose-api click-analytics; do

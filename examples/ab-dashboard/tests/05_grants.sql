@@ -1,7 +1,7 @@
 -- What anon (the public dashboard, the anon key) can and cannot do: read the dashboard's view and call its functions,
 -- and nothing else. authenticated may also read the raw tables. Checked both in the catalog and by trying.
 BEGIN;
-SELECT plan(40);
+SELECT plan(49);
 
 -- ---------------------------------------------------------------- the catalog
 SELECT table_privs_are('public', t, 'anon', ARRAY[]::text[], format('anon has no privilege on %s', t))
@@ -23,6 +23,12 @@ SELECT function_privs_are('public', 'refresh_dashboard_aggregates', ARRAY[]::nam
 FROM unnest(ARRAY['anon', 'authenticated']) AS r;
 SELECT ok(NOT has_function_privilege('public', 'refresh_dashboard_aggregates()', 'EXECUTE'),
   'PUBLIC may not run the refresh either');
+-- Row level security on the raw tables (restgres check: rls_disabled_in_exposed), one read policy for analysts.
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = format('public.%I', t)::regclass), format('%s has row level security on', t))
+FROM unnest(ARRAY['users', 'events', 'completions', 'analytics_run_log']) AS t;
+SELECT policies_are('public', t, ARRAY['analysts_read'], format('%s has only the analysts_read policy', t))
+FROM unnest(ARRAY['users', 'events', 'completions', 'analytics_run_log']) AS t;
+SELECT set_config('pgtap.events_seen_by_owner', (SELECT count(*) FROM events)::text, true);
 
 -- ---------------------------------------------------------------- trying, as anon
 SET LOCAL ROLE anon;
@@ -41,6 +47,8 @@ RESET ROLE;
 -- ---------------------------------------------------------------- trying, as authenticated
 SET LOCAL ROLE authenticated;
 SELECT lives_ok('SELECT count(*) FROM events', 'authenticated can read the raw events');
+SELECT is((SELECT count(*) FROM events)::text, current_setting('pgtap.events_seen_by_owner'),
+  'authenticated reads every event through the analysts_read policy');
 SELECT throws_ok($$UPDATE completions SET completion_time_ms = 1$$, '42501', NULL, 'authenticated cannot change completions');
 RESET ROLE;
 

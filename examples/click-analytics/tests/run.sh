@@ -13,5 +13,10 @@ app="$(dirname "$here")"
 source "$app/../../scripts/scratch-cluster.sh"
 start_scratch_cluster clicks-pgtap "track_functions = all"
 prepare_app_database "$app" clicks_test
+# The schema as the migrations leave it, against check.expect and the lints (docs/check.md); reported, and
+# failing the run, after the pgTAP tests.
+check_status=0
+check_app_database "$app" || check_status=$?
 psql -X -q -v ON_ERROR_STOP=1 -f "$app/dev.sql" >/dev/null
-pgtap_with_coverage "auth api analytics" "$here"/[0-9][0-9]_*.sql -- "$@"
+pgtap_with_coverage "auth api analytics" "$here"/[0-9][0-9]_*.sql -- "$@" || exit $?
+[ "$check_status" = 0 ] || { echo "restgres check failed (exit $check_status)" >&2; exit 1; }

@@ -13,6 +13,11 @@ app="$(dirname "$here")"
 source "$app/../../scripts/scratch-cluster.sh"
 start_scratch_cluster glucose-pgtap "track_functions = all"
 prepare_app_database "$app" glucose_test
+# The schema as the migrations leave it, against check.expect and the lints (docs/check.md); reported, and
+# failing the run, after the pgTAP tests.
+check_status=0
+check_app_database "$app" || check_status=$?
 psql -X -q -c "select raw.generate_readings(30, 0.42, '2026-01-31 00:00:00+00')" >/dev/null
 psql -X -q -c 'select marts.refresh()' >/dev/null
-pgtap_with_coverage "auth api raw marts sandbox" "$here"/[0-9][0-9]_*.sql -- "$@"
+pgtap_with_coverage "auth api raw marts sandbox" "$here"/[0-9][0-9]_*.sql -- "$@" || exit $?
+[ "$check_status" = 0 ] || { echo "restgres check failed (exit $check_status)" >&2; exit 1; }

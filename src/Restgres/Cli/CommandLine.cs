@@ -37,6 +37,9 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
+          restgres check [--expect FILE] [--json] [--db-uri URI] [CONFIG_FILE]
+                                        Check the database against an expectations file and run the built-in lints
+                                        (docs/check.md); exit 0 clean, 1 findings, 2 cannot check
           restgres --dump-config [CONFIG_FILE]
                                         Print the effective configuration (file, PGRST_* env vars and, with
                                         db-config, the database) in PostgREST's format, and exit
@@ -83,6 +86,8 @@ internal static class CommandLine
                     return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
                 case "smoke":
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
+                case "check":
+                    return await Check.CheckCommand.RunAsync(args[1..], Console.Out, Console.Error);
             }
         }
         return await ServeAsync(args);

@@ -1,0 +1,63 @@
+using System.Net.Sockets;
+using Npgsql;
+using Restgres.Config;
+using Restgres.Execution;
+
+namespace Restgres.Cli;
+
+/// <summary>
+/// How the database tools (<c>check</c>, <c>migrate</c>, <c>gen types</c>) find the database: as the server does
+/// (<c>PGRST_DB_URI</c> and the other <c>PGRST_*</c> variables over the config file, when one is given), with
+/// <c>--db-uri</c> over both. One connection outside any pool: a tool runs a few statements and exits.
+/// </summary>
+internal static class CommandDatabase
+{
+    /// <summary>How long a tool waits for the database to answer before it gives up (exit 2).</summary>
+    public const int ConnectTimeoutSeconds = 15;
+
+    /// <summary>The config from <paramref name="configFile"/> and the environment, with <paramref name="dbUri"/> as db-uri
+    /// when given.</summary>
+    /// <exception cref="ConfigException">The file or an option is wrong.</exception>
+    public static AppConfig LoadConfig(string? configFile, string? dbUri, Action<string> warn) =>
+        CommandLine.LoadConfig(configFile, warn,
+            dbUri is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { ["PGRST_DB_URI"] = dbUri });
+
+    /// <summary>An open connection to the config's database.</summary>
+    /// <exception cref="CommandDatabaseException">It cannot be reached; the message names where it looked, never the
+    /// password.</exception>
+    public static async Task<NpgsqlConnection> OpenAsync(AppConfig config, string tool, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        NpgsqlConnectionStringBuilder csb;
+        try
+        {
+            csb = DbUri.Parse(config.DbUri);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CommandDatabaseException($"db-uri is not a valid connection string: {e.Message}");
+        }
+        csb.Pooling = false;
+        csb.Timeout = ConnectTimeoutSeconds;
+        csb.CommandTimeout = 60;
+        if (string.IsNullOrEmpty(csb.ApplicationName)) csb.ApplicationName = "restgres " + tool;
+        var conn = new NpgsqlConnection(csb.ConnectionString);
+        try
+        {
+            await conn.OpenAsync(ct);
+            return conn;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or InvalidOperationException
+                                      or ArgumentException)
+        {
+            await conn.DisposeAsync();
+            var where = $"{csb.Host ?? "localhost"}:{csb.Port}/{csb.Database ?? csb.Username}";
+            throw new CommandDatabaseException($"cannot connect to the database at {where} as {csb.Username}: {Innermost(e).Message}");
+        }
+    }
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
+}
+
+/// <summary>The database a tool was pointed at cannot be reached.</summary>
+internal sealed class CommandDatabaseException(string message) : Exception(message);
