@@ -55,7 +55,9 @@ public static class DevCommand
 
     /// <param name="serve">Runs the API server until the token is cancelled and returns the exit code: the server
     /// passes it in because this library does not reference the server.</param>
-    public static async Task<int> RunAsync(string[] args, Func<DevServerConfig, CancellationToken, Task<int>> serve)
+    /// <param name="restgresSchemaSql">Restgres's own schema (<c>restgres --schema-sql</c>), installed in an example
+    /// app's database before its migrations; passed in for the same reason.</param>
+    public static async Task<int> RunAsync(string[] args, Func<DevServerConfig, CancellationToken, Task<int>> serve, string restgresSchemaSql = "")
     {
         DevOptions options;
         try
@@ -128,10 +130,18 @@ public static class DevCommand
             if (configured is not null)
             {
                 await PrepareRolesAsync(cluster, cts.Token);
-                await configured.LoadAsync(cluster, line => Console.Error.WriteLine(line), cts.Token);
+                await configured.LoadAsync(cluster, restgresSchemaSql, line => Console.Error.WriteLine(line), cts.Token);
                 var appConfig = configured.ServerConfig(cluster, options.ApiPort, Environment.GetEnvironmentVariable("JWT_SECRET"));
-                Console.WriteLine(configured.Banner(appConfig, cluster));
-                return await serve(appConfig, cts.Token);
+                try
+                {
+                    var services = await configured.StartServicesAsync(cluster, appConfig.JwtSecret, cts.Token);
+                    Console.WriteLine(configured.Banner(appConfig, cluster, services));
+                    return await serve(appConfig, cts.Token);
+                }
+                finally
+                {
+                    await configured.StopServicesAsync(cluster, line => Console.Error.WriteLine(line));
+                }
             }
             await PrepareDatabaseAsync(cluster, app, options.Events, cts.Token);
             var config = BuildConfig(cluster, options.ApiPort, app);

@@ -80,7 +80,7 @@ internal static class CommandLine
                 case "serve":
                     return await ServeAsync(args[1..]);
                 case "dev":
-                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
+                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync, Execution.RestgresSchema.Sql);
                 case "smoke":
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
             }
