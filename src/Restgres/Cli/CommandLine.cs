@@ -37,6 +37,9 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
+          restgres schema install [CONFIG_FILE] [--db-uri URI]
+                                        Install or upgrade Restgres's own schema (what --schema-sql prints) in the
+                                        database, as a role that may create schemas
           restgres --dump-config [CONFIG_FILE]
                                         Print the effective configuration (file, PGRST_* env vars and, with
                                         db-config, the database) in PostgREST's format, and exit
@@ -45,7 +48,7 @@ internal static class CommandLine
           restgres --ready [CONFIG_FILE]
                                         Ask the running server's admin server /ready; exit 0 when it answers 2xx
           restgres -e, --example        Print an example config file with every option
-          restgres --schema-sql         Print the SQL of Restgres's own schema (shared rate limits, idempotency keys);
+          restgres --schema-sql         Print the SQL of Restgres's own schema (rate limits, idempotency keys, jobs);
                                         run it once as a role that may create schemas
           restgres --rate-limit-sql     Print the rate-limit part of it only
           restgres --help               Show this help
@@ -83,6 +86,8 @@ internal static class CommandLine
                     return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync, Execution.RestgresSchema.Sql);
                 case "smoke":
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
+                case "schema":
+                    return await SchemaCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);
