@@ -90,7 +90,8 @@ ALTER TABLE ai.provider OWNER TO aigen_owner;
 -- in the database) and reports every attempt to ai.record_attempt. Run by dev.sql, the tests and a deployment's
 -- set-up; running it again changes the settings.
 CREATE OR REPLACE FUNCTION ai.configure_provider(base_url text, model text DEFAULT 'gpt-4o-mini',
-  concurrency integer DEFAULT 8, timeout_ms integer DEFAULT 30000, max_attempts integer DEFAULT 3) RETURNS void
+  concurrency integer DEFAULT 8, timeout_ms integer DEFAULT 30000, max_attempts integer DEFAULT 3,
+  backoff_ms integer DEFAULT 2000) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = ''
 AS $$
@@ -102,12 +103,13 @@ BEGIN
       'concurrency', concurrency,
       'timeout_ms', timeout_ms,
       'max_attempts', max_attempts,
+      'backoff_ms', backoff_ms,
       'headers', jsonb_build_object('Authorization', 'Bearer ${env:AI_PROVIDER_KEY}'),
       'body_key', 'body',
       'attempt_function', 'ai.record_attempt'));
 END
 $$;
-ALTER FUNCTION ai.configure_provider(text, text, integer, integer, integer) OWNER TO aigen_owner;
+ALTER FUNCTION ai.configure_provider(text, text, integer, integer, integer, integer) OWNER TO aigen_owner;
 
 -- The chat-completions request for a prompt: the model (params.model or the provider's), an optional system message
 -- (params.system), the user's prompt, and the sampling parameters the app lets through.

@@ -9,7 +9,7 @@ SELECT ai.configure_provider('http://127.0.0.1:9/', 'mock-model', concurrency =>
 SELECT is((SELECT base_url || ' ' || model FROM ai.provider), 'http://127.0.0.1:9 mock-model', 'the provider is recorded');
 SELECT is((SELECT target FROM restgres.job_queues WHERE name = 'generate'), 'http://127.0.0.1:9/v1/chat/completions',
   'the generate queue POSTs to the chat-completions endpoint');
-SELECT is((SELECT options FROM restgres.job_queues WHERE name = 'generate') - 'concurrency' - 'timeout_ms' - 'max_attempts',
+SELECT is((SELECT options FROM restgres.job_queues WHERE name = 'generate') - 'concurrency' - 'timeout_ms' - 'max_attempts' - 'backoff_ms',
   '{"body_key": "body", "headers": {"Authorization": "Bearer ${env:AI_PROVIDER_KEY}"}, "attempt_function": "ai.record_attempt"}',
   'the body is the payload''s body, the key comes from the environment, attempts go to ai.record_attempt');
 

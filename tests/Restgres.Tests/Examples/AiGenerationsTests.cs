@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.Json;
+using Restgres.Tests.Http;
+using Restgres.Tests.Infrastructure;
+using Xunit;
+
+namespace Restgres.Tests.Examples;
+
+/// <summary>
+/// The AI generations app (examples/ai-generations) served by Restgres from its own restgres.conf over its migrations,
+/// Restgres's own schema and its mock provider (a short latency: CI time), as `./run.sh --app ai-generations` serves
+/// it.
+/// </summary>
+public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator, "anon, authenticated"), IAsyncLifetime
+{
+    public const string Authenticator = "aigen_authenticator";
+
+    public const string Secret = "aigen-tests-secret-aigen-tests-secret";
+
+    private MockProvider? _mock;
+
+    public override string JwtSecret => Secret;
+
+    public MockProvider Mock => _mock ?? throw new InvalidOperationException("no mock provider yet");
+
+    protected override bool UsesRestgresSchema => true;
+
+    protected override IEnumerable<string> SeedFiles => [Path.Combine(AppDir, "dev.sql")];
+
+    /// <summary>The mock's random failure rate (the modes that are retried).</summary>
+    protected virtual double FailureRate => 0.2;
+
+    protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
+    {
+        _mock = await MockProvider.StartAsync(latencyMs: 20, FailureRate);
+        var db = await base.CreateDatabaseAsync(pg);
+        // Attempts time out after 2 s (a hanging reply) and are retried after 20-40 ms, 40-80 ms: CI time.
+        await db.ExecuteSqlAsync($"""
+            select ai.grant_runtime('{Authenticator}');
+            select ai.configure_provider('{Mock.BaseAddress}', 'mock-model', concurrency => 8, timeout_ms => 2000,
+              max_attempts => 3, backoff_ms => 20);
+            """);
+        return db;
+    }
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_mock is not null)
+            await _mock.DisposeAsync();
+    }
+}
+
+[Collection("pg")]
+public sealed class AiGenerationsTests(PgClusterFixture pg, AiGenerations app) : IClassFixture<AiGenerations>
+{
+    private static readonly (string, string) Json = ("Content-Type", "application/json");
+
+    private static (string, string) Bearer(string token) => ("Authorization", "Bearer " + token);
+
+    private static JsonElement Parse(Reply r)
+    {
+        using var doc = JsonDocument.Parse(r.Body);
+        return doc.RootElement.Clone();
+    }
+
+    private async Task<(string Token, long Id)> RegisterAsync()
+    {
+        var s = await app.ServerAsync(pg);
+        var email = $"u{Guid.NewGuid():N}@example.com";
+        var r = await s.SendAsync(HttpMethod.Post, "/rpc/register", $$"""{"email":"{{email}}","password":"secret1"}""", Json);
+        Assert.True(r.Status == 200, r.ToString());
+        var j = Parse(r);
+        return (j.GetProperty("access_token").GetString()!, j.GetProperty("user").GetProperty("id").GetInt64());
+    }
+
+    private async Task<long> ScalarAsync(string sql) => Convert.ToInt64(await app.Database.ScalarAsync(sql), CultureInfo.InvariantCulture);
+
+    private async Task<Reply> RequestAsync(string token, string prompt, string? key = null)
+    {
+        var s = await app.ServerAsync(pg);
+        var headers = new List<(string, string)> { Json, Bearer(token) };
+        if (key is not null) headers.Add(("Idempotency-Key", key));
+        return await s.SendAsync(HttpMethod.Post, "/rpc/request_generation",
+            JsonSerializer.Serialize(new { prompt, @params = new { temperature = 0.5 } }), [.. headers]);
+    }
+
+    [Fact]
+    public async Task Login_of_the_demo_user_returns_a_token_and_a_wrong_password_is_401()
+    {
+        var s = await app.ServerAsync(pg);
+        var ok = await s.SendAsync(HttpMethod.Post, "/rpc/login", """{"email":"demo@example.com","password":"demo1234"}""", Json);
+        Assert.True(ok.Status == 200, ok.ToString());
+        Assert.StartsWith("eyJ", Parse(ok).GetProperty("access_token").GetString(), StringComparison.Ordinal);
+        var bad = await s.SendAsync(HttpMethod.Post, "/rpc/login", """{"email":"demo@example.com","password":"nope!!"}""", Json);
+        Assert.True(bad.Status == 401, bad.ToString());
+        Assert.Equal("AI401", Parse(bad).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task The_same_Idempotency_Key_returns_the_same_generation_and_never_a_second_job()
+    {
+        var (token, user) = await RegisterAsync();
+        var key = Guid.NewGuid().ToString();
+        var first = await RequestAsync(token, "Write a haiku [mock:ok]", key);
+        Assert.True(first.Status == 200, first.ToString());
+        var id = Parse(first).GetProperty("id").GetInt64();
+        Assert.Equal("pending", Parse(first).GetProperty("ai_status").GetString());
+
+        var again = await RequestAsync(token, "Write a haiku [mock:ok]", key);
+        Assert.True(again.Status == 200, again.ToString());
+        Assert.Equal("true", again.Header("Idempotent-Replayed"));
+        Assert.Equal(first.Body, again.Body);
+
+        // The same key with another request: 422, nothing created.
+        var other = await RequestAsync(token, "Something else [mock:ok]", key);
+        Assert.True(other.Status == 422, other.ToString());
+
+        Assert.Equal(1, await ScalarAsync($"select count(*) from api.generations where user_id = {user}"));
+        Assert.Equal(1, await ScalarAsync($"select count(*) from restgres.jobs j join api.generations g on g.job_id = j.id where g.user_id = {user}"));
+        Assert.Equal(1, await ScalarAsync($"select count(*) from restgres.jobs where unique_key = 'generation:{id}'"));
+
+        // Another key: another generation and job.
+        var second = await RequestAsync(token, "Write a haiku [mock:ok]", Guid.NewGuid().ToString());
+        Assert.NotEqual(id, Parse(second).GetProperty("id").GetInt64());
+        Assert.Equal(2, await ScalarAsync($"select count(*) from api.generations where user_id = {user}"));
+    }
+
+    [Fact]
+    public async Task A_user_reads_only_their_own_generations_and_logs()
+    {
+        var s = await app.ServerAsync(pg);
+        var (alice, _) = await RegisterAsync();
+        var (bob, _) = await RegisterAsync();
+        var id = Parse(await RequestAsync(alice, "Alice's secret [mock:ok]")).GetProperty("id").GetInt64();
+        var mine = await s.GetAsync($"/generations?id=eq.{id}&select=id,prompt", Bearer(alice));
+        Assert.Equal($$"""[{"id":{{id}},"prompt":"Alice's secret [mock:ok]"}]""", mine.Body);
+        Assert.Equal("[]", (await s.GetAsync($"/generations?id=eq.{id}", Bearer(bob))).Body);
+        Assert.Equal("[]", (await s.GetAsync($"/generation_logs?generation_id=eq.{id}", Bearer(bob))).Body);
+        // Without a token: no rows and no way to request.
+        var anon = await s.GetAsync("/generations");
+        Assert.True(anon.Status == 401, anon.ToString());
+        var anonRequest = await s.SendAsync(HttpMethod.Post, "/rpc/request_generation", """{"prompt":"x"}""", Json);
+        Assert.True(anonRequest.Status == 401, anonRequest.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"prompt":""}""", "prompt is required")]
+    [InlineData("""{"prompt":"x","params":[1]}""", "params must be an object")]
+    [InlineData("""{"prompt":"x","params":{"api_key":"k"}}""", "unknown parameter 'api_key'")]
+    public async Task A_bad_request_is_400_and_creates_nothing(string body, string message)
+    {
+        var s = await app.ServerAsync(pg);
+        var (token, user) = await RegisterAsync();
+        var r = await s.SendAsync(HttpMethod.Post, "/rpc/request_generation", body, Json, Bearer(token), ("Idempotency-Key", Guid.NewGuid().ToString()));
+        Assert.True(r.Status == 400, r.ToString());
+        Assert.StartsWith(message, Parse(r).GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await ScalarAsync($"select count(*) from api.generations where user_id = {user}"));
+    }
+}
