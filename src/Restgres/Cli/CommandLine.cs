@@ -37,6 +37,7 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
+          restgres worker [CONFIG_FILE] Run the durable-job workers only (docs/jobs.md), without the API
           restgres schema install [CONFIG_FILE] [--db-uri URI]
                                         Install or upgrade Restgres's own schema (what --schema-sql prints) in the
                                         database, as a role that may create schemas
@@ -88,6 +89,8 @@ internal static class CommandLine
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
                 case "schema":
                     return await SchemaCommand.RunAsync(args[1..]);
+                case "worker":
+                    return await WorkerCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);

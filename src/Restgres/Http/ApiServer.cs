@@ -25,6 +25,7 @@ internal sealed class ApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _listener;
     private Admin.AdminServer? _admin;
+    private Jobs.JobWorkers? _jobs;
 
     private ApiServer(WebApplication app, AppState state, Uri baseAddress)
     {
@@ -120,6 +121,8 @@ internal sealed class ApiServer : IAsyncDisposable
         log($"API server listening on {Listener.Display(uri)}");
         // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
         var server = new ApiServer(app, state, uri) { _admin = admin };
+        // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
+        if (config.JobsEnabled) server._jobs = Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs);
         server._listener = server.ListenAsync(loading, server._stop.Token);
         if (!await loading) state.Recovery.ReportConnectionLoss();
         return server;
@@ -267,6 +270,7 @@ internal sealed class ApiServer : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await _app.StopAsync();
+        if (_jobs is not null) await _jobs.DisposeAsync();
         // After the main server has drained, so that /live reported it going away meanwhile.
         if (_admin is not null) await _admin.DisposeAsync();
         if (_listener is not null)

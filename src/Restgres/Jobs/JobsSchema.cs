@@ -325,6 +325,46 @@ internal static class JobsSchema
         end
         $$;
 
+        -- An sql queue's one step, in the caller's transaction: claims a due job, calls the handler on it inside a
+        -- subtransaction and records the outcome. The handler's effects and the job's completion commit together
+        -- (exactly once); an exception in the handler (a statement_timeout included) rolls back to the subtransaction
+        -- and is recorded as a failed attempt: retried, or discarded when its SQLSTATE is of class 22 (data
+        -- exception: the payload is bad, trying again cannot help) or RGJ01 (the handler rejects the job).
+        create or replace function restgres.job_run_sql(p_queue text, p_worker text, p_lease_ms integer)
+        returns table (id bigint, attempt integer, state text, latency_ms integer, error text)
+        language plpgsql
+        as $$
+        declare
+          c record;
+          fn text;
+          t0 timestamptz;
+          code text;
+          msg text;
+        begin
+          select q.target into fn from restgres.job_queues q where q.name = p_queue and q.handler = 'sql';
+          if fn is null then return; end if;
+          for c in select * from restgres.job_claim(p_queue, 1, p_lease_ms, p_worker) loop
+            t0 := clock_timestamp();
+            code := null;
+            begin
+              execute format('select %s($1)', fn) using c.payload;
+            exception when others or query_canceled then
+              get stacked diagnostics code = returned_sqlstate, msg = message_text;
+            end;
+            latency_ms := (extract(epoch from clock_timestamp() - t0) * 1000)::integer;
+            error := case when code is null then null
+                          when code = '57014' then 'canceled (statement_timeout): ' || msg
+                          else msg || ' (SQLSTATE ' || code || ')' end;
+            state := restgres.job_finish(c.id, c.attempt,
+              case when code is null then 'completed' when code like '22%' or code = 'RGJ01' then 'discard' else 'retry' end,
+              null, null, latency_ms, error);
+            id := c.id;
+            attempt := c.attempt;
+            return next;
+          end loop;
+        end
+        $$;
+
         -- Renews the leases of the jobs p_worker still runs; returns the ids it no longer holds.
         create or replace function restgres.job_heartbeat(p_worker text, p_ids bigint[], p_lease_ms integer)
         returns bigint[]
