@@ -3,6 +3,7 @@ using System.Text.Json;
 using Restgres.Tests.Http;
 using Restgres.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Restgres.Tests.Examples;
 
@@ -27,12 +28,20 @@ public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator
 
     protected override IEnumerable<string> SeedFiles => [Path.Combine(AppDir, "dev.sql")];
 
+    /// <summary>What the jobs engine sends as the provider key (the queue's header reads it from the environment).</summary>
+    public const string ProviderKey = "test-provider-key";
+
     /// <summary>The mock's random failure rate (the modes that are retried).</summary>
     protected virtual double FailureRate => 0.2;
 
+    /// <summary>The mock's answer time: short, for CI time (the demo's is 2 s).</summary>
+    protected virtual int LatencyMs => 20;
+
     protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
     {
-        _mock = await MockProvider.StartAsync(latencyMs: 20, FailureRate);
+        // The in-process servers' workers read ${env:AI_PROVIDER_KEY} from this process's environment.
+        Environment.SetEnvironmentVariable("AI_PROVIDER_KEY", ProviderKey);
+        _mock = await MockProvider.StartAsync(LatencyMs, FailureRate);
         var db = await base.CreateDatabaseAsync(pg);
         // Attempts time out after 2 s (a hanging reply) and are retried after 20-40 ms, 40-80 ms: CI time.
         await db.ExecuteSqlAsync($"""
@@ -52,7 +61,7 @@ public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator
 }
 
 [Collection("pg")]
-public sealed class AiGenerationsTests(PgClusterFixture pg, AiGenerations app) : IClassFixture<AiGenerations>
+public sealed class AiGenerationsTests(PgClusterFixture pg, AiGenerations app, ITestOutputHelper output) : IClassFixture<AiGenerations>
 {
     private static readonly (string, string) Json = ("Content-Type", "application/json");
 
@@ -156,5 +165,34 @@ public sealed class AiGenerationsTests(PgClusterFixture pg, AiGenerations app) :
         Assert.True(r.Status == 400, r.ToString());
         Assert.StartsWith(message, Parse(r).GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, await ScalarAsync($"select count(*) from api.generations where user_id = {user}"));
+    }
+
+    [Fact]
+    public async Task Two_hundred_generations_with_20_percent_provider_failures_all_end_completed_or_failed_with_every_attempt_logged()
+    {
+        var s = await app.ServerAsync(pg);
+        var (token, user) = await RegisterAsync();
+        const int N = 200;
+        // Twenty clients at a time, each request with its own key.
+        await Parallel.ForEachAsync(Enumerable.Range(1, N), new ParallelOptions { MaxDegreeOfParallelism = 20 }, async (i, _) =>
+        {
+            var r = await RequestAsync(token, $"Generation {i}", Guid.NewGuid().ToString());
+            Assert.True(r.Status == 200, r.ToString());
+        });
+        await GenerationChecks.WaitUntilFinishedAsync(app.Database, user, TimeSpan.FromMinutes(3));
+        var (completed, failed, attempts, retried) = await GenerationChecks.CheckAsync(app.Database, app.Mock, user, N);
+        Assert.Equal(N, completed + failed);
+        Assert.True(retried > 0, "some jobs were retried");
+
+        // The metrics views, as the user sees them.
+        var daily = Parse(await s.GetAsync("/generation_daily", Bearer(token)))[0];
+        Assert.Equal(N, daily.GetProperty("finished").GetInt64());
+        Assert.Equal(completed, daily.GetProperty("completed").GetInt64());
+        var durations = Parse(await s.GetAsync("/generation_durations", Bearer(token)))[0];
+        var perAttempts = Parse(await s.GetAsync("/generation_attempts?order=attempts", Bearer(token)));
+        Assert.Equal(N, perAttempts.EnumerateArray().Sum(a => a.GetProperty("jobs").GetInt64()));
+        output.WriteLine($"{N} generations: {completed} completed, {failed} failed, {attempts} attempts, {retried} jobs retried with the same key; "
+            + $"success rate {daily.GetProperty("success_rate")}, avg {durations.GetProperty("avg_duration_ms")} ms, p95 {durations.GetProperty("p95_duration_ms")} ms, "
+            + $"attempts per job {perAttempts}");
     }
 }
