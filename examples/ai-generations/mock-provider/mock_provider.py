@@ -13,7 +13,8 @@ Each request waits --latency-ms (± --jitter-ms), then answers a chat completion
     slow   the answer after --slow-factor × the latency   400    400 invalid request (not retried)
 
 A prompt can ask for one outcome instead of the dice: "[mock:html]", "[mock:hang]", "[mock:ok]", ... or
-"[mock:fail-times:N]" (the first N requests with the same Idempotency-Key fail with 500, the next succeeds).
+"[mock:MODE-times:N]" (the first N requests with the same Idempotency-Key get MODE, the next ones succeed;
+"fail-times" is 500-times).
 
 Every request is recorded (Idempotency-Key, time, outcome) for tests: GET /_mock/requests lists them,
 DELETE /_mock/requests forgets them, GET /_mock/health answers 200. A request without "Authorization: Bearer ..."
@@ -142,8 +143,9 @@ class Handler(BaseHTTPRequestHandler):
         entry["generation_prompt"] = prompt[:200]
         seen = self.state.count(key) if key else 1
         directive = DIRECTIVE.search(prompt)
-        if directive and directive.group(1) == "fail-times":
-            mode = "500" if seen <= int(directive.group(2) or 1) else "ok"
+        if directive and directive.group(1).endswith("-times"):
+            failing = directive.group(1)[: -len("-times")].replace("fail", "500")
+            mode = (failing if failing in MODES else "500") if seen <= int(directive.group(2) or 1) else "ok"
         elif directive and directive.group(1) in MODES + ("ok",):
             mode = directive.group(1)
         else:

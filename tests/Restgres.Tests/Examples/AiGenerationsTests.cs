@@ -168,6 +168,38 @@ public sealed class AiGenerationsTests(PgClusterFixture pg, AiGenerations app, I
     }
 
     [Fact]
+    public async Task Each_kind_of_provider_failure_ends_in_a_logged_attempt_that_is_retried_or_fails_the_generation()
+    {
+        var (token, user) = await RegisterAsync();
+        // prompt → the generation's end and each attempt's (log status, provider status); "-" where the provider
+        // gave no status (a hanging reply cut by the queue's 2 s timeout, a socket closed without an answer).
+        var cases = new (string Prompt, string Expected)[]
+        {
+            ("[mock:hang-times:1] hangs once", "completed: retrying -, completed 200"),
+            ("[mock:close-times:1] closes once", "completed: retrying -, completed 200"),
+            ("[mock:html-times:2] an HTML page twice", "completed: retrying 502, retrying 502, completed 200"),
+            ("[mock:429-times:1] rate limited once", "completed: retrying 429, completed 200"),
+            ("[mock:400] refused", "failed: discarded 400"),
+            ("[mock:500] always down", "failed: retrying 500, retrying 500, discarded 500"),
+        };
+        foreach (var (prompt, _) in cases)
+            Assert.Equal(200, (await RequestAsync(token, prompt, Guid.NewGuid().ToString())).Status);
+        await GenerationChecks.WaitUntilFinishedAsync(app.Database, user, TimeSpan.FromMinutes(1));
+        foreach (var (prompt, expected) in cases)
+        {
+            var actual = await app.Database.ScalarAsync($"""
+                select g.ai_status || ': ' || string_agg(l.status || ' ' || coalesce(l.provider_status::text, '-'), ', ' order by l.attempt)
+                from api.generations g join api.generation_logs l on l.generation_id = g.id
+                where g.user_id = {user} and g.prompt = '{prompt}' group by g.id, g.ai_status
+                """);
+            Assert.Equal(expected, actual);
+        }
+        // Every attempt without an answer says why; a failed generation keeps its last error.
+        Assert.Equal(0, await ScalarAsync($"select count(*) from api.generation_logs l join api.generations g on g.id = l.generation_id where g.user_id = {user} and l.status <> 'completed' and l.error is null"));
+        Assert.Equal(0, await ScalarAsync($"select count(*) from api.generations where user_id = {user} and ai_status = 'failed' and error is null"));
+    }
+
+    [Fact]
     public async Task Two_hundred_generations_with_20_percent_provider_failures_all_end_completed_or_failed_with_every_attempt_logged()
     {
         var s = await app.ServerAsync(pg);
