@@ -133,8 +133,9 @@ public sealed class ConfiguredApp
         }
     }
 
-    private string ServicesStateDir(PostgresCluster cluster) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(cluster.DataDir).TrimEnd(Path.DirectorySeparatorChar))!, "services", Name);
+    /// <summary>Next to the cluster's data directory (./.restgres-services/NAME by default), not inside it.</summary>
+    internal string ServicesStateDir(PostgresCluster cluster) =>
+        Path.Combine(Path.GetFullPath(cluster.DataDir).TrimEnd(Path.DirectorySeparatorChar) + "-services", Name);
 
     private static string GenerateSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
 

@@ -46,8 +46,10 @@ public static class DevCommand
           --port PORT      the API port on 127.0.0.1 (default 3000)
           --pg-port PORT   PostgreSQL's port on 127.0.0.1 (default: the one used last time, else a free one)
           --app NAME|DIR   an example app with its own restgres.conf, by name (glucose-api: examples/glucose-api,
-                           in its own database) or folder; or the dashboard's folder (default: examples/ab-dashboard
-                           above the working directory or the executable; without one, a small built-in to-do demo)
+                           in its own database, after Restgres's own schema; its dev-services.sh, if any, starts
+                           its companion processes, e.g. a mock provider) or folder; or the dashboard's folder (default:
+                           examples/ab-dashboard above the working directory or the executable; without one, a small
+                           built-in to-do demo)
           --events N       replace the data with a freshly generated set of N events (default: 200,000 events,
                            generated only when the database has none); e.g. --events 1000000
         Ctrl-C stops the API and then the cluster.
