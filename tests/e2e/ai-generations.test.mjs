@@ -99,7 +99,8 @@ describe('the page in Chromium', () => {
       await page.waitForTimeout(100);
     }
     assert.equal(seen.at(-1), 'completed', `statuses seen: ${seen}`);
-    assert.ok(seen.length >= 2 && seen[0] === 'pending', `it started pending and changed: ${seen}`);
+    // First pending (the answer of the request) or already processing (a worker claimed it before the page looked).
+    assert.ok(seen.length >= 2 && ['pending', 'processing'].includes(seen[0]), `it changed from unfinished: ${seen}`);
     const card = page.locator('.generation', { hasText: 'e2e page [mock:html-times:1]' });
     await card.locator('.answer').waitFor();
     assert.match(await card.locator('.answer').textContent(), /Mock answer to/);
