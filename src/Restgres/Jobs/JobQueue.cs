@@ -23,7 +23,8 @@ internal sealed record JobQueue(
     int TimeoutMs,
     ImmutableArray<KeyValuePair<string, string>> Headers,
     string? SecretEnv,
-    string? BodyKey)
+    string? BodyKey,
+    int BatchSize)
 {
     /// <summary>The queues of the database, those named in <paramref name="only"/> (all when empty).</summary>
     public static async Task<ImmutableArray<JobQueue>> LoadAsync(NpgsqlDataSource dataSource, ImmutableArray<string> only, CancellationToken ct)
@@ -52,7 +53,8 @@ internal sealed record JobQueue(
                 reader.GetInt32(4),
                 headers.ToImmutable(),
                 StringOption(options.RootElement, "secret_env"),
-                StringOption(options.RootElement, "body_key")));
+                StringOption(options.RootElement, "body_key"),
+                options.RootElement.TryGetProperty("batch_size", out var b) && b.TryGetInt32(out var batch) ? batch : 1));
         }
         return queues.ToImmutable();
     }

@@ -272,8 +272,8 @@ internal sealed class JobWorkers : IAsyncDisposable
         }
     }
 
-    /// <summary>One sql job, claimed, run and recorded in one transaction (restgres.job_run_sql) under the queue's
-    /// timeout as statement_timeout. False when no job was due.</summary>
+    /// <summary>One sql job (or up to the queue's batch_size), claimed, run and recorded in one transaction
+    /// (restgres.job_run_sql) under the queue's timeout as statement_timeout. False when no job was due.</summary>
     private async Task<bool> RunSqlAsync(JobQueue queue, CancellationToken ct)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
@@ -283,9 +283,9 @@ internal sealed class JobWorkers : IAsyncDisposable
             {
                 new NpgsqlBatchCommand("begin"),
                 new NpgsqlBatchCommand("select set_config('statement_timeout', $1, true)") { Parameters = { new() { Value = queue.TimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } } },
-                new NpgsqlBatchCommand("select id, state, latency_ms from restgres.job_run_sql($1, $2, $3)")
+                new NpgsqlBatchCommand("select id, state, latency_ms from restgres.job_run_sql($1, $2, $3, $4)")
                 {
-                    Parameters = { new() { Value = queue.Name }, new() { Value = Worker }, new() { Value = _config.JobsLease } },
+                    Parameters = { new() { Value = queue.Name }, new() { Value = Worker }, new() { Value = _config.JobsLease }, new() { Value = queue.BatchSize } },
                 },
                 new NpgsqlBatchCommand("commit"),
             },

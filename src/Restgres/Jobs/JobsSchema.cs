@@ -106,7 +106,7 @@ internal static class JobsSchema
         #variable_conflict use_column
         declare
           known constant text[] := array['concurrency', 'timeout_ms', 'max_attempts', 'backoff_ms', 'max_backoff_ms',
-            'headers', 'secret_env', 'body_key', 'attempt_function', 'retention'];
+            'headers', 'secret_env', 'body_key', 'attempt_function', 'retention', 'batch_size'];
           k text;
           fn text;
           attempt_fn text;
@@ -150,6 +150,10 @@ internal static class JobsSchema
                 message = format('restgres.define_queue: queue "%s": no function %s(jsonb, jsonb)', name, o->>'attempt_function'),
                 hint = 'attempt_function is f(job jsonb, outcome jsonb)';
             end if;
+          end if;
+          if coalesce((o->>'batch_size')::integer, 1) not between 1 and 1000 then
+            raise exception using errcode = '22023',
+              message = format('restgres.define_queue: queue "%s": batch_size must be from 1 to 1000', name);
           end if;
           if o ? 'headers' and jsonb_typeof(o->'headers') <> 'object' then
             raise exception using errcode = '22023',
@@ -325,12 +329,15 @@ internal static class JobsSchema
         end
         $$;
 
-        -- An sql queue's one step, in the caller's transaction: claims a due job, calls the handler on it inside a
-        -- subtransaction and records the outcome. The handler's effects and the job's completion commit together
-        -- (exactly once); an exception in the handler (a statement_timeout included) rolls back to the subtransaction
-        -- and is recorded as a failed attempt: retried, or discarded when its SQLSTATE is of class 22 (data
-        -- exception: the payload is bad, trying again cannot help) or RGJ01 (the handler rejects the job).
-        create or replace function restgres.job_run_sql(p_queue text, p_worker text, p_lease_ms integer)
+        -- An sql queue's step, in the caller's transaction: claims a due job, calls the handler on it inside a
+        -- subtransaction and records the outcome, up to p_limit jobs (the queue's batch_size) one after the other. The
+        -- handlers' effects and the jobs' completions commit together (exactly once); an exception in a handler (a
+        -- statement_timeout included) rolls back to its subtransaction and is recorded as a failed attempt: retried,
+        -- or discarded when its SQLSTATE is of class 22 (data exception: the payload is bad, trying again cannot
+        -- help) or RGJ01 (the handler rejects the job). After a timeout no further job is claimed: the caller's
+        -- statement_timeout covers the whole step.
+        drop function if exists restgres.job_run_sql(text, text, integer);
+        create or replace function restgres.job_run_sql(p_queue text, p_worker text, p_lease_ms integer, p_limit integer default 1)
         returns table (id bigint, attempt integer, state text, latency_ms integer, error text)
         language plpgsql
         as $$
@@ -343,7 +350,9 @@ internal static class JobsSchema
         begin
           select q.target into fn from restgres.job_queues q where q.name = p_queue and q.handler = 'sql';
           if fn is null then return; end if;
-          for c in select * from restgres.job_claim(p_queue, 1, p_lease_ms, p_worker) loop
+          for i in 1..p_limit loop
+            select * into c from restgres.job_claim(p_queue, 1, p_lease_ms, p_worker);
+            exit when not found;
             t0 := clock_timestamp();
             code := null;
             begin
@@ -361,6 +370,7 @@ internal static class JobsSchema
             id := c.id;
             attempt := c.attempt;
             return next;
+            exit when code = '57014';
           end loop;
         end
         $$;
