@@ -43,7 +43,7 @@ internal static class GenerationChecks
     /// twice; the provider was sent each job only under the job's id as Idempotency-Key, never more often than it had
     /// attempts. Returns the figures (retried: jobs the provider saw more than once, under the same key).
     /// </summary>
-    public static async Task<(long Completed, long Failed, long Attempts, long Retried)> CheckAsync(TestDatabase db, MockProvider mock, long user, int expected)
+    public static async Task<(long Completed, long Failed, long Attempts, long Retried)> CheckAsync(TestDatabase db, MockProviderProcess mock, long user, int expected)
     {
         Assert.Equal(expected, await ScalarAsync(db, $"select count(*) from api.generations where user_id = {user}"));
         Assert.Equal(0, await ScalarAsync(db,

@@ -12,17 +12,17 @@ namespace Restgres.Tests.Examples;
 /// Restgres's own schema and its mock provider (a short latency: CI time), as `./run.sh --app ai-generations` serves
 /// it.
 /// </summary>
-public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator, "anon, authenticated"), IAsyncLifetime
+public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator, "anon, authenticated")
 {
     public const string Authenticator = "aigen_authenticator";
 
     public const string Secret = "aigen-tests-secret-aigen-tests-secret";
 
-    private MockProvider? _mock;
+    private MockProviderProcess? _mock;
 
     public override string JwtSecret => Secret;
 
-    public MockProvider Mock => _mock ?? throw new InvalidOperationException("no mock provider yet");
+    public MockProviderProcess Mock => _mock ?? throw new InvalidOperationException("no mock provider yet");
 
     protected override bool UsesRestgresSchema => true;
 
@@ -41,7 +41,7 @@ public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator
     {
         // The in-process servers' workers read ${env:AI_PROVIDER_KEY} from this process's environment.
         Environment.SetEnvironmentVariable("AI_PROVIDER_KEY", ProviderKey);
-        _mock = await MockProvider.StartAsync(LatencyMs, FailureRate);
+        _mock = await MockProviderProcess.StartAsync(LatencyMs, FailureRate);
         var db = await base.CreateDatabaseAsync(pg);
         // Attempts time out after 2 s (a hanging reply) and are retried after 20-40 ms, 40-80 ms: CI time.
         await db.ExecuteSqlAsync($"""
@@ -52,7 +52,7 @@ public class AiGenerations() : ExampleAppServers("ai-generations", Authenticator
         return db;
     }
 
-    public new async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         if (_mock is not null)

@@ -15,12 +15,12 @@ public sealed record MockRequest(
 /// The AI generations example's mock provider (examples/ai-generations/mock-provider/mock_provider.py) as a child
 /// process on a free loopback port; stopped on dispose.
 /// </summary>
-public sealed class MockProvider : IAsyncDisposable
+public sealed class MockProviderProcess : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly System.Diagnostics.Process _process;
 
-    private MockProvider(System.Diagnostics.Process process, Uri baseAddress)
+    private MockProviderProcess(System.Diagnostics.Process process, Uri baseAddress)
     {
         _process = process;
         BaseAddress = baseAddress;
@@ -30,7 +30,7 @@ public sealed class MockProvider : IAsyncDisposable
 
     /// <summary>Starts the mock with the given latency and random failure rate (the modes that are retried: 500, 429, an
     /// HTML 502 page, a closed socket); a fixed seed so a run's dice are the same every time.</summary>
-    public static async Task<MockProvider> StartAsync(int latencyMs, double failureRate, int seed = 15)
+    public static async Task<MockProviderProcess> StartAsync(int latencyMs, double failureRate, int seed = 15)
     {
         var script = Path.Combine(RepoPaths.Root, "examples", "ai-generations", "mock-provider", "mock_provider.py");
         var psi = new ProcessStartInfo("python3")
@@ -50,7 +50,7 @@ public sealed class MockProvider : IAsyncDisposable
         var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))
             ?? throw new InvalidOperationException("the mock provider exited at once");
         var url = line.Split(' ')[3];
-        return new MockProvider(process, new Uri(url));
+        return new MockProviderProcess(process, new Uri(url));
     }
 
     public async Task<IReadOnlyList<MockRequest>> RequestsAsync() =>
