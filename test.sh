@@ -86,10 +86,10 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics)"
+  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics, examples/ai-generations)"
   mkdir -p test-results
   : >test-results/pgtap.txt
-  for app in ab-dashboard glucose-api click-analytics; do
+  for app in ab-dashboard glucose-api click-analytics ai-generations; do
     if "examples/$app/tests/run.sh" 2>&1 | tee -a test-results/pgtap.txt; then :; else failures+=("pgTAP ($app)"); fi
   done
   # pg_prove's summary: "Files=6, Tests=139, ..." and, on failure, "Failed N/M subtests" per file.
@@ -109,18 +109,21 @@ fi
 e2e_passed=0
 e2e_failed=0
 if [ "$run_e2e" = 1 ]; then
-  stage "e2e (A/B and click analytics dashboards in Chromium)"
+  stage "e2e (A/B and click analytics dashboards, AI generations, in Chromium)"
   scripts/publish.sh
   mkdir -p test-results
   if tests/e2e/run.sh 2>&1 | tee test-results/e2e.txt; then :; else failures+=("e2e"); fi
-  # node's test runner ends with "ℹ pass N" / "ℹ fail M".
-  read -r e2e_passed e2e_failed < <(python3 - test-results/e2e.txt <<'PY'
+  if tests/e2e/ai-generations.sh 2>&1 | tee test-results/e2e-ai-generations.txt; then :; else failures+=("e2e (ai-generations)"); fi
+  # node's test runner ends each run with "ℹ pass N" / "ℹ fail M".
+  read -r e2e_passed e2e_failed < <(python3 - test-results/e2e.txt test-results/e2e-ai-generations.txt <<'PY'
 import re, sys
-text = open(sys.argv[1], errors="replace").read()
-p = re.findall(r"^\S* ?pass (\d+)$", text, re.M)
-f = re.findall(r"^\S* ?fail (\d+)$", text, re.M)
-passed = int(p[-1]) if p else 0
-failed = int(f[-1]) if f else 1  # no summary: the server or the browser did not start
+passed = failed = 0
+for name in sys.argv[1:]:
+    text = open(name, errors="replace").read()
+    p = re.findall(r"^\S* ?pass (\d+)$", text, re.M)
+    f = re.findall(r"^\S* ?fail (\d+)$", text, re.M)
+    passed += int(p[-1]) if p else 0
+    failed += int(f[-1]) if f else 1  # no summary: the server or the browser did not start
 print(passed, failed)
 PY
   )

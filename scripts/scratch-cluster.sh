@@ -53,20 +53,25 @@ _stop_scratch_cluster() {
 }
 
 # An example app's database in the scratch cluster, as Restgres serves it: database DB, the authenticator role, the
-# app's migrations applied once. Exports PGDATABASE. (The benchmarks and load tests use it as it is.)
-#   create_app_database APP_DIR DB
+# app's migrations applied once. Exports PGDATABASE. (The benchmarks and load tests use it as it is.) SQL_FILE (e.g.
+# Restgres's own schema, which an app's migrations may use) runs before the migrations.
+#   create_app_database APP_DIR DB [SQL_FILE]
 create_app_database() {
   local app=$1
   export PGDATABASE=$2
   psql -X -q -d postgres -c "create database $PGDATABASE"
   psql -X -q -c 'create role authenticator login noinherit'
+  if [ -n "${3:-}" ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -f "$3" >"$SCRATCH_DIR/pre-migrations.log" 2>&1 || { cat "$SCRATCH_DIR/pre-migrations.log" >&2; exit 1; }
+  fi
   "$app/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
 }
 
 # An example app's database for its pgTAP suite, in the scratch cluster: database DB with the authenticator role, the
 # app's migrations applied twice (they must be idempotent), app.settings.jwt_secret set as Restgres sets it from its
-# config (for the functions that sign tokens) and pgTAP installed. Exports PGDATABASE.
-#   prepare_app_database APP_DIR DB
+# config (for the functions that sign tokens) and pgTAP installed. Exports PGDATABASE. SQL_FILE (e.g. Restgres's own
+# schema, which an app's migrations may use) runs before the migrations.
+#   prepare_app_database APP_DIR DB [SQL_FILE]
 prepare_app_database() {
   command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
   create_app_database "$@"

@@ -7,10 +7,16 @@ namespace Restgres.Dev;
 /// limits, ...), served by <c>restgres dev --app NAME</c> from its own database in the dev cluster: its migrations
 /// applied (each idempotent), then its <c>dev.sql</c> (seed data when there is none), then the server started from its
 /// config with <c>PGRST_DB_URI</c> and <c>JWT_SECRET</c> in the environment and its paths relative to its folder.
+/// Restgres's own schema (<c>restgres --schema-sql</c>) is installed in its database before the migrations, so that
+/// they may use it (idempotency keys, jobs). An app that needs a process of its own next to the server (the AI
+/// generations app's mock provider) has a <c>dev-services.sh</c>, started once the database is ready and stopped on
+/// the way out (<see cref="StartServicesAsync"/>).
 /// </summary>
 public sealed class ConfiguredApp
 {
     public const string ConfigFileName = "restgres.conf";
+
+    public const string ServicesFileName = "dev-services.sh";
 
     private ConfiguredApp(string directory)
     {
@@ -44,11 +50,14 @@ public sealed class ConfiguredApp
         return null;
     }
 
-    /// <summary>Creates the app's database when missing, applies its migrations, then its dev.sql.</summary>
-    internal async Task LoadAsync(PostgresCluster cluster, Action<string> log, CancellationToken ct)
+    /// <summary>Creates the app's database when missing, installs Restgres's own schema (idempotent), applies the
+    /// app's migrations, then its dev.sql.</summary>
+    internal async Task LoadAsync(PostgresCluster cluster, string restgresSchemaSql, Action<string> log, CancellationToken ct)
     {
         await cluster.ExecuteSqlAsync(
             $"select 'create database \"{Database}\"' where not exists (select from pg_database where datname = '{Database}')\n\\gexec\n", ct: ct);
+        if (restgresSchemaSql.Length > 0)
+            await cluster.ExecuteSqlAsync("set client_min_messages = warning;\n" + restgresSchemaSql, Database, ct);
         var migrations = System.IO.Directory.GetFiles(Path.Combine(Directory, "migrations"), "*.sql").Order(StringComparer.Ordinal).ToList();
         log($"Applying {migrations.Count} migrations from {Path.Combine(Directory, "migrations")} to database {Database}");
         foreach (var file in migrations)
@@ -78,16 +87,67 @@ public sealed class ConfiguredApp
         ConfigFile = ConfigFile,
     };
 
+    /// <summary>
+    /// Runs <c>dev-services.sh start STATE_DIR DB_URI JWT_SECRET</c> from the app's folder when the app has one: it
+    /// starts its processes in the background (their pids under STATE_DIR), returns once they answer, and prints
+    /// <c>NAME=value</c> lines (set in this process's environment, which the server reads, e.g. a provider key) and
+    /// other lines (shown in the banner). Returns those other lines; none without a script.
+    /// </summary>
+    /// <exception cref="PostgresClusterException">The script failed: its output says why.</exception>
+    internal async Task<IReadOnlyList<string>> StartServicesAsync(PostgresCluster cluster, string jwtSecret, CancellationToken ct)
+    {
+        var script = Path.Combine(Directory, ServicesFileName);
+        if (!File.Exists(script))
+            return [];
+        var result = await ProcessRunner.RunAsync("bash", [script, "start", ServicesStateDir(cluster), cluster.ConnectionUri(Database), jwtSecret],
+            workingDirectory: Directory, ct: ct);
+        if (result.ExitCode != 0)
+            throw new PostgresClusterException($"{script} start failed (exit {result.ExitCode}): {result.Output}");
+        var shown = new List<string>();
+        foreach (var line in result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && line[..eq].All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                Environment.SetEnvironmentVariable(line[..eq], line[(eq + 1)..]);
+            else
+                shown.Add(line);
+        }
+        return shown;
+    }
+
+    /// <summary>Runs <c>dev-services.sh stop STATE_DIR</c> when the app has one; never throws (the way out).</summary>
+    internal async Task StopServicesAsync(PostgresCluster cluster, Action<string> log)
+    {
+        var script = Path.Combine(Directory, ServicesFileName);
+        if (!File.Exists(script))
+            return;
+        try
+        {
+            var result = await ProcessRunner.RunAsync("bash", [script, "stop", ServicesStateDir(cluster)], workingDirectory: Directory);
+            if (result.ExitCode != 0)
+                log($"{script} stop failed (exit {result.ExitCode}): {result.Output}");
+        }
+        catch (PostgresClusterException e)
+        {
+            log(e.Message);
+        }
+    }
+
+    /// <summary>Next to the cluster's data directory (./.restgres-services/NAME by default), not inside it.</summary>
+    internal string ServicesStateDir(PostgresCluster cluster) =>
+        Path.Combine(Path.GetFullPath(cluster.DataDir).TrimEnd(Path.DirectorySeparatorChar) + "-services", Name);
+
     private static string GenerateSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
 
     /// <summary>What to print once serving: where, how to log in, where the README is.</summary>
-    internal string Banner(DevServerConfig config, PostgresCluster cluster)
+    internal string Banner(DevServerConfig config, PostgresCluster cluster, IReadOnlyList<string> services)
     {
         var url = $"http://{config.ServerHost}:{config.ServerPort}";
         var tryFile = Path.Combine(Directory, "dev-try.txt");
         var tries = File.Exists(tryFile)
             ? string.Join('\n', File.ReadAllLines(tryFile).Select(l => "  " + l.Replace("$URL", url, StringComparison.Ordinal)))
             : "";
+        var servicesLines = string.Concat(services.Select(l => "  " + l + "\n"));
         return $"""
 
             Restgres dev server: {Name} ({Directory})
@@ -96,7 +156,7 @@ public sealed class ConfiguredApp
               PostgreSQL  psql "{cluster.ConnectionUri(Database)}"
               JWT secret  {config.JwtSecret}   (set JWT_SECRET to choose it)
               README      {Path.Combine(Directory, "README.md")}
-
+            {servicesLines}
             {tries}
 
             Ctrl-C stops the API server and PostgreSQL.

@@ -46,8 +46,10 @@ public static class DevCommand
           --port PORT      the API port on 127.0.0.1 (default 3000)
           --pg-port PORT   PostgreSQL's port on 127.0.0.1 (default: the one used last time, else a free one)
           --app NAME|DIR   an example app with its own restgres.conf, by name (glucose-api: examples/glucose-api,
-                           in its own database) or folder; or the dashboard's folder (default: examples/ab-dashboard
-                           above the working directory or the executable; without one, a small built-in to-do demo)
+                           in its own database, after Restgres's own schema; its dev-services.sh, if any, starts
+                           its companion processes, e.g. a mock provider) or folder; or the dashboard's folder (default:
+                           examples/ab-dashboard above the working directory or the executable; without one, a small
+                           built-in to-do demo)
           --events N       replace the data with a freshly generated set of N events (default: 200,000 events,
                            generated only when the database has none); e.g. --events 1000000
         Ctrl-C stops the API and then the cluster.
@@ -55,7 +57,9 @@ public static class DevCommand
 
     /// <param name="serve">Runs the API server until the token is cancelled and returns the exit code: the server
     /// passes it in because this library does not reference the server.</param>
-    public static async Task<int> RunAsync(string[] args, Func<DevServerConfig, CancellationToken, Task<int>> serve)
+    /// <param name="restgresSchemaSql">Restgres's own schema (<c>restgres --schema-sql</c>), installed in an example
+    /// app's database before its migrations; passed in for the same reason.</param>
+    public static async Task<int> RunAsync(string[] args, Func<DevServerConfig, CancellationToken, Task<int>> serve, string restgresSchemaSql = "")
     {
         DevOptions options;
         try
@@ -128,10 +132,18 @@ public static class DevCommand
             if (configured is not null)
             {
                 await PrepareRolesAsync(cluster, cts.Token);
-                await configured.LoadAsync(cluster, line => Console.Error.WriteLine(line), cts.Token);
+                await configured.LoadAsync(cluster, restgresSchemaSql, line => Console.Error.WriteLine(line), cts.Token);
                 var appConfig = configured.ServerConfig(cluster, options.ApiPort, Environment.GetEnvironmentVariable("JWT_SECRET"));
-                Console.WriteLine(configured.Banner(appConfig, cluster));
-                return await serve(appConfig, cts.Token);
+                try
+                {
+                    var services = await configured.StartServicesAsync(cluster, appConfig.JwtSecret, cts.Token);
+                    Console.WriteLine(configured.Banner(appConfig, cluster, services));
+                    return await serve(appConfig, cts.Token);
+                }
+                finally
+                {
+                    await configured.StopServicesAsync(cluster, line => Console.Error.WriteLine(line));
+                }
             }
             await PrepareDatabaseAsync(cluster, app, options.Events, cts.Token);
             var config = BuildConfig(cluster, options.ApiPort, app);

@@ -25,7 +25,8 @@ internal sealed class AdminServerException : IOException
 /// <summary>
 /// PostgREST's admin server (Admin.hs; docs: references/admin_server.rst), enabled by <c>admin-server-port</c>: a
 /// second Kestrel listener in the same process serving <c>/live</c>, <c>/ready</c>, <c>/metrics</c> and
-/// <c>/schema_cache</c>, plus <c>/config</c> (the running config with secrets redacted). It is started before the
+/// <c>/schema_cache</c>, plus <c>/config</c> (the running config with secrets redacted) and <c>/jobs</c> (durable jobs:
+/// Jobs/JobAdmin.cs). It is started before the
 /// main listener, as PostgREST does, so that orchestrators can see "alive but not ready" during startup, and stopped
 /// after it, so that <c>/live</c> reports the main server going away during a graceful shutdown.
 /// </summary>
@@ -121,6 +122,8 @@ internal sealed class AdminServer : IAsyncDisposable
                 case "/config":
                     response.ContentType = "text/plain; charset=utf-8";
                     return response.WriteAsync(ConfigDump.ToText(state.Config), ctx.RequestAborted);
+                case var path when path == "/jobs" || path?.StartsWith("/jobs/", StringComparison.Ordinal) == true:
+                    return Jobs.JobAdmin.HandleAsync(ctx, state.DataSource);
                 default:
                     response.StatusCode = 404;
                     return Task.CompletedTask;

@@ -40,6 +40,10 @@ internal static class CommandLine
           restgres check [--expect FILE] [--json] [--db-uri URI] [CONFIG_FILE]
                                         Check the database against an expectations file and run the built-in lints
                                         (docs/check.md); exit 0 clean, 1 findings, 2 cannot check
+          restgres worker [CONFIG_FILE] Run the durable-job workers only (docs/jobs.md), without the API
+          restgres schema install [CONFIG_FILE] [--db-uri URI]
+                                        Install or upgrade Restgres's own schema (what --schema-sql prints) in the
+                                        database, as a role that may create schemas
           restgres --dump-config [CONFIG_FILE]
                                         Print the effective configuration (file, PGRST_* env vars and, with
                                         db-config, the database) in PostgREST's format, and exit
@@ -48,7 +52,7 @@ internal static class CommandLine
           restgres --ready [CONFIG_FILE]
                                         Ask the running server's admin server /ready; exit 0 when it answers 2xx
           restgres -e, --example        Print an example config file with every option
-          restgres --schema-sql         Print the SQL of Restgres's own schema (shared rate limits, idempotency keys);
+          restgres --schema-sql         Print the SQL of Restgres's own schema (rate limits, idempotency keys, jobs);
                                         run it once as a role that may create schemas
           restgres --rate-limit-sql     Print the rate-limit part of it only
           restgres --help               Show this help
@@ -83,11 +87,15 @@ internal static class CommandLine
                 case "serve":
                     return await ServeAsync(args[1..]);
                 case "dev":
-                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
+                    return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync, Execution.RestgresSchema.Sql);
                 case "smoke":
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
                 case "check":
                     return await Check.CheckCommand.RunAsync(args[1..], Console.Out, Console.Error);
+                case "schema":
+                    return await SchemaCommand.RunAsync(args[1..]);
+                case "worker":
+                    return await WorkerCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);

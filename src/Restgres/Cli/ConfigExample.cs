@@ -118,6 +118,14 @@ internal static class ConfigExample
             new("Proxies whose X-Forwarded-For names the client for per-ip limits, addresses or CIDR ranges (Restgres only).",
                 Sample(O.ServerTrustedProxies, "10.0.0.0/8, ::1")),
         ]),
+        new("Durable jobs",
+        [
+            new("Run the job workers of restgres.define_queue's queues inside the server ('restgres worker' runs them\n"
+                + "alone), for the queues listed (all when unset); needs 'restgres schema install' (Restgres only,\n"
+                + "docs/jobs.md).", O.JobsEnabled, Sample(O.JobsQueues, "generations, webhooks")),
+            new("Milliseconds a running job is held without a heartbeat, and between polls when no NOTIFY arrives\n"
+                + "(Restgres only).", O.JobsLease, O.JobsPollInterval),
+        ]),
         new("Admin server",
         [
             new("Port of the admin server (/live, /ready, /metrics, /config); disabled when unset.\n"

@@ -122,6 +122,18 @@ internal sealed record AppConfig
     /// <summary><c>server-idempotency</c>: the paths whose POST/PATCH honour <c>Idempotency-Key</c>, with how long a key
     /// is kept; null: off (Execution/Idempotency.cs).</summary>
     public PathTtlRules? ServerIdempotency { get; init; } = ConfigOptions.ServerIdempotency.DefaultValue;
+
+    /// <summary><c>jobs-enabled</c>: run job workers in the server (Jobs/JobWorkers.cs).</summary>
+    public bool JobsEnabled { get; init; } = ConfigOptions.JobsEnabled.DefaultValue;
+
+    /// <summary><c>jobs-queues</c>: the queues worked on; empty: all.</summary>
+    public ImmutableArray<string> JobsQueues { get; init; } = ConfigOptions.JobsQueues.DefaultValue;
+
+    /// <summary><c>jobs-lease</c>: milliseconds a running job is held without a heartbeat.</summary>
+    public int JobsLease { get; init; } = ConfigOptions.JobsLease.DefaultValue;
+
+    /// <summary><c>jobs-poll-interval</c>: milliseconds between polls when no NOTIFY arrives.</summary>
+    public int JobsPollInterval { get; init; } = ConfigOptions.JobsPollInterval.DefaultValue;
     /// <summary><c>server-response-cache-size</c>: the response cache's byte budget.</summary>
     public long ServerResponseCacheSize { get; init; } = ConfigOptions.ServerResponseCacheSize.DefaultValue;
     /// <summary><c>server-rate-limits</c>: rate limits by role; null: none (RateLimiting/).</summary>

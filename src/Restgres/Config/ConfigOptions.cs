@@ -693,6 +693,50 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<bool> JobsEnabled = new("jobs-enabled", Bool,
+        c => c.JobsEnabled, (c, v) => c with { JobsEnabled = v })
+    {
+        Default = "false",
+        Doc = "Run durable-job workers (docs/jobs.md) inside the server for the queues of `restgres.define_queue` "
+            + "(`restgres schema install` creates them); `restgres worker` runs them in a process of their own. "
+            + "Read at startup.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<ImmutableArray<string>> JobsQueues = new("jobs-queues", CommaList,
+        c => c.JobsQueues, (c, v) => c with { JobsQueues = v })
+    {
+        UnsetValue = [],
+        Doc = "The job queues this process works on, comma-separated. Unset: every queue.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> JobsLease = new("jobs-lease",
+        Int.Then((option, n) => n >= 100 ? n : throw Invalid(option, $"Invalid {option}: {n}, a lease lasts at least 100 ms"),
+            n => Invariant(n)),
+        c => c.JobsLease, (c, v) => c with { JobsLease = v })
+    {
+        Default = "30000",
+        Doc = "Milliseconds a worker holds a running job without renewing it (it renews every third of that): a job "
+            + "whose worker died is retried this long after its last renewal.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> JobsPollInterval = new("jobs-poll-interval",
+        Int.Then((option, n) => n >= 10 ? n : throw Invalid(option, $"Invalid {option}: {n}, poll at most every 10 ms"),
+            n => Invariant(n)),
+        c => c.JobsPollInterval, (c, v) => c with { JobsPollInterval = v })
+    {
+        Default = "1000",
+        Doc = "Milliseconds between a worker's looks for due jobs and expired leases when no `NOTIFY` wakes it "
+            + "(enqueue notifies; retries and delayed jobs are found by polling).",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
     /// <summary>Every option, in the order they are read.</summary>
     public static readonly ImmutableArray<ConfigOption> All =
     [
@@ -707,7 +751,7 @@ internal static class ConfigOptions
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
         ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerRateLimitHeaders, ServerRateLimitStore,
-        ServerRateLimitMaxKeys, ServerTrustedProxies,
+        ServerRateLimitMaxKeys, ServerTrustedProxies, JobsEnabled, JobsQueues, JobsLease, JobsPollInterval,
     ];
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)

@@ -25,9 +25,12 @@ internal sealed class ApiServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Task _listener;
     private readonly Admin.AdminServer? _admin;
+    private readonly Jobs.JobWorkers? _jobs;
 
-    private ApiServer(WebApplication app, AppState state, Uri baseAddress, Admin.AdminServer? admin, Task listener, CancellationTokenSource stop)
+    private ApiServer(WebApplication app, AppState state, Uri baseAddress, Admin.AdminServer? admin, Task listener, CancellationTokenSource stop,
+        Jobs.JobWorkers? jobs)
     {
+        _jobs = jobs;
         _app = app;
         _state = state;
         BaseAddress = baseAddress;
@@ -82,7 +85,9 @@ internal sealed class ApiServer : IAsyncDisposable
             state.MainEndPoint = listener.ReachableAt(uri);
             log($"API server listening on {Listener.Display(uri)}");
             if (!loaded) state.Recovery.ReportConnectionLoss(loadJustFailed: true);
-            return new ApiServer(app, state, uri, admin, listening, stop);
+            // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
+            var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
+            return new ApiServer(app, state, uri, admin, listening, stop, jobs);
         }
         catch
         {
@@ -335,6 +340,7 @@ internal sealed class ApiServer : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await _app.StopAsync();
+        if (_jobs is not null) await _jobs.DisposeAsync();
         // After the main server has drained, so that /live reported it going away meanwhile.
         if (_admin is not null) await _admin.DisposeAsync();
         if (_listener is not null)

@@ -46,42 +46,4 @@ internal sealed class GroupCommitMetrics
         PrometheusText.Single(sb, "restgres_group_commit_isolation_retries_total", "counter",
             "Group-commit transactions run again without a request whose error rolled them back", IsolationRetries);
     }
-
-    /// <summary>A Prometheus histogram of one series, updated with <see cref="Interlocked"/>.</summary>
-    private sealed class Histogram(ImmutableArray<double> buckets)
-    {
-        private readonly long[] _counts = new long[buckets.Length + 1];
-        private long _sumBits;
-        private long _count;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Add(double value)
-        {
-            var i = 0;
-            while (i < buckets.Length && value > buckets[i]) i++;
-            Interlocked.Increment(ref _counts[i]);
-            Interlocked.Increment(ref _count);
-            long seen, next;
-            do
-            {
-                seen = Interlocked.Read(ref _sumBits);
-                next = BitConverter.DoubleToInt64Bits(BitConverter.Int64BitsToDouble(seen) + value);
-            }
-            while (Interlocked.CompareExchange(ref _sumBits, next, seen) != seen);
-        }
-
-        public void WriteTo(StringBuilder sb, string name, string help)
-        {
-            PrometheusText.Header(sb, name, "histogram", help);
-            long cumulative = 0;
-            for (var i = 0; i <= buckets.Length; i++)
-            {
-                cumulative += Interlocked.Read(ref _counts[i]);
-                PrometheusText.Sample(sb, name + "_bucket", cumulative, ("le", i < buckets.Length ? PrometheusText.FormatValue(buckets[i]) : "+Inf"));
-            }
-            PrometheusText.Sample(sb, name + "_sum", BitConverter.Int64BitsToDouble(Interlocked.Read(ref _sumBits)));
-            PrometheusText.Sample(sb, name + "_count", cumulative);
-        }
-    }
 }

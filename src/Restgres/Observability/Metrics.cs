@@ -32,6 +32,9 @@ internal sealed class Metrics : IDisposable
     /// <summary>db-group-commit's batches, waits, rows and isolation retries.</summary>
     public GroupCommitMetrics GroupCommit { get; } = new();
 
+    /// <summary>Durable jobs' depth, attempts and run times (written once workers run in this process).</summary>
+    public JobMetrics Jobs { get; } = new();
+
     public long SchemaCacheLoads => Interlocked.Read(ref _schemaLoadsOk);
 
     public long SchemaCacheLoadFailures => Interlocked.Read(ref _schemaLoadsFailed);
@@ -125,6 +128,7 @@ internal sealed class Metrics : IDisposable
         ResponseCache.WriteTo(sb, state.CurrentResponseCache);
         GroupCommit.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", state.GroupCommit.Open().Waiting);
+        Jobs.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",
             state.Observer.Sink.Dropped);
         PrometheusText.Header(sb, "restgres_build_info", "gauge", "The running Restgres version");

@@ -181,6 +181,10 @@ public sealed class ConfigLoaderTests
         db-group-commit = "events, api.clicks"
         db-group-commit-window = 5
         db-group-commit-max-requests = 100
+        jobs-enabled = true
+        jobs-queues = "generations, webhooks"
+        jobs-lease = 5000
+        jobs-poll-interval = 250
         """;
 
     [Fact]
@@ -249,6 +253,10 @@ public sealed class ConfigLoaderTests
         Assert.Equal(TimeSpan.FromMinutes(5), c.ServerResponseCache.For("rpc/statistics"));
         Assert.Null(c.ServerResponseCache.For("other"));
         Assert.Equal(1000000, c.ServerResponseCacheSize);
+        Assert.True(c.JobsEnabled);
+        Assert.Equal<string>(["generations", "webhooks"], c.JobsQueues);
+        Assert.Equal(5000, c.JobsLease);
+        Assert.Equal(250, c.JobsPollInterval);
     }
 
     [Theory]
@@ -646,6 +654,8 @@ public sealed class ConfigLoaderTests
         { "server-idempotency = \"orders\"", "server-idempotency", "Invalid server-idempotency: 'orders' is not 'path: value'" },
         { "server-idempotency = \"orders: forever\"", "server-idempotency", "Invalid server-idempotency: the time to live of 'orders' must be a positive duration such as 500ms, 30s, 5m, 1h or 1d, got 'forever'" },
         { "server-idempotency = \"orders: 1h; /orders: 2h\"", "server-idempotency", "Invalid server-idempotency: 'orders' is named twice" },
+        { "jobs-lease = 50", "jobs-lease", "Invalid jobs-lease: 50, a lease lasts at least 100 ms" },
+        { "jobs-poll-interval = 5", "jobs-poll-interval", "Invalid jobs-poll-interval: 5, poll at most every 10 ms" },
         { "db-group-commit-max-requests = 0", "db-group-commit-max-requests", "Invalid db-group-commit-max-requests: 0, a batch holds at least one request" },
         { "db-group-commit-window = -1", "db-group-commit-window", "Invalid db-group-commit-window: -1, it cannot be negative" },
         { "server-response-cache-size = 0", "server-response-cache-size", "Invalid server-response-cache-size: 0 is not a positive number of bytes" },

@@ -22,7 +22,6 @@ public sealed class ClickAnalytics() : ExampleAppServers("click-analytics", "cli
 
     protected override IEnumerable<string> SeedFiles => [Path.Combine(AppDir, "dev.sql")];
 
-    protected override string? StaticDir => "web";
 
     /// <summary>The app's config with a ten-minute group-commit window and batches of <see cref="BatchSize"/>: which
     /// requests share a transaction is decided by the test, never by timing.</summary>

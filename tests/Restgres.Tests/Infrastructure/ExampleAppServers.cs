@@ -21,17 +21,31 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
     /// <summary>SQL run once the database exists (e.g. data generation).</summary>
     protected virtual string SeedSql => "";
 
-    /// <summary>The app's <c>server-static-dir</c> as its restgres.conf names it (relative to its folder), or null when
-    /// it serves no page.</summary>
-    protected virtual string? StaticDir => null;
+    /// <summary>Whether the app's migrations use Restgres's own schema (restgres --schema-sql), installed before them
+    /// as `restgres dev` does.</summary>
+    protected virtual bool UsesRestgresSchema => false;
 
     /// <summary>The server exactly as the app configures it.</summary>
     public Task<TestServer> ServerAsync(PgClusterFixture pg) => ServerAsync(pg, "app");
 
     protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
     {
-        var files = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles);
-        var db = await pg.CreateDatabaseFromFilesAsync([.. files]);
+        var files = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles).ToList();
+        var schemaFile = Path.Combine(Path.GetTempPath(), $"restgres-schema-{Guid.NewGuid():N}.sql");
+        if (UsesRestgresSchema)
+        {
+            await File.WriteAllTextAsync(schemaFile, "set client_min_messages = warning;\n" + Restgres.Execution.RestgresSchema.Sql);
+            files.Insert(0, schemaFile);
+        }
+        TestDatabase db;
+        try
+        {
+            db = await pg.CreateDatabaseFromFilesAsync([.. files]);
+        }
+        finally
+        {
+            File.Delete(schemaFile);
+        }
         await db.ExecuteSqlAsync($$"""
             do $$ begin
               if not exists (select from pg_roles where rolname = '{{authenticator}}') then
@@ -44,21 +58,21 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
         return db;
     }
 
-    internal override AppConfig BaseConfig
+    internal override AppConfig BaseConfig => ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), AppEnvironment(), _ => { });
+
+    private Dictionary<string, string> AppEnvironment()
     {
-        get
+        var env = new Dictionary<string, string>
         {
-            var env = new Dictionary<string, string>
-            {
-                ["PGRST_DB_URI"] = Database.Uri(authenticator),
-                ["JWT_SECRET"] = JwtSecret,
-                // The file names routes.conf (and the page's folder) relative to the app's folder, where one runs it
-                // from; the tests run elsewhere.
-                ["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf"),
-                ["PGRST_LOG_LEVEL"] = "crit",
-            };
-            if (StaticDir is { } dir) env["PGRST_SERVER_STATIC_DIR"] = Path.Combine(AppDir, dir);
-            return ConfigLoader.Load(Path.Combine(AppDir, "restgres.conf"), env, _ => { });
-        }
+            ["PGRST_DB_URI"] = Database.Uri(authenticator),
+            ["JWT_SECRET"] = JwtSecret,
+            ["PGRST_LOG_LEVEL"] = "crit",
+        };
+        // The file names its routes file and its page's folder relative to the app's folder (where one runs it from).
+        if (File.Exists(Path.Combine(AppDir, "routes.conf")))
+            env["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf");
+        if (Directory.Exists(Path.Combine(AppDir, "web")))
+            env["PGRST_SERVER_STATIC_DIR"] = Path.Combine(AppDir, "web");
+        return env;
     }
 }

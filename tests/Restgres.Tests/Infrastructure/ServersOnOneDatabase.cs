@@ -49,7 +49,7 @@ public abstract class ServersOnOneDatabase : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var server in _servers.Values)
             await server.DisposeAsync();
