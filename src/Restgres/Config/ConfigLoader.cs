@@ -78,10 +78,13 @@ internal static class ConfigLoader
 
         if (config.JwtRoleClaimPath.IsDeprecatedSyntax)
         {
-            var replacement = config.JwtRoleClaimPath.JsonPathEquivalent is { } jp ? $" such as '{jp}'" : "";
-            warn($"restgres: jwt-role-claim-key '{config.JwtRoleClaimPath.Text}' uses the deprecated JSPath syntax; update it to "
-                + $"the JSON Path syntax{replacement}, as support for JSPath will be removed in a future release "
-                + "(see https://github.com/PostgREST/postgrest/blob/main/CHANGELOG.md#migration-to-v16)");
+            // PostgREST's two lines (DeprecatedJSPathSyntaxObs), which scripts grep for, then the JSON Path to use.
+            var key = $"`jwt-role-claim-key={config.JwtRoleClaimPath.DumpText}`";
+            warn($"WARNING: The config {key} is using the deprecated JSPath syntax.");
+            warn($"Update {key} to the new JSONPath syntax as support for JSPath will be removed in a future release. "
+                + "See the migration guide on how to update: https://github.com/PostgREST/postgrest/blob/main/CHANGELOG.md#migration-to-v16");
+            if (config.JwtRoleClaimPath.JsonPathEquivalent is { } jp)
+                warn($"restgres: the JSON Path equivalent of jwt-role-claim-key '{config.JwtRoleClaimPath.Text}' is '{jp}'");
         }
         WarnNotImplemented(r, config, warn);
         return config;

@@ -758,14 +758,19 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void The_deprecated_role_claim_key_syntax_is_accepted_with_one_warning()
+    public void The_deprecated_role_claim_key_syntax_is_accepted_with_PostgREST_s_warning_and_the_JSON_Path_to_use()
     {
         var (c, warnings) = Load("jwt-role-claim-key = \".postgrest.roles[0]\"");
         Assert.Equal(".postgrest.roles[0]", c.JwtRoleClaimKey);
         Assert.True(c.JwtRoleClaimPath.IsDeprecatedSyntax);
-        var warning = Assert.Single(warnings);
-        Assert.Contains("jwt-role-claim-key '.postgrest.roles[0]' uses the deprecated JSPath syntax", warning, StringComparison.Ordinal);
-        Assert.Contains("'$.postgrest.roles[0]'", warning, StringComparison.Ordinal);
+        Assert.Equal(
+            [
+                "WARNING: The config `jwt-role-claim-key=.\"postgrest\".\"roles\"[0]` is using the deprecated JSPath syntax.",
+                "Update `jwt-role-claim-key=.\"postgrest\".\"roles\"[0]` to the new JSONPath syntax as support for JSPath will be removed in a future release. "
+                    + "See the migration guide on how to update: https://github.com/PostgREST/postgrest/blob/main/CHANGELOG.md#migration-to-v16",
+                "restgres: the JSON Path equivalent of jwt-role-claim-key '.postgrest.roles[0]' is '$.postgrest.roles[0]'",
+            ],
+            warnings);
     }
 
     [Fact]
