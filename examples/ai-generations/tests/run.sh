@@ -11,7 +11,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 app="$(dirname "$here")"
 root="$(cd "$app/../.." && pwd)"
 bin=${RESTGRES_BIN:-}
-for candidate in "$root/artifacts/restgres/restgres" "$root/src/Restgres/bin/Release/net10.0/restgres" "$root/src/Restgres/bin/Debug/net10.0/restgres"; do
+# The build of this tree first (as check_app_database): a published copy in artifacts/ may be older.
+for candidate in "$root/src/Restgres/bin/Release/net10.0/restgres" "$root/artifacts/restgres/restgres" "$root/src/Restgres/bin/Debug/net10.0/restgres"; do
   [ -n "$bin" ] || { [ -x "$candidate" ] && bin=$candidate; } || true
 done
 [ -n "$bin" ] || { echo "tests/run.sh: no restgres executable (dotnet build, or set RESTGRES_BIN)" >&2; exit 1; }
@@ -21,5 +22,8 @@ start_scratch_cluster aigen-pgtap "track_functions = all"
 RESTGRES_SCHEMA_SQL_FILE="$SCRATCH_DIR/restgres-schema.sql"
 "$bin" --schema-sql >"$RESTGRES_SCHEMA_SQL_FILE"
 prepare_app_database "$app" aigen_test "$RESTGRES_SCHEMA_SQL_FILE"
+check_status=0
+check_app_database "$app" || check_status=$?
 psql -X -q -v ON_ERROR_STOP=1 -f "$app/dev.sql" >/dev/null
-pgtap_with_coverage "auth api ai" "$here"/[0-9][0-9]_*.sql -- "$@"
+pgtap_with_coverage "auth api ai" "$here"/[0-9][0-9]_*.sql -- "$@" || exit $?
+[ "$check_status" = 0 ] || { echo "restgres check failed (exit $check_status)" >&2; exit 1; }
