@@ -111,6 +111,8 @@ internal static class ConfigExample
                 + "over the limit: 429 RGST429 with Retry-After (Restgres only; see docs/rate-limits.md).",
                 Sample(O.ServerRateLimits, "anon=60/min per ip, analyst=600/min per sub, admin=unlimited")),
             new("Send the RateLimit-Policy and RateLimit fields on allowed responses too (Restgres only).", O.ServerRateLimitHeaders),
+            new("Cancel a request's statement and roll back its transaction when its client disconnects; off, as in\n"
+                + "PostgREST, a request runs to its end (Restgres only).", O.ServerCancelOnDisconnect),
             new("Where rate-limit buckets live: local (per instance) or database (shared by instances through the\n"
                 + "restgres.rate_limit_lease function that 'restgres --schema-sql' prints) (Restgres only).",
                 O.ServerRateLimitStore),

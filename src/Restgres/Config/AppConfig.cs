@@ -139,6 +139,8 @@ internal sealed record AppConfig
     /// <summary><c>server-rate-limits</c>: rate limits by role; null: none (RateLimiting/).</summary>
     public RateLimiting.RateLimitRules? ServerRateLimits { get; init; } = ConfigOptions.ServerRateLimits.DefaultValue;
     public bool ServerRateLimitHeaders { get; init; } = ConfigOptions.ServerRateLimitHeaders.DefaultValue;
+    /// <summary>Cancel a request's database work when its client disconnects (PostgREST runs it to the end).</summary>
+    public bool ServerCancelOnDisconnect { get; init; } = ConfigOptions.ServerCancelOnDisconnect.DefaultValue;
     public RateLimiting.RateLimitStore ServerRateLimitStore { get; init; } = ConfigOptions.ServerRateLimitStore.DefaultValue;
     public int ServerRateLimitMaxKeys { get; init; } = ConfigOptions.ServerRateLimitMaxKeys.DefaultValue;
     /// <summary><c>server-trusted-proxies</c>: whose X-Forwarded-For is believed for <c>per ip</c> limits.</summary>

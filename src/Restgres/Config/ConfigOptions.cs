@@ -650,6 +650,16 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<bool> ServerCancelOnDisconnect = new("server-cancel-on-disconnect", Bool,
+        c => c.ServerCancelOnDisconnect, (c, v) => c with { ServerCancelOnDisconnect = v })
+    {
+        Default = "false",
+        Doc = "Cancel a request's statement and roll back its transaction when its client disconnects; off, as in "
+            + "PostgREST, the request runs to its end (a client that leaves does not undo a write it sent).",
+        InDatabase = true,
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<bool> ServerRateLimitHeaders = new("server-rate-limit-headers", Bool,
         c => c.ServerRateLimitHeaders, (c, v) => c with { ServerRateLimitHeaders = v })
     {
@@ -750,7 +760,7 @@ internal static class ConfigOptions
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
         LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
-        ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerRateLimitHeaders, ServerRateLimitStore,
+        ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerCancelOnDisconnect, ServerRateLimitHeaders, ServerRateLimitStore,
         ServerRateLimitMaxKeys, ServerTrustedProxies, JobsEnabled, JobsQueues, JobsLease, JobsPollInterval,
     ];
 

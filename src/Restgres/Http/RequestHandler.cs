@@ -145,7 +145,9 @@ internal sealed class RequestHandler(AppState state)
         else timing?.ParseDone();
         timing?.PlanDone();
 
-        var rc = new RequestContext(config, cache, req, auth, state.DataSource, ctx.RequestAborted)
+        // As PostgREST, a request whose client leaves runs to its end (a client that gave up waiting does not undo the
+        // write it sent) unless server-cancel-on-disconnect asks to cancel it.
+        var rc = new RequestContext(config, cache, req, auth, state.DataSource, config.ServerCancelOnDisconnect ? ctx.RequestAborted : CancellationToken.None)
         {
             Timing = timing,
             GroupCommit = state.GroupCommit,

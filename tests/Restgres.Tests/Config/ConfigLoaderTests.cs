@@ -174,6 +174,7 @@ public sealed class ConfigLoaderTests
         server-response-cache-size = 1000000
         server-idempotency = "orders: 24h; rpc/request_generation: 1h"
         server-rate-limits = "anon=60/min per ip, *=unlimited"
+        server-cancel-on-disconnect = true
         server-rate-limit-headers = true
         server-rate-limit-store = "database"
         server-rate-limit-max-keys = 1000

@@ -301,9 +301,9 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
     }
 
     [Fact]
-    public async Task A_client_that_leaves_before_its_batch_is_sent_writes_nothing_and_the_others_commit()
+    public async Task With_server_cancel_on_disconnect_a_client_that_leaves_before_its_batch_is_sent_writes_nothing_and_the_others_commit()
     {
-        var s = await BatchingAsync();
+        var s = await api.ServerAsync(pg, "cancelling", c => GroupCommitApi.Batching(c) with { ServerCancelOnDisconnect = true });
         var state = s.Server.State;
         var t = Tag();
         var body = Encoding.UTF8.GetBytes($$"""{"name":"{{t}}gone"}""");
@@ -324,6 +324,30 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         Assert.Equal(3L, await Count("events", $"name like '{t}%'"));
         Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
         Assert.Equal(0, state.GroupCommit.Open().Waiting);
+    }
+
+    [Fact]
+    public async Task By_default_as_in_PostgREST_a_client_that_leaves_still_has_its_insert_committed_with_the_batch()
+    {
+        var s = await BatchingAsync();
+        var state = s.Server.State;
+        var t = Tag();
+        var body = Encoding.UTF8.GetBytes($$"""{"name":"{{t}}gone"}""");
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync(s.BaseAddress.Host, s.BaseAddress.Port);
+            var head = $"POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: {User("gone")}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+            await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            await Until(() => state.GroupCommit.Open().Waiting == 1);
+        }
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, GroupCommitApi.BatchSize - 1)
+            .Select(i => Post(s, "/events", $$"""{"name":"{{t}}{{i}}"}""", "u" + i)));
+
+        Assert.All(replies, r => Assert.Equal(201, r.Status));
+        Assert.Equal(1L, await Count("events", $"name = '{t}gone'"));
+        Assert.Equal(4L, await Count("events", $"name like '{t}%'"));
+        Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
     }
 
     [Fact]

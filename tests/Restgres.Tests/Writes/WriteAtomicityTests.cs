@@ -43,11 +43,12 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
     private TestDatabase? _db;
     private ApiServer? _server;
     private HttpClient? _client;
+    private AppConfig? _config;
 
     public async Task InitializeAsync()
     {
         _db = await pg.CreateDatabaseAsync(Schema);
-        var config = new AppConfig
+        var config = _config = new AppConfig
         {
             DbUri = _db.Uri(),
             DbSchemas = ["api"],
@@ -138,39 +139,66 @@ public sealed class WriteAtomicityTests(PgClusterFixture pg) : IAsyncLifetime
         await _db.ExecuteSqlAsync("delete from api.request_log; delete from api.items where id = 601");
     }
 
-    [Fact]
-    public async Task A_request_whose_client_leaves_mid_transaction_is_rolled_back()
+    /// <summary>Sends a call that inserts row <paramref name="id"/> and then waits at the gate, and leaves once its
+    /// transaction is there (the gate is held by the caller).</summary>
+    private async Task LeaveMidTransactionAsync(ApiServer server, int id)
     {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var body = Encoding.UTF8.GetBytes($$"""{"new_id":{{id}}}""");
+        var head = Encoding.ASCII.GetBytes($"POST /rpc/insert_then_wait HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(head);
+        await stream.WriteAsync(body);
+        Assert.True(await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 1),
+            "the request's transaction never reached the gate");
+    }
+
+    [Fact]
+    public async Task With_server_cancel_on_disconnect_a_request_whose_client_leaves_mid_transaction_is_rolled_back()
+    {
+        await using var server = await ApiServer.StartAsync(_config! with { ServerCancelOnDisconnect = true }, CancellationToken.None, _ => { });
         // Holding the gate keeps the request's transaction open after its insert, until the test lets it go.
         await using var gate = new NpgsqlConnection(_db!.ConnectionString);
         await gate.OpenAsync();
         await using (var lockIt = new NpgsqlCommand($"select pg_advisory_lock({GateLock})", gate))
             await lockIt.ExecuteNonQueryAsync();
 
-        using (var tcp = new TcpClient())
-        {
-            await tcp.ConnectAsync(_server!.BaseAddress.Host, _server.BaseAddress.Port);
-            var body = Encoding.UTF8.GetBytes("""{"new_id":500}""");
-            var head = Encoding.ASCII.GetBytes($"POST /rpc/insert_then_wait HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
-            var stream = tcp.GetStream();
-            await stream.WriteAsync(head);
-            await stream.WriteAsync(body);
-            Assert.True(await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 1),
-                "the request's transaction never reached the gate");
-        }
+        await LeaveMidTransactionAsync(server, 500);
 
-        // The _server must cancel the statement once the _client has gone; otherwise it would wait for the gate and
+        // The server must cancel the statement once the client has gone; otherwise it would wait for the gate and
         // then commit the insert for nobody.
         var cancelled = await AdminKit.EventuallyAsync(async () => await GateWaitersAsync() == 0, TimeSpan.FromSeconds(10));
         await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({GateLock})", gate))
             await unlock.ExecuteNonQueryAsync();
-        Assert.True(cancelled, "the request's transaction was still waiting 10 s after its _client left");
+        Assert.True(cancelled, "the request's transaction was still waiting 10 s after its client left");
         Assert.Equal(0L, await _db.ScalarAsync("select count(*) from api.items where id = 500"));
 
         // The connection went back to the pool clean: the next write on it commits.
-        var (status, _) = await SendAsync(HttpMethod.Post, "/items", """[{"id":501,"v":"after"}]""");
-        Assert.Equal(201, status);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        using var content = new StringContent("""[{"id":501,"v":"after"}]""", Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        Assert.Equal(201, (int)(await client.PostAsync("/items", content)).StatusCode);
         await _db.ExecuteSqlAsync("delete from api.items where id = 501");
+        Assert.Equal(2, await CountAsync());
+    }
+
+    [Fact]
+    public async Task By_default_as_in_PostgREST_a_request_whose_client_leaves_runs_to_its_end_and_commits()
+    {
+        await using var gate = new NpgsqlConnection(_db!.ConnectionString);
+        await gate.OpenAsync();
+        await using (var lockIt = new NpgsqlCommand($"select pg_advisory_lock({GateLock})", gate))
+            await lockIt.ExecuteNonQueryAsync();
+
+        await LeaveMidTransactionAsync(_server!, 502);
+        // The client is gone and the transaction still waits at the gate: nothing cancelled it.
+        Assert.Equal(1L, await GateWaitersAsync());
+        await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({GateLock})", gate))
+            await unlock.ExecuteNonQueryAsync();
+
+        Assert.True(await AdminKit.EventuallyAsync(async () => (long)(await _db.ScalarAsync("select count(*) from api.items where id = 502"))! == 1L),
+            "the write of the client that left was not committed");
+        await _db.ExecuteSqlAsync("delete from api.items where id = 502");
         Assert.Equal(2, await CountAsync());
     }
 
