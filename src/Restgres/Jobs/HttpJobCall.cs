@@ -56,7 +56,9 @@ internal static partial class HttpJobCall
             body = job.Payload;
         }
         var bytes = Encoding.UTF8.GetBytes(body);
-        using var request = new HttpRequestMessage(HttpMethod.Post, queue.Target) { Content = new ByteArrayContent(bytes) };
+        if (!Uri.TryCreate(queue.Target, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            return new JobOutcome("discard", null, null, 0, $"the queue's target \"{queue.Target}\" is not an http(s) URL");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         foreach (var (name, template) in queue.Headers)
         {

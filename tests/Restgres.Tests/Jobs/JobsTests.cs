@@ -22,6 +22,10 @@ public sealed class JobsApi : ServersOnOneDatabase
     public const string Authenticator = "jobs_authenticator";
     public const string Anon = "jobs_anon";
     public const string CrashQueue = "crash_q";
+    public const string CrashSqlQueue = "crash_sql";
+
+    /// <summary>The advisory lock <c>api.held</c> waits for: held by a test, it keeps an sql job mid-handler.</summary>
+    public const int HeldLock = 7007;
     public const string Secret = "s3cret-key";
     public const string SecretEnv = "RESTGRES_JOBS_TEST_SECRET";
     public const string KeyEnv = "RESTGRES_JOBS_TEST_KEY";
@@ -50,6 +54,11 @@ public sealed class JobsApi : ServersOnOneDatabase
         create table api.outcomes (job jsonb, outcome jsonb, at timestamptz default clock_timestamp());
         create function api.record_outcome(job jsonb, outcome jsonb) returns void language sql security definer as $$
           insert into api.outcomes (job, outcome) values (job, outcome) $$;
+        create function api.held(payload jsonb) returns void language plpgsql as $$
+          begin
+            perform pg_advisory_xact_lock({{HeldLock}});
+            insert into api.effects values ((payload->>'n')::int, payload);
+          end $$;
         create function api.enqueue_to(q text) returns bigint language sql as $$
           select restgres.enqueue(q, '{"n": 1}') $$;
         grant execute on function api.enqueue_to(text) to {{Anon}};
@@ -394,5 +403,43 @@ public sealed class JobsTests(PgClusterFixture pg, JobsApi api) : IClassFixture<
         var key = id.ToString(CultureInfo.InvariantCulture);
         Assert.Equal(["1", "2"], api.Provider.To("/hold").Where(r => r.IdempotencyKey == key).Select(r => r.Attempt));
         Assert.Equal(["running", "retrying", "running", "completed"], await OutcomeStatesAsync(id));
+    }
+
+    [Fact]
+    public async Task A_worker_killed_in_the_middle_of_an_sql_job_leaves_its_effects_exactly_once()
+    {
+        await DefineAsync(JobsApi.CrashSqlQueue, "sql", "api.held");
+        var env = new Dictionary<string, string>
+        {
+            ["PGRST_DB_URI"] = api.Database.Uri(JobsApi.Authenticator),
+            ["PGRST_JOBS_QUEUES"] = JobsApi.CrashSqlQueue,
+            ["PGRST_JOBS_LEASE"] = "1000",
+            ["PGRST_JOBS_POLL_INTERVAL"] = "100",
+        };
+        await using var holder = new NpgsqlConnection(api.Database.ConnectionString);
+        await holder.OpenAsync();
+        await using (var hold = new NpgsqlCommand($"select pg_advisory_lock({JobsApi.HeldLock})", holder))
+            await hold.ExecuteNonQueryAsync();
+        var id = await EnqueueAsync(JobsApi.CrashSqlQueue, """{"n": 7001}""");
+        await using (var first = RestgresProcess.Start(["worker"], env))
+        {
+            // The handler waits for the lock: the job is inside its transaction when the worker is killed.
+            var sw = Stopwatch.StartNew();
+            while (await Scalar<long>($"select count(*) from pg_locks where locktype = 'advisory' and objid = {JobsApi.HeldLock} and not granted") == 0)
+            {
+                Assert.True(sw.Elapsed < Patience, "the handler never waited for the lock");
+                await Task.Delay(50);
+            }
+            System.Diagnostics.Process.GetProcessById(first.Id).Kill();
+            Assert.NotNull(await first.WaitForExitAsync(Patience));
+        }
+        await using var second = RestgresProcess.Start(["worker"], env);
+        await using (var release = new NpgsqlCommand($"select pg_advisory_unlock({JobsApi.HeldLock})", holder))
+            await release.ExecuteNonQueryAsync();
+        Assert.Equal("completed", await FinalStateAsync(id));
+        // Whichever transaction finished it (the dead worker's, already sent with its COMMIT, or the second's after
+        // the first rolled back), the handler's effect and the completion committed together, once.
+        Assert.Equal(1L, await Scalar<long>("select count(*) from api.effects where n = 7001"));
+        Assert.Equal(1L, await Scalar<long>($"select count(*) from restgres.job_attempts where job_id = {id} and state = 'completed'"));
     }
 }
