@@ -33,7 +33,7 @@ public sealed class JobsApi : ServersOnOneDatabase
     public static readonly string[] InProcessQueues =
     [
         "sql_once", "sql_reject", "sql_retry", "http_ok", "http_flaky", "http_bad", "http_dead", "http_html", "http_hang",
-        "http_close", "admin_q", "api_q",
+        "http_close", "admin_q", "api_q", "http_gate",
     ];
 
     private static readonly string Sql = PgClusterFixture.RolesSql(Authenticator, Anon) + $$"""
@@ -441,5 +441,23 @@ public sealed class JobsTests(PgClusterFixture pg, JobsApi api) : IClassFixture<
         // the first rolled back), the handler's effect and the completion committed together, once.
         Assert.Equal(1L, await Scalar<long>("select count(*) from api.effects where n = 7001"));
         Assert.Equal(1L, await Scalar<long>($"select count(*) from restgres.job_attempts where job_id = {id} and state = 'completed'"));
+    }
+
+    [Fact]
+    public async Task The_database_going_away_mid_job_ends_in_a_recorded_attempt_and_the_job_still_completes_once()
+    {
+        await DefineAsync("http_gate", "http", "/gate", """{"backoff_ms": 10}""");
+        var id = await EnqueueAsync("http_gate", """{"n": 1}""");
+        await api.Provider.GateArrived.Task.WaitAsync(Patience);
+        // Every connection of the worker role goes while the request is out (the workers' pool and listener).
+        await api.Database.ScalarAsync(
+            $"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = '{JobsApi.Authenticator}'");
+        api.Provider.Gate.TrySetResult();
+        Assert.Equal("completed", await FinalStateAsync(id));
+        var attempts = await AttemptsAsync(id);
+        Assert.Equal("completed", attempts[^1].State);
+        Assert.Single(attempts, a => a.State == "completed");
+        var key = id.ToString(CultureInfo.InvariantCulture);
+        Assert.All(api.Provider.To("/gate"), r => Assert.Equal(key, r.IdempotencyKey));
     }
 }
