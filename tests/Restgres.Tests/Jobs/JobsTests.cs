@@ -395,11 +395,19 @@ public sealed class JobsTests(PgClusterFixture pg, JobsApi api) : IClassFixture<
             System.Diagnostics.Process.GetProcessById(first.Id).Kill();
             Assert.NotNull(await first.WaitForExitAsync(Patience));
         }
-        await using var second = RestgresProcess.Start(["worker"], env);
+        var adminPort = RestgresProcess.FreePort();
+        await using var second = RestgresProcess.Start(["worker"],
+            new Dictionary<string, string>(env) { ["PGRST_ADMIN_SERVER_PORT"] = adminPort.ToString(CultureInfo.InvariantCulture) });
         Assert.Equal("completed", await FinalStateAsync(id));
         var attempts = await AttemptsAsync(id);
         Assert.Equal(["retrying", "completed"], attempts.Select(a => a.State));
         Assert.StartsWith("lease expired", attempts[0].Error, StringComparison.Ordinal);
+        // The worker process's own admin server: its metrics and the job endpoints.
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+        Assert.Contains($"restgres_job_attempts_total{{queue=\"{JobsApi.CrashQueue}\",outcome=\"completed\"}} 1",
+            await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        using (var job = JsonDocument.Parse(await admin.GetStringAsync(new Uri($"/jobs/{id}", UriKind.Relative))))
+            Assert.Equal(2, job.RootElement.GetProperty("attempt_log").GetArrayLength());
         var key = id.ToString(CultureInfo.InvariantCulture);
         Assert.Equal(["1", "2"], api.Provider.To("/hold").Where(r => r.IdempotencyKey == key).Select(r => r.Attempt));
         Assert.Equal(["running", "retrying", "running", "completed"], await OutcomeStatesAsync(id));
