@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Restgres.Config;
 using Restgres.Http;
 using Restgres.Observability;
 
@@ -46,11 +47,22 @@ internal sealed class AdminServer : IAsyncDisposable
     /// <summary>Starts the admin server when <c>admin-server-port</c> is set; returns null otherwise.</summary>
     /// <param name="main">The main server's lifetime: started means live, stopping means no longer live.</param>
     /// <exception cref="AdminServerException">The address cannot be bound.</exception>
-    public static async Task<AdminServer?> StartAsync(AppState state, IHostApplicationLifetime main, CancellationToken ct)
+    public static Task<AdminServer?> StartAsync(AppState state, IHostApplicationLifetime main, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(main);
-        var config = state.Config;
+        return StartAsync(state.Config, new AdminEndpoints(state, main).HandleAsync, state.Log, ct);
+    }
+
+    /// <summary>Starts an admin listener on <c>admin-server-host</c>/<c>-port</c>/<c>-unix-socket</c> answering with
+    /// <paramref name="handler"/> (the server's endpoints, or <c>restgres worker</c>'s); null when neither a port nor a
+    /// socket is set.</summary>
+    /// <exception cref="AdminServerException">The address cannot be bound.</exception>
+    public static async Task<AdminServer?> StartAsync(AppConfig config, RequestDelegate handler, Action<string> log, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(log);
         // PostgREST runs the admin server when it has a port or a unix socket.
         if (config.AdminServerPort is null && config.AdminServerUnixSocket is null) return null;
         var listener = new Listener(config.AdminServerHost, config.AdminServerPort ?? 0, config.AdminServerUnixSocket, config.AdminServerUnixSocketMode);
@@ -67,8 +79,7 @@ internal sealed class AdminServer : IAsyncDisposable
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
-        var endpoints = new AdminEndpoints(state, main);
-        app.Run(endpoints.HandleAsync);
+        app.Run(handler);
         try
         {
             await app.StartAsync(ct);
@@ -79,7 +90,7 @@ internal sealed class AdminServer : IAsyncDisposable
             throw new AdminServerException($"cannot listen on {listener.Describe("admin-server-host", "admin-server-port", "admin-server-unix-socket")}: {e.Message}", e);
         }
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
-        state.Log($"Admin server listening on {Listener.Display(uri)}");
+        log($"Admin server listening on {Listener.Display(uri)}");
         return new AdminServer(app, uri);
     }
 

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.AspNetCore.Http;
 using Restgres.Config;
 using Restgres.Dev;
 using Restgres.Jobs;
@@ -10,7 +12,7 @@ namespace Restgres.Cli;
 /// <c>restgres worker [CONFIG_FILE]</c>: durable-job workers only (docs/jobs.md), so that jobs scale apart from the
 /// API. Same config as the server (db-uri, jobs-queues, jobs-lease, jobs-poll-interval; jobs-enabled is implied);
 /// runs until SIGINT or SIGTERM, then stops claiming and ends its attempts (an http attempt cut short is recorded and
-/// retried).
+/// retried). With <c>admin-server-port</c> it serves <c>/live</c>, <c>/metrics</c> and <c>/jobs</c>.
 /// </summary>
 internal static class WorkerCommand
 {
@@ -59,11 +61,49 @@ internal static class WorkerCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Terminate(c, "SIGTERM"));
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Terminate(c, "SIGINT"));
         var metrics = new JobMetrics();
-        await using (JobWorkers.Start(config, line => LogSink.Console.Diagnostic(line), metrics))
+        void Log(string line) => LogSink.Console.Diagnostic(line);
+        await using (var workers = JobWorkers.Start(config, Log, metrics))
         {
-            try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+            Admin.AdminServer? admin;
+            try
+            {
+                admin = await Admin.AdminServer.StartAsync(config, ctx => AdminAsync(ctx, workers, metrics), Log, stop.Token);
+            }
+            catch (Admin.AdminServerException e)
+            {
+                await Console.Error.WriteLineAsync("restgres worker: " + e.Message);
+                return 1;
+            }
+            await using (admin)
+            {
+                try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+            }
         }
         await LogSink.Console.FlushAsync(TimeSpan.FromSeconds(2));
         return 0;
+    }
+
+    /// <summary>
+    /// The worker's admin server (with <c>admin-server-port</c>): <c>/live</c> (200 while running), <c>/metrics</c>
+    /// (the job metrics and the runtime's) and the <c>/jobs</c> endpoints of Jobs/JobAdmin.cs.
+    /// </summary>
+    private static Task AdminAsync(HttpContext ctx, JobWorkers workers, JobMetrics metrics)
+    {
+        switch (ctx.Request.Path.Value)
+        {
+            case "/live" or "/ready":
+                return Task.CompletedTask;
+            case "/metrics":
+                var sb = new StringBuilder();
+                metrics.WriteTo(sb);
+                RuntimeMetrics.WriteTo(sb);
+                ctx.Response.ContentType = PrometheusText.ContentType;
+                return ctx.Response.WriteAsync(sb.ToString(), ctx.RequestAborted);
+            case var path when path == "/jobs" || path?.StartsWith("/jobs/", StringComparison.Ordinal) == true:
+                return JobAdmin.HandleAsync(ctx, workers.DataSource);
+            default:
+                ctx.Response.StatusCode = 404;
+                return Task.CompletedTask;
+        }
     }
 }

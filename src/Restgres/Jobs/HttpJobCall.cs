@@ -56,7 +56,9 @@ internal static partial class HttpJobCall
             body = job.Payload;
         }
         var bytes = Encoding.UTF8.GetBytes(body);
-        using var request = new HttpRequestMessage(HttpMethod.Post, queue.Target) { Content = new ByteArrayContent(bytes) };
+        if (!Uri.TryCreate(queue.Target, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            return new JobOutcome("discard", null, null, 0, $"the queue's target \"{queue.Target}\" is not an http(s) URL");
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         foreach (var (name, template) in queue.Headers)
         {
@@ -143,26 +145,35 @@ internal static partial class HttpJobCall
     private static async Task<string?> ReadBodyAsync(HttpContent content, CancellationToken ct)
     {
         await using var stream = await content.ReadAsStreamAsync(ct);
-        var buffer = new byte[MaxResponseBytes];
-        var length = 0;
-        int read;
-        while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), ct)) > 0) length += read;
-        if (length == 0) return null;
-        var bytes = buffer.AsSpan(0, length);
-        if (length < buffer.Length)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxResponseBytes);
+        try
         {
-            try
+            var length = 0;
+            int read;
+            while (length < MaxResponseBytes && (read = await stream.ReadAsync(buffer.AsMemory(length, MaxResponseBytes - length), ct)) > 0)
+                length += read;
+            if (length == 0) return null;
+            if (length < MaxResponseBytes)
             {
-                using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
-                return doc.RootElement.GetRawText();
+                try
+                {
+                    using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
+                    var json = doc.RootElement.GetRawText();
+                    // jsonb refuses \u0000: such a body is kept as an excerpt.
+                    if (!json.Contains("\\u0000", StringComparison.Ordinal)) return json;
+                }
+                catch (JsonException)
+                {
+                    // Not JSON: keep an excerpt below.
+                }
             }
-            catch (JsonException)
-            {
-                // Not JSON: keep an excerpt below.
-            }
+            var text = Encoding.UTF8.GetString(buffer, 0, Math.Min(length, ExcerptChars * 4)).Replace("\0", "", StringComparison.Ordinal);
+            return JsonSerializer.Serialize(text.Length > ExcerptChars ? text[..ExcerptChars] : text);
         }
-        var text = Encoding.UTF8.GetString(bytes);
-        return JsonSerializer.Serialize(text.Length > ExcerptChars ? text[..ExcerptChars] : text);
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static string Describe(HttpRequestException e) =>

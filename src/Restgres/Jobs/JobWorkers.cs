@@ -54,6 +54,9 @@ internal sealed class JobWorkers : IAsyncDisposable
         Worker = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
     }
 
+    /// <summary>The workers' own pool (the worker process's admin /jobs endpoints use it too).</summary>
+    public NpgsqlDataSource DataSource => _dataSource;
+
     /// <summary>How this process names itself in <c>restgres.jobs.worker</c> and <c>job_attempts.worker</c>.</summary>
     public string Worker { get; }
 

@@ -267,8 +267,10 @@ internal static class JobsSchema
              where u.id = c.id
             returning u.*
           loop
-            perform restgres.job_notify_attempt(fn, j, jsonb_build_object('state', 'running', 'status', null,
-              'body', null, 'latency_ms', null, 'error', null));
+            if fn is not null then
+              perform restgres.job_notify_attempt(fn, j, jsonb_build_object('state', 'running', 'status', null,
+                'body', null, 'latency_ms', null, 'error', null));
+            end if;
             id := j.id; payload := j.payload; attempt := j.attempts; max_attempts := j.max_attempts;
             return next;
           end loop;
@@ -323,8 +325,10 @@ internal static class JobsSchema
                    finished_at = clock_timestamp(), updated_at = clock_timestamp()
              where id = j.id returning * into j;
           end if;
-          perform restgres.job_notify_attempt(q.attempt_function, j, jsonb_build_object('state', next_state,
-            'status', p_status, 'body', p_body, 'latency_ms', p_latency_ms, 'error', p_error));
+          if q.attempt_function is not null then
+            perform restgres.job_notify_attempt(q.attempt_function, j, jsonb_build_object('state', next_state,
+              'status', p_status, 'body', p_body, 'latency_ms', p_latency_ms, 'error', p_error));
+          end if;
           return next_state;
         end
         $$;

@@ -22,6 +22,10 @@ public sealed class JobsApi : ServersOnOneDatabase
     public const string Authenticator = "jobs_authenticator";
     public const string Anon = "jobs_anon";
     public const string CrashQueue = "crash_q";
+    public const string CrashSqlQueue = "crash_sql";
+
+    /// <summary>The advisory lock <c>api.held</c> waits for: held by a test, it keeps an sql job mid-handler.</summary>
+    public const int HeldLock = 7007;
     public const string Secret = "s3cret-key";
     public const string SecretEnv = "RESTGRES_JOBS_TEST_SECRET";
     public const string KeyEnv = "RESTGRES_JOBS_TEST_KEY";
@@ -29,7 +33,7 @@ public sealed class JobsApi : ServersOnOneDatabase
     public static readonly string[] InProcessQueues =
     [
         "sql_once", "sql_reject", "sql_retry", "http_ok", "http_flaky", "http_bad", "http_dead", "http_html", "http_hang",
-        "http_close", "admin_q", "api_q",
+        "http_close", "admin_q", "api_q", "http_gate",
     ];
 
     private static readonly string Sql = PgClusterFixture.RolesSql(Authenticator, Anon) + $$"""
@@ -50,6 +54,11 @@ public sealed class JobsApi : ServersOnOneDatabase
         create table api.outcomes (job jsonb, outcome jsonb, at timestamptz default clock_timestamp());
         create function api.record_outcome(job jsonb, outcome jsonb) returns void language sql security definer as $$
           insert into api.outcomes (job, outcome) values (job, outcome) $$;
+        create function api.held(payload jsonb) returns void language plpgsql as $$
+          begin
+            perform pg_advisory_xact_lock({{HeldLock}});
+            insert into api.effects values ((payload->>'n')::int, payload);
+          end $$;
         create function api.enqueue_to(q text) returns bigint language sql as $$
           select restgres.enqueue(q, '{"n": 1}') $$;
         grant execute on function api.enqueue_to(text) to {{Anon}};
@@ -386,13 +395,77 @@ public sealed class JobsTests(PgClusterFixture pg, JobsApi api) : IClassFixture<
             System.Diagnostics.Process.GetProcessById(first.Id).Kill();
             Assert.NotNull(await first.WaitForExitAsync(Patience));
         }
-        await using var second = RestgresProcess.Start(["worker"], env);
+        var adminPort = RestgresProcess.FreePort();
+        await using var second = RestgresProcess.Start(["worker"],
+            new Dictionary<string, string>(env) { ["PGRST_ADMIN_SERVER_PORT"] = adminPort.ToString(CultureInfo.InvariantCulture) });
         Assert.Equal("completed", await FinalStateAsync(id));
         var attempts = await AttemptsAsync(id);
         Assert.Equal(["retrying", "completed"], attempts.Select(a => a.State));
         Assert.StartsWith("lease expired", attempts[0].Error, StringComparison.Ordinal);
+        // The worker process's own admin server: its metrics and the job endpoints.
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+        Assert.Contains($"restgres_job_attempts_total{{queue=\"{JobsApi.CrashQueue}\",outcome=\"completed\"}} 1",
+            await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        using (var job = JsonDocument.Parse(await admin.GetStringAsync(new Uri($"/jobs/{id}", UriKind.Relative))))
+            Assert.Equal(2, job.RootElement.GetProperty("attempt_log").GetArrayLength());
         var key = id.ToString(CultureInfo.InvariantCulture);
         Assert.Equal(["1", "2"], api.Provider.To("/hold").Where(r => r.IdempotencyKey == key).Select(r => r.Attempt));
         Assert.Equal(["running", "retrying", "running", "completed"], await OutcomeStatesAsync(id));
+    }
+
+    [Fact]
+    public async Task A_worker_killed_in_the_middle_of_an_sql_job_leaves_its_effects_exactly_once()
+    {
+        await DefineAsync(JobsApi.CrashSqlQueue, "sql", "api.held");
+        var env = new Dictionary<string, string>
+        {
+            ["PGRST_DB_URI"] = api.Database.Uri(JobsApi.Authenticator),
+            ["PGRST_JOBS_QUEUES"] = JobsApi.CrashSqlQueue,
+            ["PGRST_JOBS_LEASE"] = "1000",
+            ["PGRST_JOBS_POLL_INTERVAL"] = "100",
+        };
+        await using var holder = new NpgsqlConnection(api.Database.ConnectionString);
+        await holder.OpenAsync();
+        await using (var hold = new NpgsqlCommand($"select pg_advisory_lock({JobsApi.HeldLock})", holder))
+            await hold.ExecuteNonQueryAsync();
+        var id = await EnqueueAsync(JobsApi.CrashSqlQueue, """{"n": 7001}""");
+        await using (var first = RestgresProcess.Start(["worker"], env))
+        {
+            // The handler waits for the lock: the job is inside its transaction when the worker is killed.
+            var sw = Stopwatch.StartNew();
+            while (await Scalar<long>($"select count(*) from pg_locks where locktype = 'advisory' and objid = {JobsApi.HeldLock} and not granted") == 0)
+            {
+                Assert.True(sw.Elapsed < Patience, "the handler never waited for the lock");
+                await Task.Delay(50);
+            }
+            System.Diagnostics.Process.GetProcessById(first.Id).Kill();
+            Assert.NotNull(await first.WaitForExitAsync(Patience));
+        }
+        await using var second = RestgresProcess.Start(["worker"], env);
+        await using (var release = new NpgsqlCommand($"select pg_advisory_unlock({JobsApi.HeldLock})", holder))
+            await release.ExecuteNonQueryAsync();
+        Assert.Equal("completed", await FinalStateAsync(id));
+        // Whichever transaction finished it (the dead worker's, already sent with its COMMIT, or the second's after
+        // the first rolled back), the handler's effect and the completion committed together, once.
+        Assert.Equal(1L, await Scalar<long>("select count(*) from api.effects where n = 7001"));
+        Assert.Equal(1L, await Scalar<long>($"select count(*) from restgres.job_attempts where job_id = {id} and state = 'completed'"));
+    }
+
+    [Fact]
+    public async Task The_database_going_away_mid_job_ends_in_a_recorded_attempt_and_the_job_still_completes_once()
+    {
+        await DefineAsync("http_gate", "http", "/gate", """{"backoff_ms": 10}""");
+        var id = await EnqueueAsync("http_gate", """{"n": 1}""");
+        await api.Provider.GateArrived.Task.WaitAsync(Patience);
+        // Every connection of the worker role goes while the request is out (the workers' pool and listener).
+        await api.Database.ScalarAsync(
+            $"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = '{JobsApi.Authenticator}'");
+        api.Provider.Gate.TrySetResult();
+        Assert.Equal("completed", await FinalStateAsync(id));
+        var attempts = await AttemptsAsync(id);
+        Assert.Equal("completed", attempts[^1].State);
+        Assert.Single(attempts, a => a.State == "completed");
+        var key = id.ToString(CultureInfo.InvariantCulture);
+        Assert.All(api.Provider.To("/gate"), r => Assert.Equal(key, r.IdempotencyKey));
     }
 }

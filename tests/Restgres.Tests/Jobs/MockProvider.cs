@@ -13,7 +13,8 @@ namespace Restgres.Tests.Jobs;
 /// A local HTTP endpoint standing in for a webhook receiver or an AI provider, one behaviour per path:
 /// <c>/ok</c> 200 with a JSON body; <c>/flaky/N</c> 503 (with <c>Retry-After: 0</c>) to the first N requests of a job
 /// (by <c>Idempotency-Key</c>), then 200; <c>/bad</c> 400; <c>/always503</c>; <c>/html</c> a 502 HTML error page;
-/// <c>/hang</c> never answers; <c>/close</c> drops the connection; <c>/hold</c> holds the first request until the
+/// <c>/hang</c> never answers; <c>/close</c> drops the connection; <c>/gate</c> answers the first request once the
+/// test opens the gate; <c>/hold</c> holds the first request until the
 /// client goes away (the worker is killed), then answers 200. Every request is recorded.
 /// </summary>
 public sealed class MockProvider : IAsyncDisposable
@@ -26,6 +27,12 @@ public sealed class MockProvider : IAsyncDisposable
     public string Address { get; private set; } = "";
 
     public ConcurrentQueue<Received> Requests { get; } = new();
+
+    /// <summary>Set when <c>/gate</c>'s first request arrives.</summary>
+    public TaskCompletionSource GateArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Opened by the test: <c>/gate</c>'s first request is answered 200 then.</summary>
+    public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Set when <c>/hold</c>'s first request arrives.</summary>
     public TaskCompletionSource HoldArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,6 +98,15 @@ public sealed class MockProvider : IAsyncDisposable
                 return;
             case ["close"]:
                 ctx.Abort();
+                return;
+            case ["gate"]:
+                if (seen == 1)
+                {
+                    GateArrived.TrySetResult();
+                    await Gate.Task;
+                }
+                response.ContentType = "application/json";
+                await response.WriteAsync("""{"ok":true}""");
                 return;
             case ["hold"] when seen == 1:
                 HoldArrived.TrySetResult();
