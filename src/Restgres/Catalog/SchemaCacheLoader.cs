@@ -33,7 +33,7 @@ internal static class SchemaCacheLoader
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
         timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
+        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps, ViewColumnNullability.Compute(viewsJson)).ToDictionary(t => t.Identifier);
         timings.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
@@ -172,8 +172,10 @@ internal static class SchemaCacheLoader
         return new Plan.MediaHandlerMap(list);
     }
 
-    /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key.</summary>
-    private static IEnumerable<Table> AddViewPrimaryKeys(List<Table> tables, List<ViewKeyDependency> deps)
+    /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key; its
+    /// columns proven NOT NULL come along.</summary>
+    private static IEnumerable<Table> AddViewPrimaryKeys(List<Table> tables, List<ViewKeyDependency> deps,
+        Dictionary<QualifiedIdentifier, HashSet<string>> notNullViewColumns)
     {
         var pkDeps = deps.Where(d => d.Type == KeyDep.Pk).ToLookup(d => d.View);
         foreach (var t in tables)
@@ -184,6 +186,8 @@ internal static class SchemaCacheLoader
             {
                 Schema = t.Schema, Name = t.Name, Description = t.Description, IsView = true, Insertable = t.Insertable,
                 Updatable = t.Updatable, Deletable = t.Deletable, PrimaryKey = pk, Columns = t.Columns, ColumnsByName = t.ColumnsByName,
+                NotNullViewColumns = notNullViewColumns.TryGetValue(t.Identifier, out var notNull)
+                    ? notNull.ToFrozenSet(StringComparer.Ordinal) : FrozenSet<string>.Empty,
             };
         }
     }
@@ -237,6 +241,9 @@ internal static class SchemaCacheLoader
                 HasVariadic = r.GetProperty("variadic").GetBoolean(),
                 Settings = r.GetProperty("settings").ValueKind == JsonValueKind.Array
                     ? [.. r.GetProperty("settings").EnumerateArray().Select(s => new KeyValuePair<string, string>(s[0].GetString()!, s[1].GetString()!))]
+                    : [],
+                OutParams = r.TryGetProperty("out", out var outs) && outs.ValueKind == JsonValueKind.Array
+                    ? [.. outs.EnumerateArray().Select(o => (o[0].GetString()!, o[1].GetString()!))]
                     : [],
             };
             // A function's SET default_transaction_isolation decides its transaction's isolation level (pdIsoLvl).
