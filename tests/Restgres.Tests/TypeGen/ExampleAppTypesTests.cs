@@ -20,21 +20,33 @@ public sealed class ExampleAppTypes : IAsyncLifetime
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _generated = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _uris = new(StringComparer.Ordinal);
     private readonly List<TestDatabase> _databases = [];
 
-    public async Task<string> TypeScriptAsync(PgClusterFixture pg, string app)
+    public Task<string> TypeScriptAsync(PgClusterFixture pg, string app) => GenerateAsync(pg, app, "typescript");
+
+    /// <summary>The app's C# types, in the namespace <c>Examples.AppName</c>.</summary>
+    public Task<string> CSharpAsync(PgClusterFixture pg, string app) => GenerateAsync(pg, app, "csharp");
+
+    private async Task<string> GenerateAsync(PgClusterFixture pg, string app, string lang)
     {
         ArgumentNullException.ThrowIfNull(pg);
         await _gate.WaitAsync();
         try
         {
-            if (_generated.TryGetValue(app, out var ts)) return ts;
-            var migrations = Directory.GetFiles(Path.Combine(RepoPaths.Root, "examples", app, "migrations"), "*.sql").Order(StringComparer.Ordinal);
-            var db = await pg.CreateDatabaseFromFilesAsync([.. migrations]);
-            _databases.Add(db);
-            ts = await GenTypesTests.GenerateAsync(["types", "typescript", "--db-uri", db.Uri(), "--schema", Schemas[app]]);
-            _generated[app] = ts;
-            return ts;
+            if (_generated.TryGetValue(app + " " + lang, out var text)) return text;
+            if (!_uris.TryGetValue(app, out var uri))
+            {
+                var migrations = Directory.GetFiles(Path.Combine(RepoPaths.Root, "examples", app, "migrations"), "*.sql").Order(StringComparer.Ordinal);
+                var db = await pg.CreateDatabaseFromFilesAsync([.. migrations]);
+                _databases.Add(db);
+                _uris[app] = uri = db.Uri();
+            }
+            text = await GenTypesTests.GenerateAsync(lang == "csharp"
+                ? ["types", "csharp", "--db-uri", uri, "--schema", Schemas[app], "--namespace", "Examples." + Restgres.TypeGen.CSharpGenerator.Pascal(app)]
+                : ["types", "typescript", "--db-uri", uri, "--schema", Schemas[app]]);
+            _generated[app + " " + lang] = text;
+            return text;
         }
         finally
         {
@@ -110,6 +122,35 @@ public sealed class ExampleAppTypesTests(PgClusterFixture pg, ExampleAppTypes ap
         finally
         {
             work.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_example_apps_CSharp_types_compile_with_dotnet_build()
+    {
+        var dir = Directory.CreateTempSubdirectory("restgres-gentypes-examples-");
+        try
+        {
+            foreach (var app in ExampleAppTypes.Schemas.Keys)
+                await File.WriteAllTextAsync(Path.Combine(dir.FullName, app + ".cs"), await apps.CSharpAsync(pg, app));
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "Check.csproj"), """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                    <GenerateDocumentationFile>true</GenerateDocumentationFile>
+                    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+                  </PropertyGroup>
+                </Project>
+                """);
+            var (code, output) = await GenTypesTests.RunProcessAsync("dotnet", ["build", "-c", "Release", "--nologo", "-v", "quiet"], dir.FullName);
+            Assert.True(code == 0, output);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
         }
     }
 }
