@@ -127,9 +127,7 @@ internal static class CSharpGenerator
             var required = !t.IsView && !c.Nullable && c.Default is null;
             var type = TypeOf(api, api.Resolve(c), enums);
             Doc(w, c.Description);
-            w.Line(required
-                ? $"[JsonPropertyName({Literal(c.Name)})] public required {type} {Unique(members, Pascal(c.Name))} {{ get; init; }}"
-                : $"[JsonPropertyName({Literal(c.Name)}), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public {type}? {Unique(members, Pascal(c.Name))} {{ get; init; }}");
+            WriteMember(w, c.Name, Unique(members, Pascal(c.Name)), type, required);
         }
         w.Close("}");
     }
@@ -145,12 +143,17 @@ internal static class CSharpGenerator
         {
             var type = TypeOf(api, api.Resolve(p.Type), enums);
             var member = Unique(members, Pascal(p.Name.Length == 0 ? "body" : p.Name));
-            w.Line(p.Required
-                ? $"[JsonPropertyName({Literal(p.Name)})] public required {type} {member} {{ get; init; }}"
-                : $"[JsonPropertyName({Literal(p.Name)}), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public {type}? {member} {{ get; init; }}");
+            WriteMember(w, p.Name, member, type, p.Required);
         }
         w.Close("}");
     }
+
+    /// <summary>A member of something sent to the API: required, or optional and left out of the JSON when null (so
+    /// the column's or parameter's default applies).</summary>
+    private static void WriteMember(TypeScriptGenerator.Writer w, string jsonName, string member, string type, bool required) =>
+        w.Line(required
+            ? $"[JsonPropertyName({Literal(jsonName)})] public required {type} {member} {{ get; init; }}"
+            : $"[JsonPropertyName({Literal(jsonName)}), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public {type}? {member} {{ get; init; }}");
 
     /// <summary>The C# of a resolved type: enums of exposed schemas as the generated enums, others as strings.</summary>
     internal static string TypeOf(ApiTypes api, ResolvedType type, IReadOnlyDictionary<EnumType, string>? enums = null)

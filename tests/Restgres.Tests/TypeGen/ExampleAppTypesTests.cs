@@ -128,29 +128,9 @@ public sealed class ExampleAppTypesTests(PgClusterFixture pg, ExampleAppTypes ap
     [Fact]
     public async Task The_example_apps_CSharp_types_compile_with_dotnet_build()
     {
-        var dir = Directory.CreateTempSubdirectory("restgres-gentypes-examples-");
-        try
-        {
-            foreach (var app in ExampleAppTypes.Schemas.Keys)
-                await File.WriteAllTextAsync(Path.Combine(dir.FullName, app + ".cs"), await apps.CSharpAsync(pg, app));
-            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "Check.csproj"), """
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                    <GenerateDocumentationFile>true</GenerateDocumentationFile>
-                    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
-                  </PropertyGroup>
-                </Project>
-                """);
-            var (code, output) = await GenTypesTests.RunProcessAsync("dotnet", ["build", "-c", "Release", "--nologo", "-v", "quiet"], dir.FullName);
-            Assert.True(code == 0, output);
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var app in ExampleAppTypes.Schemas.Keys) files[app + ".cs"] = await apps.CSharpAsync(pg, app);
+        var (code, output) = await GenTypesTests.BuildCSharpAsync(files, run: false);
+        Assert.True(code == 0, output);
     }
 }
