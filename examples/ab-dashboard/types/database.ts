@@ -132,7 +132,7 @@ export type Database = {
       mv_completion_distribution: {
         Row: {
           avg_ms: number | null
-          completions: number | null
+          completions: number
           histogram: Json | null
           max_ms: number | null
           min_ms: number | null
@@ -147,16 +147,16 @@ export type Database = {
       }
       mv_conversion_funnel: {
         Row: {
-          completed: number | null
-          started: number | null
+          completed: number
+          started: number
           variant: string | null
-          viewed: number | null
+          viewed: number
         }
         Relationships: []
       }
       mv_leaderboard: {
         Row: {
-          attempts: number | null
+          attempts: number
           best_time_ms: number | null
           last_completed_at: string | null
           rank: number | null
@@ -168,7 +168,7 @@ export type Database = {
       mv_variant_overview: {
         Row: {
           doc: Json | null
-          id: number | null
+          id: number
         }
         Relationships: []
       }
@@ -176,10 +176,10 @@ export type Database = {
         Row: {
           avg_completion_time_ms: number | null
           best_completion_time_ms: number | null
-          completers: number | null
-          completions: number | null
+          completers: number
+          completions: number
           conversion_rate: number | null
-          users: number | null
+          users: number
           variant: string | null
         }
         Relationships: []
@@ -187,13 +187,13 @@ export type Database = {
       /** Per variant: distinct users who viewed, started and completed the test, and the rates between the steps (%). */
       v_conversion_funnel: {
         Row: {
-          completed: number | null
+          completed: number
           conversion_rate: number | null
           start_to_complete_rate: number | null
-          started: number | null
+          started: number
           variant: string | null
           view_to_start_rate: number | null
-          viewed: number | null
+          viewed: number
         }
         Relationships: []
       }

@@ -9,7 +9,8 @@ namespace Restgres.Catalog;
 /// column as nullable — the top complaint against Supabase's type generator. A view column is proven NOT NULL when it
 /// is a plain column reference (a <c>Var</c> at the top of its target entry) to a relation of the view's range table
 /// that no outer join can null, and that relation's column is NOT NULL (a base table's constraint, or a view column
-/// proven the same way, followed through views with cycle protection). Set operations and grouping sets are never
+/// proven the same way, followed through views with cycle protection); or an expression that is never null (a
+/// constant, <c>count()</c>, <c>coalesce(..., constant)</c>). Set operations and grouping sets are never
 /// proven (both can produce nulls from non-null inputs). Everything else stays nullable: the proof only ever errs that
 /// way. Used by the type generators, not by the API (PostgREST's OpenAPI output reports view columns nullable).
 /// </summary>
@@ -45,7 +46,7 @@ internal static class ViewColumnNullability
             if (!views.TryGetValue(rel, out var view)) return notNull.Contains((rel, col));
             if (memo.TryGetValue((rel, col), out var known)) return known;
             memo[(rel, col)] = false;
-            var r = depth < 64 && view.PlainRefs.Any(p => p.Resno == col && Proven(p.Rel, p.Col, depth + 1));
+            var r = depth < 64 && view.PlainRefs.Any(p => p.Resno == col && (p.Rel == 0 || Proven(p.Rel, p.Col, depth + 1)));
             memo[(rel, col)] = r;
             return r;
         }
@@ -64,7 +65,8 @@ internal static class ViewColumnNullability
 
     /// <summary>
     /// The target entries of a view's top query (pg_node_tree text of its <c>_RETURN</c> rule) that are plain column
-    /// references to a relation no outer join can null: (view column number, relation oid, relation column number).
+    /// references to a relation no outer join can null: (view column number, relation oid, relation column number);
+    /// relation 0 for an expression that is never null by itself (<see cref="NeverNull"/>).
     /// </summary>
     internal static List<(int Resno, uint Rel, int Col)> PlainReferences(string tree)
     {
@@ -78,7 +80,15 @@ internal static class ViewColumnNullability
         foreach (var te in query.Field("targetList") as List<object?> ?? [])
         {
             if (te is not PgNode { Type: "TARGETENTRY" } entry || entry.Scalar("resjunk") == "true") continue;
-            if (entry.Field("expr") is not PgNode { Type: "VAR" } var || var.Int("varlevelsup") != 0) continue;
+            var expr = entry.Field("expr") as PgNode;
+            // A binary-compatible cast (varchar → text) keeps nullness.
+            while (expr is { Type: "RELABELTYPE" }) expr = expr.Field("arg") as PgNode;
+            if (NeverNull(expr))
+            {
+                result.Add((entry.Int("resno"), 0, 0));
+                continue;
+            }
+            if (expr is not { Type: "VAR" } var || var.Int("varlevelsup") != 0) continue;
             var varno = var.Int("varno");
             var attno = var.Int("varattno");
             if (varno < 1 || varno > rtable.Count || attno < 1 || nullable.Contains(varno)) continue;
@@ -87,6 +97,34 @@ internal static class ViewColumnNullability
             result.Add((entry.Int("resno"), relid, attno));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Expressions that are never null wherever they stand: a non-null constant, <c>count(*)</c> and <c>count(x)</c>
+    /// (pg_proc oids 2803 and 2147, fixed in PostgreSQL's catalog), and a <c>coalesce(...)</c> with a non-null constant
+    /// among its arguments.
+    /// </summary>
+    private static bool NeverNull(PgNode? expr) => expr switch
+    {
+        { Type: "CONST" } c => c.Scalar("constisnull") == "false",
+        { Type: "AGGREF" } a => a.Int("aggfnoid") is 2803 or 2147,
+        { Type: "COALESCEEXPR" } c => (c.Field("args") as List<object?> ?? []).Any(arg => arg is PgNode k && NeverNullConstant(k)),
+        _ => false,
+    };
+
+    /// <summary>A non-null constant, possibly cast (coalesce(sum(int4), 0) casts the 0 to bigint with int8(int4): a
+    /// <c>FuncExpr</c> shown as an implicit or explicit cast, funcformat 2 or 1; casts of non-null values are not null).</summary>
+    private static bool NeverNullConstant(PgNode expr)
+    {
+        for (var depth = 0; depth < 8; depth++)
+        {
+            if (expr.Type == "CONST") return expr.Scalar("constisnull") == "false";
+            if (expr.Type is "RELABELTYPE" or "COERCEVIAIO" && expr.Field("arg") is PgNode arg) expr = arg;
+            else if (expr.Type == "FUNCEXPR" && expr.Int("funcformat") is 1 or 2
+                && expr.Field("args") is List<object?> { Count: 1 } args && args[0] is PgNode inner) expr = inner;
+            else return false;
+        }
+        return false;
     }
 
     /// <summary>Collects the range-table indexes under the nullable side of an outer join (JoinType: 1 left, 2 full, 3 right).</summary>

@@ -56,6 +56,10 @@ public sealed class GenTypesSchema : IAsyncLifetime
         create view gt.owned as
           select v.id, v.c_text, o.name from gt.everything_view v join gt.owners o on true;
         create view gt.owner_names as select id, name from gt.owners;
+        create view gt.counts as
+          select e.c_mood, count(*) as n, count(e.c_int4) as n_int4, coalesce(sum(e.c_int4), 0) as total,
+                 sum(e.c_int4) as maybe_total, 'x'::text as label, e.c_text::varchar as relabelled
+          from gt.everything e group by e.c_mood, e.c_text;
         create view gt.moods as select c_mood from gt.everything union all select c_mood from gt.everything;
         create function gt.add(a integer, b integer default 1) returns integer language sql as 'select a + b';
         create function gt.add(a text) returns text language sql as 'select a';
@@ -177,6 +181,10 @@ public sealed class GenTypesTests(PgClusterFixture pg, GenTypesSchema schema) : 
         Assert.Contains("\nid: number\n", owned, StringComparison.Ordinal);
         Assert.Contains("\nc_text: string\n", owned, StringComparison.Ordinal);
         Assert.Contains("\nname: string\n", owned, StringComparison.Ordinal);
+        // Expressions never null by themselves: count(), coalesce with a constant, a constant; sum() can be null.
+        var counts = Lines(Block(Block(schema.TypeScript, "counts: {"), "Row: {"));
+        foreach (var line in new[] { "n: number", "n_int4: number", "total: number", "label: string", "maybe_total: number | null", "relabelled: string" })
+            Assert.Contains("\n" + line + "\n", counts, StringComparison.Ordinal);
         // A set operation proves nothing.
         Assert.Contains("\nc_mood: Database[\"gt\"][\"Enums\"][\"mood\"] | null\n", Lines(Block(schema.TypeScript, "moods: {")), StringComparison.Ordinal);
         // C# the same way.
