@@ -320,6 +320,31 @@ public sealed class GenTypesTests(PgClusterFixture pg, GenTypesSchema schema) : 
         Assert.Contains("could not read the schema of the database", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_database_and_schemas_come_from_the_config_file_and_output_goes_to_a_file()
+    {
+        await schema.EnsureAsync(pg);
+        var dir = Directory.CreateTempSubdirectory("restgres-gentypes-conf-");
+        try
+        {
+            // The file names the database and the schemas, as the server reads it; --db-uri would override the URI.
+            var conf = Path.Combine(dir.FullName, "restgres.conf");
+            await File.WriteAllTextAsync(conf, $"db-uri = \"{schema.Database.Uri()}\"\ndb-schemas = \"gt\"\n");
+            var output = Path.Combine(dir.FullName, "database.ts");
+            var (code, stdout, stderr) = await RunAsync(["types", "typescript", "--output", output, conf]);
+            Assert.True(code == 0, stderr);
+            Assert.Equal("", stdout);
+            Assert.Equal(schema.TypeScript, await File.ReadAllTextAsync(output));
+            (code, _, stderr) = await RunAsync(["types", "ts", "--db-uri", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", conf]);
+            Assert.Equal(1, code);
+            Assert.Contains("could not read the schema of the database", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("integer", "integer", 0)]
     [InlineData("character varying(20)", "character varying", 0)]
