@@ -210,7 +210,13 @@ internal static class CatalogQueries
                        FROM unnest(p.proconfig) s),
           'out', (SELECT json_agg(json_build_array(coalesce(o.name, ''), o.type::regtype::text) ORDER BY o.idx)
                   FROM unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS o (name, type, mode, idx)
-                  WHERE o.mode IN ('o', 'b', 't'))
+                  WHERE o.mode IN ('o', 'b', 't')),
+          'enums', (SELECT json_agg(json_build_array(et.oid::regtype::text,
+                      (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid)))
+                    FROM pg_type et
+                    WHERE et.typtype = 'e' AND et.oid IN (
+                      SELECT coalesce(nullif(ut.typelem, 0), ut.oid) FROM pg_type ut
+                      WHERE ut.oid = ANY (coalesce(p.proallargtypes, p.proargtypes::oid[]) || p.prorettype)))
         )), '[]')::text
         FROM fns p
         LEFT JOIN args a ON a.oid = p.oid

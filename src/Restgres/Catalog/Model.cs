@@ -113,12 +113,15 @@ internal sealed class Routine
     {
         Schema = Schema, Name = Name, Description = Description, Params = Params, ReturnType = ReturnType, ReturnsSet = ReturnsSet,
         ReturnsComposite = ReturnsComposite, ReturnsCompositeAlias = ReturnsCompositeAlias, Volatility = Volatility,
-        HasVariadic = HasVariadic, IsolationLevel = level, Settings = Settings, OutParams = OutParams,
+        HasVariadic = HasVariadic, IsolationLevel = level, Settings = Settings, OutParams = OutParams, EnumTypes = EnumTypes,
     };
     public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = [];
     /// <summary>The OUT, INOUT and TABLE parameters (name, type): the columns of a <c>returns table (...)</c> or
     /// <c>record</c> result, for the type generators.</summary>
     public IReadOnlyList<(string Name, string Type)> OutParams { get; init; } = [];
+    /// <summary>The enum types among its parameter and return types (arrays' elements too): type name and labels in
+    /// order, for the type generators.</summary>
+    public IReadOnlyList<(string Type, IReadOnlyList<string> Labels)> EnumTypes { get; init; } = [];
 
     public bool ReturnsScalar => !ReturnsSet && !ReturnsComposite;
     public bool ReturnsSetOfScalar => ReturnsSet && !ReturnsComposite;

@@ -245,6 +245,10 @@ internal static class SchemaCacheLoader
                 OutParams = r.TryGetProperty("out", out var outs) && outs.ValueKind == JsonValueKind.Array
                     ? [.. outs.EnumerateArray().Select(o => (o[0].GetString()!, o[1].GetString()!))]
                     : [],
+                EnumTypes = r.TryGetProperty("enums", out var enums) && enums.ValueKind == JsonValueKind.Array
+                    ? [.. enums.EnumerateArray().Select(e => (e[0].GetString()!,
+                        (IReadOnlyList<string>)[.. e[1].EnumerateArray().Select(l => l.GetString()!)]))]
+                    : [],
             };
             // A function's SET default_transaction_isolation decides its transaction's isolation level (pdIsoLvl).
             var iso = routine.Settings.FirstOrDefault(kv => kv.Key == "default_transaction_isolation").Value;

@@ -29,14 +29,13 @@ internal sealed class ApiTypes
         foreach (var table in cache.Tables.Values)
         {
             _relations[Qualified(table.Schema, table.Name)] = table;
-            foreach (var column in table.Columns)
-            {
-                if (column.EnumValues.Count == 0) continue;
-                var (element, depth) = PgTypeMap.Parse(column.BaseType);
-                if (depth == 0 && !_enums.ContainsKey(element) && SplitQualified(element) is { } id)
-                    _enums[element] = new EnumType(id.Schema, id.Name, column.EnumValues);
-            }
+            foreach (var column in table.Columns.Where(c => c.EnumValues.Count > 0))
+                AddEnum(column.BaseType, column.EnumValues);
         }
+        // Enums that only functions use (no column of an exposed relation has them).
+        foreach (var routine in cache.Routines.Values.SelectMany(r => r))
+            foreach (var (type, labels) in routine.EnumTypes)
+                AddEnum(type, labels);
         foreach (var schema in schemas)
         {
             Relations[schema] = [.. cache.Tables.Values.Where(t => t.Schema == schema).OrderBy(t => t.Name, StringComparer.Ordinal)];
@@ -47,6 +46,13 @@ internal sealed class ApiTypes
             Enums[schema] = [.. _enums.Values.Where(e => e.Schema == schema).OrderBy(e => e.Name, StringComparer.Ordinal)];
         }
         Relationships = cache.Relationships;
+    }
+
+    private void AddEnum(string type, IReadOnlyList<string> labels)
+    {
+        var (element, depth) = PgTypeMap.Parse(type);
+        if (depth == 0 && !_enums.ContainsKey(element) && SplitQualified(element) is { } id)
+            _enums[element] = new EnumType(id.Schema, id.Name, labels);
     }
 
     public IReadOnlyList<string> Schemas { get; }

@@ -70,6 +70,8 @@ public sealed class GenTypesSchema : IAsyncLifetime
           'select i, i::text from generate_series(1, n) i';
         create function gt.set_mood(m gt.mood, tags text[]) returns gt.mood[] language sql as 'select array[m]';
         create function gt.nothing() returns void language sql as '';
+        create type gt.level as enum ('low', 'high');
+        create function gt.next_level(l gt.level) returns gt.level language sql as 'select l';
         """;
 
     private TestDatabase? _db;
@@ -205,6 +207,9 @@ public sealed class GenTypesTests(PgClusterFixture pg, GenTypesSchema schema) : 
         Assert.Contains("\nset_mood: {\nArgs: {\nm: Database[\"gt\"][\"Enums\"][\"mood\"]\ntags: string[]\n}\nReturns: Database[\"gt\"][\"Enums\"][\"mood\"][]\n}\n", functions, StringComparison.Ordinal);
         Assert.Contains("\nnothing: {\nArgs: never\nReturns: undefined\n}\n", functions, StringComparison.Ordinal);
         Assert.Contains("\nmood: \"happy\" | \"sad\" | \"so-so\"\n", Lines(Block(ts, "Enums: {")), StringComparison.Ordinal);
+        // An enum that only a function uses.
+        Assert.Contains("\nlevel: \"low\" | \"high\"\n", Lines(Block(ts, "Enums: {")), StringComparison.Ordinal);
+        Assert.Contains("\nnext_level: {\nArgs: {\nl: Database[\"gt\"][\"Enums\"][\"level\"]\n}\nReturns: Database[\"gt\"][\"Enums\"][\"level\"]\n}\n", functions, StringComparison.Ordinal);
         Assert.Contains("mood: [\"happy\", \"sad\", \"so-so\"],", ts, StringComparison.Ordinal);
         Assert.Contains("""
             foreignKeyName: "everything_owner_id_fkey"
