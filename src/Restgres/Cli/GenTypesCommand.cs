@@ -26,7 +26,7 @@ internal static class GenTypesCommand
           --schema S         The schemas to describe (repeat or comma-separate); default: db-schemas
           --namespace NS     The C# namespace (default: Restgres.Generated)
           --output FILE      Write to FILE instead of stdout
-        """ + CommandDatabase.OptionsHelp;
+        """ + "\n" + CommandDatabase.OptionsHelp;
 
     /// <summary>Long enough for a database that answers; a CI step would rather fail than hang.</summary>
     private static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(30);

@@ -318,7 +318,7 @@ public sealed class GenTypesTests(PgClusterFixture pg, GenTypesSchema schema) : 
         var (code, stdout, _) = await RunAsync(["types", "--help"]);
         Assert.Equal(0, code);
         Assert.Contains("restgres gen types typescript|csharp", stdout, StringComparison.Ordinal);
-        Assert.Contains("--db-uri URI", stdout, StringComparison.Ordinal);
+        Assert.Contains("\n  --db-uri URI", stdout, StringComparison.Ordinal);
         (code, stdout, var stderr) = await RunAsync(["types", "typescript", "--db-uri", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"]);
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
