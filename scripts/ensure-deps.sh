@@ -2,8 +2,9 @@
 # Install the Debian packages Restgres needs, only those that are missing, and check the .NET SDK.
 #
 # Usage: scripts/ensure-deps.sh [GROUP...]      (default: core)
-#   core     PostgreSQL 15 (+ contrib, PostGIS, pgTAP with pg_prove, pg_cron) and python3: build, tests, conformance,
-#            ./run.sh (pg_cron refreshes the A/B dashboard's aggregates)
+#   core     PostgreSQL 15 (+ contrib, PostGIS, pgTAP with pg_prove, pg_cron), python3 and Node.js: build, tests,
+#            conformance, ./run.sh (pg_cron refreshes the A/B dashboard's aggregates); and the npm packages the
+#            generated-types tests compile with (tsc, postgrest-js: tests/typegen, from its package-lock.json)
 #   bench    load generator for bench/
 #   reliability  load generator for the fault and soak parts of tests/reliability/
 #   pgrst-io PostgREST's process-level pytest suite (tests/pgrst-io/run.sh, ../shared/pgrst-io)
@@ -25,6 +26,7 @@ PACKAGES=(
   core:libtap-parser-sourcehandler-pgtap-perl
   core:postgresql-15-cron
   core:python3
+  core:nodejs
   bench:wrk
   bench:python3-fastapi
   bench:python3-uvicorn
@@ -96,3 +98,10 @@ if [[ " ${wanted[*]} " == *" chromium "* ]]; then
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing (package chromium)"
 fi
 require_dotnet
+# npm packages (not Debian's): tests/typegen's TypeScript compiler and postgrest-js, at its lock file's versions.
+if [[ " ${wanted[*]} " == *" nodejs "* ]] && [ ! -x "$RESTGRES_ROOT/tests/typegen/node_modules/.bin/tsc" ]; then
+  command -v npm >/dev/null 2>&1 || die "npm not on PATH (it comes with Node.js; Debian's package is npm)"
+  log "npm ci in tests/typegen (typescript, @supabase/postgrest-js)"
+  (cd "$RESTGRES_ROOT/tests/typegen" && npm ci --no-audit --no-fund --loglevel=error) \
+    || die "npm ci failed in tests/typegen; check the npm registry, then re-run"
+fi

@@ -147,7 +147,7 @@ internal static class CatalogQueries
     private const string RoutinesWhere = """
         WITH RECURSIVE fns AS MATERIALIZED (
           SELECT p.oid, p.pronamespace, p.proname, p.prorettype, p.proretset, p.provolatile, p.provariadic, p.pronargs,
-                 p.pronargdefaults, p.proargnames, p.proargtypes, p.proargmodes, p.proconfig
+                 p.pronargdefaults, p.proargnames, p.proargtypes, p.proallargtypes, p.proargmodes, p.proconfig
           FROM pg_proc p
           WHERE p.prokind = 'f' AND
         """;
@@ -207,7 +207,16 @@ internal static class CatalogQueries
           'volatility', p.provolatile,
           'variadic', p.provariadic > 0,
           'settings', (SELECT json_agg(json_build_array(substr(s, 1, strpos(s, '=') - 1), substr(s, strpos(s, '=') + 1)))
-                       FROM unnest(p.proconfig) s)
+                       FROM unnest(p.proconfig) s),
+          'out', (SELECT json_agg(json_build_array(coalesce(o.name, ''), o.type::regtype::text) ORDER BY o.idx)
+                  FROM unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS o (name, type, mode, idx)
+                  WHERE o.mode IN ('o', 'b', 't')),
+          'enums', (SELECT json_agg(json_build_array(et.oid::regtype::text,
+                      (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid)))
+                    FROM pg_type et
+                    WHERE et.typtype = 'e' AND et.oid IN (
+                      SELECT coalesce(nullif(ut.typelem, 0), ut.oid) FROM pg_type ut
+                      WHERE ut.oid = ANY (coalesce(p.proallargtypes, p.proargtypes::oid[]) || p.prorettype)))
         )), '[]')::text
         FROM fns p
         LEFT JOIN args a ON a.oid = p.oid
@@ -235,7 +244,9 @@ internal static class CatalogQueries
 
     /// <summary>
     /// Views (in the exposed schemas and the extra search path) with their rewrite rule as pg_node_tree text, parsed in
-    /// C# by <see cref="ViewKeyDependencies"/> to trace view columns to base-table columns. $1 = exposed, $2 = extra.
+    /// C# by <see cref="ViewKeyDependencies"/> to trace view columns to base-table columns, and the NOT NULL columns
+    /// the rule reads (pg_depend keeps one row per column a view uses), from which <see cref="ViewColumnNullability"/>
+    /// proves view columns not null. $1 = exposed, $2 = extra.
     /// </summary>
     public const string Views = """
         SELECT coalesce(json_agg(json_build_object(
@@ -245,7 +256,11 @@ internal static class CatalogQueries
           'exposed', c.relnamespace = ANY ($1::regnamespace[]),
           'def', r.ev_action::text,
           'cols', (SELECT json_object_agg(a.attnum, a.attname) FROM pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+          'notnull', (SELECT json_agg(json_build_array(d.refobjid::bigint, d.refobjsubid)) FROM pg_depend d
+                      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                      WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+                        AND a.attnotnull)
         )), '[]')::text
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace

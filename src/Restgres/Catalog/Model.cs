@@ -38,6 +38,12 @@ internal sealed class Table
     public required IReadOnlyList<string> PrimaryKey { get; init; }
     public required IReadOnlyList<Column> Columns { get; init; }
     public required FrozenDictionary<string, Column> ColumnsByName { get; init; }
+    /// <summary>A view's columns that PostgreSQL's rule for it proves NOT NULL (<see cref="ViewColumnNullability"/>),
+    /// though <see cref="Column.Nullable"/> says nullable as PostgREST reports it; the type generators use both.</summary>
+    public IReadOnlySet<string> NotNullViewColumns { get; init; } = FrozenSet<string>.Empty;
+
+    /// <summary>Whether a value of the column can be null in what the API returns.</summary>
+    public bool CanBeNull(Column column) => column.Nullable && !NotNullViewColumns.Contains(column.Name);
 
     public QualifiedIdentifier Identifier => new(Schema, Name);
 }
@@ -107,9 +113,15 @@ internal sealed class Routine
     {
         Schema = Schema, Name = Name, Description = Description, Params = Params, ReturnType = ReturnType, ReturnsSet = ReturnsSet,
         ReturnsComposite = ReturnsComposite, ReturnsCompositeAlias = ReturnsCompositeAlias, Volatility = Volatility,
-        HasVariadic = HasVariadic, IsolationLevel = level, Settings = Settings,
+        HasVariadic = HasVariadic, IsolationLevel = level, Settings = Settings, OutParams = OutParams, EnumTypes = EnumTypes,
     };
     public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = [];
+    /// <summary>The OUT, INOUT and TABLE parameters (name, type): the columns of a <c>returns table (...)</c> or
+    /// <c>record</c> result, for the type generators.</summary>
+    public IReadOnlyList<(string Name, string Type)> OutParams { get; init; } = [];
+    /// <summary>The enum types among its parameter and return types (arrays' elements too): type name and labels in
+    /// order, for the type generators.</summary>
+    public IReadOnlyList<(string Type, IReadOnlyList<string> Labels)> EnumTypes { get; init; } = [];
 
     public bool ReturnsScalar => !ReturnsSet && !ReturnsComposite;
     public bool ReturnsSetOfScalar => ReturnsSet && !ReturnsComposite;

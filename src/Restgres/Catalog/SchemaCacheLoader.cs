@@ -40,7 +40,7 @@ internal static class SchemaCacheLoader
 
         started = System.Diagnostics.Stopwatch.GetTimestamp();
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
-        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps).ToDictionary(t => t.Identifier);
+        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps, ViewColumnNullability.Compute(viewsJson)).ToDictionary(t => t.Identifier);
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
         var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
         var cache = new SchemaCache
@@ -188,8 +188,10 @@ internal static class SchemaCacheLoader
         return new Plan.MediaHandlerMap(list);
     }
 
-    /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key.</summary>
-    private static IEnumerable<Table> AddViewPrimaryKeys(List<Table> tables, List<ViewKeyDependency> deps)
+    /// <summary>A view's primary key is the first view column exposing each column of a base table's primary key; its
+    /// columns proven NOT NULL come along.</summary>
+    private static IEnumerable<Table> AddViewPrimaryKeys(List<Table> tables, List<ViewKeyDependency> deps,
+        Dictionary<QualifiedIdentifier, HashSet<string>> notNullViewColumns)
     {
         var pkDeps = deps.Where(d => d.Type == KeyDep.Pk).ToLookup(d => d.View);
         foreach (var t in tables)
@@ -200,6 +202,8 @@ internal static class SchemaCacheLoader
             {
                 Schema = t.Schema, Name = t.Name, Description = t.Description, IsView = true, Insertable = t.Insertable,
                 Updatable = t.Updatable, Deletable = t.Deletable, PrimaryKey = pk, Columns = t.Columns, ColumnsByName = t.ColumnsByName,
+                NotNullViewColumns = notNullViewColumns.TryGetValue(t.Identifier, out var notNull)
+                    ? notNull.ToFrozenSet(StringComparer.Ordinal) : FrozenSet<string>.Empty,
             };
         }
     }
@@ -253,6 +257,13 @@ internal static class SchemaCacheLoader
                 HasVariadic = r.GetProperty("variadic").GetBoolean(),
                 Settings = r.GetProperty("settings").ValueKind == JsonValueKind.Array
                     ? [.. r.GetProperty("settings").EnumerateArray().Select(s => new KeyValuePair<string, string>(s[0].GetString()!, s[1].GetString()!))]
+                    : [],
+                OutParams = r.TryGetProperty("out", out var outs) && outs.ValueKind == JsonValueKind.Array
+                    ? [.. outs.EnumerateArray().Select(o => (o[0].GetString()!, o[1].GetString()!))]
+                    : [],
+                EnumTypes = r.TryGetProperty("enums", out var enums) && enums.ValueKind == JsonValueKind.Array
+                    ? [.. enums.EnumerateArray().Select(e => (e[0].GetString()!,
+                        (IReadOnlyList<string>)[.. e[1].EnumerateArray().Select(l => l.GetString()!)]))]
                     : [],
             };
             // A function's SET default_transaction_isolation decides its transaction's isolation level (pdIsoLvl).

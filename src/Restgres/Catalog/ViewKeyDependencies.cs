@@ -189,7 +189,7 @@ internal static class ViewKeyDependencies
         return result;
     }
 
-    private static List<string> Tokenize(string s)
+    internal static List<string> Tokenize(string s)
     {
         var tokens = new List<string>(s.Length / 4);
         var sb = new StringBuilder();

@@ -35,6 +35,9 @@ internal static class CommandLine
           restgres dev [--data-dir DIR] [--port PORT]
                                         Start a private PostgreSQL cluster (in ./.restgres by default), load the demo
                                         app and serve it on http://127.0.0.1:3000
+          restgres gen types typescript|csharp [--db-uri URI] [--schema S] [CONFIG_FILE]
+                                        Print the types of the API (TypeScript's Database type as supabase gen
+                                        types makes it, or C# records); see 'restgres gen types --help'
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
           restgres check [--expect FILE] [--json] [--db-uri URI] [CONFIG_FILE]
@@ -96,6 +99,8 @@ internal static class CommandLine
                     return await SchemaCommand.RunAsync(args[1..]);
                 case "worker":
                     return await WorkerCommand.RunAsync(args[1..]);
+                case "gen":
+                    return await GenTypesCommand.RunAsync(args[1..], Console.Out, Console.Error);
             }
         }
         return await ServeAsync(args);
