@@ -37,6 +37,8 @@ internal static class CommandLine
                                         app and serve it on http://127.0.0.1:3000
           restgres smoke [--url URL] [--apikey KEY] [--config FILE] [--log]
                                         Call a list of endpoints (the dashboard's by default); non-zero exit on failure
+          restgres migrate status|up|new NAME [--dir DIR] [--dry-run] [--db-uri URI] [--config FILE]
+                                        Apply SQL migrations (supabase/migrations/ by default); see 'restgres migrate --help'
           restgres --dump-config [CONFIG_FILE]
                                         Print the effective configuration (file, PGRST_* env vars and, with
                                         db-config, the database) in PostgREST's format, and exit
@@ -83,6 +85,8 @@ internal static class CommandLine
                     return await Dev.DevCommand.RunAsync(args[1..], DevServer.RunAsync);
                 case "smoke":
                     return await Dev.SmokeCommand.RunAsync(args[1..]);
+                case "migrate":
+                    return await MigrateCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);
