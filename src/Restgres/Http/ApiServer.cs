@@ -24,6 +24,7 @@ internal sealed class ApiServer : IAsyncDisposable
     private readonly AppState _state;
     private readonly CancellationTokenSource _stop = new();
     private Task? _listener;
+    private Schedules.Scheduler? _scheduler;
     private Admin.AdminServer? _admin;
 
     private ApiServer(WebApplication app, AppState state, Uri baseAddress)
@@ -37,6 +38,9 @@ internal sealed class ApiServer : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public AppState State => _state;
+
+    /// <summary>The schedules' runner (server-schedules-file).</summary>
+    internal Schedules.Scheduler? Scheduler => _scheduler;
 
     /// <summary>The admin server's address, when admin-server-port is set.</summary>
     public Uri? AdminAddress => _admin?.BaseAddress;
@@ -121,6 +125,8 @@ internal sealed class ApiServer : IAsyncDisposable
         // The listener starts now too (PostgREST's LISTEN is visible in pg_stat_activity once the server is ready).
         var server = new ApiServer(app, state, uri) { _admin = admin };
         server._listener = server.ListenAsync(loading, server._stop.Token);
+        // Always started: a config reload may add a schedules file; without one it only waits.
+        server._scheduler = Schedules.Scheduler.Start(state);
         if (!await loading) state.Recovery.ReportConnectionLoss();
         return server;
     }
@@ -266,6 +272,7 @@ internal sealed class ApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        if (_scheduler is not null) await _scheduler.DisposeAsync();
         await _app.StopAsync();
         // After the main server has drained, so that /live reported it going away meanwhile.
         if (_admin is not null) await _admin.DisposeAsync();

@@ -32,6 +32,8 @@ internal sealed class Metrics : IDisposable
     /// <summary>db-group-commit's batches, waits, rows and isolation retries.</summary>
     public GroupCommitMetrics GroupCommit { get; } = new();
 
+    public ScheduleMetrics Schedules { get; } = new();
+
     public long SchemaCacheLoads => Interlocked.Read(ref _schemaLoadsOk);
 
     public long SchemaCacheLoadFailures => Interlocked.Read(ref _schemaLoadsFailed);
@@ -124,6 +126,7 @@ internal sealed class Metrics : IDisposable
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloads, ("status", "SUCCESS"));
         ResponseCache.WriteTo(sb, state.CurrentResponseCache);
         GroupCommit.WriteTo(sb);
+        Schedules.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", state.GroupCommit.Open().Waiting);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",
             state.Observer.Sink.Dropped);
