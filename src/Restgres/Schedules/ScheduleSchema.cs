@@ -50,6 +50,7 @@ internal static class ScheduleSchema
         as $$
         declare
           started timestamptz := clock_timestamp();
+          caller text := current_user;
         begin
           begin
             if p_role is not null then
@@ -63,6 +64,8 @@ internal static class ScheduleSchema
             rows := null;
             error := sqlerrm || ' (SQLSTATE ' || sqlstate || ')';
           end;
+          -- The log is written as the caller (who may execute record_scheduled_run), not as the job's role.
+          execute format('set local role %I', caller);
           perform restgres.record_scheduled_run(p_job, p_runner, p_scheduled_for, started, status, rows, error);
         end
         $$;
