@@ -18,7 +18,7 @@ internal sealed record RequestAction(string Method, string PathAndQuery, string?
 internal sealed record ScheduledJob(string Name, string CronText, CronExpression Cron, bool HasSeconds, JobAction Action, int Line)
 {
     /// <summary>pg_cron (1.4) takes five-field expressions and runs SQL only.</summary>
-    public bool FitsPgCron => !HasSeconds && Action is SqlAction { Role: null } && !CronText.StartsWith('@');
+    public bool FitsPgCron => !HasSeconds && Action is SqlAction && !CronText.StartsWith('@');
 }
 
 /// <summary>The parsed schedules file.</summary>
@@ -90,7 +90,6 @@ internal static partial class ScheduleFile
                     if (block.Cron is not null) throw Error(path, n, "a second 'cron' in one job");
                     (block.Cron, block.HasSeconds) = ParseCron(path, n, value);
                     block.CronText = value;
-                    block.CronLine = n;
                     break;
                 case "sql":
                     if (block.Sql is not null || block.Method is not null) throw Error(path, n, "a job runs one 'sql' statement or one 'request'");
@@ -181,7 +180,6 @@ internal static partial class ScheduleFile
         public int Line { get; } = line;
         public CronExpression? Cron { get; set; }
         public string? CronText { get; set; }
-        public int CronLine { get; set; }
         public bool HasSeconds { get; set; }
         public string? Sql { get; set; }
         public string? Role { get; set; }

@@ -11,7 +11,7 @@ namespace Restgres.Schedules;
 /// <summary>
 /// Runs the jobs of <c>server-schedules-file</c> (docs/schedules.md). Every instance competes for one advisory lock on
 /// a connection of its own; the holder is the leader. The leader registers the SQL jobs pg_cron can run (five-field
-/// cron, no role) with pg_cron when the extension is installed in the database, and runs every other job itself. A
+/// cron) with pg_cron when the extension is installed in the database, and runs every other job itself. A
 /// leader whose connection dies loses the lock with it, and another instance takes over within
 /// <see cref="CheckInterval"/>. A config reload that changes the file restarts the jobs.
 /// </summary>
@@ -158,9 +158,13 @@ internal sealed class Scheduler : IAsyncDisposable
             foreach (var job in forCron)
             {
                 await using var schedule = new NpgsqlCommand(
-                    "select cron.schedule($1, $2, format('select restgres.run_scheduled(%L, %L)', $3::text, $4::text))", conn, tx)
+                    "select cron.schedule($1, $2, format('select restgres.run_scheduled(%L, %L, %L)', $3::text, $4::text, $5::text))", conn, tx)
                 {
-                    Parameters = { new() { Value = PgCronPrefix + job.Name }, new() { Value = job.CronText }, new() { Value = job.Name }, new() { Value = ((SqlAction)job.Action).Sql } },
+                    Parameters =
+                    {
+                        new() { Value = PgCronPrefix + job.Name }, new() { Value = job.CronText }, new() { Value = job.Name },
+                        new() { Value = ((SqlAction)job.Action).Sql }, new() { Value = (object?)((SqlAction)job.Action).Role ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    },
                 };
                 await schedule.ExecuteNonQueryAsync(ct);
             }
