@@ -35,7 +35,7 @@ SELECT ok((SELECT duration_ms >= 0 FROM analytics_run_log WHERE job_name = 'refr
 
 -- The schedule (../schedules.conf) runs the refresh as ab_scheduler, which may do that and nothing else.
 SELECT ok(has_function_privilege('ab_scheduler', 'refresh_dashboard_aggregates()', 'EXECUTE'),
-  'ab_scheduler, the schedule's role, may run the refresh');
+  'ab_scheduler, the role of the schedule, may run the refresh');
 -- pg_cron: present in this throwaway cluster when postgresql-15-cron is installed (tests/run.sh preloads it).
 SELECT CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
   is((SELECT count(*)::int FROM cron.job WHERE jobname = 'refresh_dashboard_aggregates'), 0,
