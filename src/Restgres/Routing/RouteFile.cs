@@ -28,19 +28,8 @@ internal static class RouteFile
     private static readonly string[] Reserved = ["select", "order", "limit", "offset", "columns", "on_conflict", "and", "or", "not.and", "not.or"];
 
     /// <exception cref="ConfigException">The file cannot be read or is invalid.</exception>
-    public static RouteTable Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            throw new ConfigException($"Error in routes file '{path}' ({Option}): cannot read it: {e.Message}", Option);
-        }
-        return Parse(path, text);
-    }
+    public static RouteTable Load(string path) =>
+        Parse(path, OptionFile.ReadText(path, "routes file", Option));
 
     /// <exception cref="ConfigException">The text is not a valid routes file.</exception>
     public static RouteTable Parse(string path, string text)

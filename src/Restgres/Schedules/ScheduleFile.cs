@@ -43,19 +43,8 @@ internal static partial class ScheduleFile
     private static partial Regex RoleName();
 
     /// <exception cref="ConfigException">The file cannot be read or is invalid.</exception>
-    public static ScheduleTable Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            throw new ConfigException($"Error in schedules file '{path}' ({Option}): cannot read it: {e.Message}", Option);
-        }
-        return Parse(path, text);
-    }
+    public static ScheduleTable Load(string path) =>
+        Parse(path, OptionFile.ReadText(path, "schedules file", Option));
 
     /// <exception cref="ConfigException">The text is not a valid schedules file.</exception>
     public static ScheduleTable Parse(string path, string text)
