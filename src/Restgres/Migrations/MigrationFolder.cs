@@ -124,7 +124,7 @@ internal static partial class MigrationFolder
         }
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, $"{version}_{name}.sql");
-        File.WriteAllText(path, $"-- {version}_{name}: \n");
+        File.WriteAllText(path, $"-- {name}: each migration runs in a transaction of its own (docs/migrations.md).\n\n");
         return path;
 
         static string Stamp(DateTime t) => t.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);

@@ -143,8 +143,16 @@ internal static partial class Migrator
             }
             if (conn.State == System.Data.ConnectionState.Open)
             {
-                await using var reset = new NpgsqlCommand("SET SESSION AUTHORIZATION DEFAULT; RESET ALL", conn);
-                await reset.ExecuteNonQueryAsync(CancellationToken.None);
+                try
+                {
+                    // A no-transaction file's SET stays in the session; the next command in this run must not see it.
+                    await using var reset = new NpgsqlCommand("SET SESSION AUTHORIZATION DEFAULT; RESET ALL", conn);
+                    await reset.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (NpgsqlException)
+                {
+                    // The connection died with the failure; nothing more runs on it.
+                }
             }
             var statement = current < statements.Count ? statements[current] : (SqlStatement?)null;
             throw new MigrationFailedException(Describe(Path.Combine(dir, file.FileName), file, statement, e), e);
