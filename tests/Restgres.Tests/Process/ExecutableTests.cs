@@ -113,6 +113,20 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
     }
 
     [Fact]
+    public async Task An_invalid_cron_expression_stops_startup_naming_the_schedules_file_and_line()
+    {
+        var schedules = Path.Combine(_tempDir, "schedules.conf");
+        await File.WriteAllTextAsync(schedules, "# nightly\ncleanup\n  cron 0 2 * * * * *\n  sql select 1\n");
+        var env = await ServerEnvAsync(RestgresProcess.FreePort());
+        env["PGRST_SERVER_SCHEDULES_FILE"] = schedules;
+
+        var (code, _, stderr) = await RestgresProcess.RunAsync([], env);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"Error in schedules file '{schedules}' (server-schedules-file), line 3: 'cron 0 2 * * * * *' has 7 fields", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_invalid_config_file_value_exits_1_with_one_line_naming_the_option()
     {
         var file = Path.Combine(_tempDir, "bad.conf");
