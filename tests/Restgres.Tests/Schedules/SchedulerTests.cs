@@ -81,6 +81,26 @@ public sealed class SchedulerTests(PgClusterFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task A_run_longer_than_the_interval_skips_the_due_times_it_overlaps_and_counts_them_missed()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        await using var server = await AdminKit.StartAsync(Config(db, """
+            slow
+              cron * * * * * *
+              sql select pg_sleep(2.2)
+            """));
+        var metrics = server.State.Observer.Metrics.Schedules;
+
+        // A run of 2.2 s on an every-second schedule passes at least two due times, whatever the machine's speed; they
+        // are counted when the run ends.
+        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(metrics.For("slow").Missed >= 2), TimeSpan.FromSeconds(30)));
+
+        Assert.True(metrics.For("slow").Ok >= 1);
+        Assert.Equal(0L, await db.ScalarAsync(
+            "select count(*) from restgres.schedule_runs a join restgres.schedule_runs b on a.id < b.id and b.started_at < a.finished_at where a.job = 'slow'"));
+    }
+
+    [Fact]
     public async Task A_request_job_calls_the_API_and_logs_the_rows_it_answered()
     {
         var db = await pg.CreateDatabaseAsync(Schema);
