@@ -36,23 +36,17 @@ internal static class RouteFile
     {
         var routes = ImmutableArray.CreateBuilder<Route>();
         Block? block = null;
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        foreach (var line in BlockFileLine.Read(text))
         {
-            var n = i + 1;
-            var line = lines[i].TrimEnd('\r');
-            var trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] == '#') continue;
-            if (!char.IsWhiteSpace(line[0]))
+            var (n, trimmed) = (line.Number, line.Text);
+            if (!line.Indented)
             {
                 if (block is not null) routes.Add(Finish(path, block));
                 block = StartBlock(path, n, trimmed);
                 continue;
             }
             if (block is null) throw Error(path, n, $"'{trimmed}' is indented, but no route line (e.g. 'GET /api/v1/items') comes before it");
-            var space = trimmed.AsSpan().IndexOfAny(' ', '\t');
-            var key = space < 0 ? trimmed : trimmed[..space];
-            var value = space < 0 ? "" : trimmed[(space + 1)..].Trim();
+            var (key, value) = (line.Key, line.Value);
             switch (key)
             {
                 case "to":

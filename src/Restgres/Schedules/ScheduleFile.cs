@@ -52,14 +52,10 @@ internal static partial class ScheduleFile
         ArgumentNullException.ThrowIfNull(text);
         var jobs = ImmutableArray.CreateBuilder<ScheduledJob>();
         Block? block = null;
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        foreach (var line in BlockFileLine.Read(text))
         {
-            var n = i + 1;
-            var line = lines[i].TrimEnd('\r');
-            var trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] == '#') continue;
-            if (!char.IsWhiteSpace(line[0]))
+            var (n, trimmed) = (line.Number, line.Text);
+            if (!line.Indented)
             {
                 if (block is not null) jobs.Add(Finish(path, block));
                 if (!JobName().IsMatch(trimmed))
@@ -70,9 +66,7 @@ internal static partial class ScheduleFile
                 continue;
             }
             if (block is null) throw Error(path, n, $"'{trimmed}' is indented, but no job name comes before it");
-            var space = trimmed.IndexOfAny([' ', '\t']);
-            var key = space < 0 ? trimmed : trimmed[..space];
-            var value = space < 0 ? "" : trimmed[(space + 1)..].Trim();
+            var (key, value) = (line.Key, line.Value);
             switch (key)
             {
                 case "cron":

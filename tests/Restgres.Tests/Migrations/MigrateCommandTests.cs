@@ -183,7 +183,7 @@ public sealed class MigrateCommandTests(PgClusterFixture pg) : IDisposable
         var waiting = UpAsync(db);
         // Observed, not timed: the command's session shows up waiting on the advisory lock.
         Assert.True(await AdminKit.EventuallyAsync(async () => await db.ScalarAsync(
-            "select count(*) from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and not l.granted and a.application_name = 'restgres migrate'") is 1L));
+            "select count(*) from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and not l.granted and a.application_name = 'restgres migrate' and a.datname = current_database()") is 1L));
         Assert.False(waiting.IsCompleted);
         Assert.Null(await db.ScalarAsync("select to_regclass('notes')::text"));
         await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({Restgres.Migrations.MigrationHistory.LockKey})", holder))
