@@ -257,7 +257,19 @@ public static class DevCommand
     {
         await PrepareRolesAsync(cluster, ct);
         if (app.IsDashboard)
+        {
             await app.LoadAsync(cluster, events, line => Console.Error.WriteLine(line), ct);
+            // The refresh schedule (schedules.conf) runs as ab_scheduler; the server registers it with pg_cron, which
+            // takes usage on schema cron (docs/schedules.md).
+            await cluster.ExecuteSqlAsync("""
+                grant ab_scheduler to authenticator;
+                do $$ begin
+                  if to_regnamespace('cron') is not null then
+                    grant usage on schema cron to authenticator;
+                  end if;
+                end $$;
+                """, ct: ct);
+        }
         else
             await cluster.ExecuteSqlAsync(DemoSql(), ct: ct);
     }
@@ -285,13 +297,14 @@ public static class DevCommand
             """, ct: ct);
     }
 
-    /// <summary>Whether pg_cron runs the refresh in this cluster (it may be a reused one started without it).</summary>
+    /// <summary>Whether pg_cron is loaded in this cluster (it may be a reused one started without it), so that the
+    /// schedule's refresh runs there rather than in the server.</summary>
     private static async Task<bool> SchedulerAsync(PostgresCluster cluster, CancellationToken ct)
     {
         await using var conn = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
         await conn.OpenAsync(ct);
         await using var cmd = new Npgsql.NpgsqlCommand(
-            "select to_regclass('cron.job') is not null and exists (select from cron.job where jobname = 'refresh_dashboard_aggregates')", conn);
+            "select to_regclass('cron.job') is not null", conn);
         try
         {
             return await cmd.ExecuteScalarAsync(ct) is true;
@@ -319,7 +332,11 @@ public static class DevCommand
         ServerHost: "127.0.0.1",
         ServerPort: apiPort,
         ServerPathPrefix: SupabasePrefix,
-        ServerStaticDir: app.WebBuilt ? app.WebDist : null);
+        ServerStaticDir: app.WebBuilt ? app.WebDist : null)
+    {
+        SchedulesFile = app.IsDashboard ? Path.Combine(app.Directory!, "schedules.conf") : null,
+        SuperuserDbUri = cluster.ConnectionUri("postgres"),
+    };
 
     /// <summary>A compact HS256 JWT (RFC 7519) with the given claims, as Supabase mints its anon key.</summary>
     internal static string SignHs256(string claimsJson, string secret)
@@ -356,10 +373,9 @@ public static class DevCommand
         var dashboard = app.WebBuilt
             ? $"{url}/"
             : $"not built: run 'npm ci && npm run build' in {Path.Combine(app.Directory!, "web")} (./run.sh does it)";
-        var refresh = cronScheduled
-            ? "refreshed every minute by pg_cron (select * from cron.job_run_details)"
-            : "refreshed at start only: pg_cron is not loaded (apt-get install postgresql-15-cron, then restart); "
-              + "run select refresh_dashboard_aggregates() to refresh";
+        var refresh = "refreshed every minute (schedules.conf) "
+            + (cronScheduled ? "by pg_cron" : "by Restgres itself (pg_cron is not loaded)")
+            + "; runs: select * from restgres.schedule_runs";
         var smoke = SmokeInvocation();
         return $$"""
 

@@ -22,4 +22,13 @@ public sealed record DevServerConfig(
     /// <c>JWT_SECRET</c>, and the fields above other than the host and port are not used.
     /// </summary>
     public string? ConfigFile { get; init; }
+
+    /// <summary>
+    /// The app's schedules file (server-schedules-file), with a superuser URI to install Restgres's run log
+    /// (<c>restgres --schema-sql</c>) and let <see cref="DbUri"/>'s role use it before serving.
+    /// </summary>
+    public string? SchedulesFile { get; init; }
+
+    /// <summary>A superuser's URI for that set-up.</summary>
+    public string? SuperuserDbUri { get; init; }
 }

@@ -1,5 +1,5 @@
 -- The aggregates are snapshots: new rows show up after refresh_dashboard_aggregates(), which logs every run, and
--- pg_cron (when the cluster has it) runs it every minute.
+-- the schedule in ../schedules.conf runs it every minute.
 BEGIN;
 SELECT plan(11);
 
@@ -33,14 +33,13 @@ SELECT results_eq($$SELECT status, message FROM analytics_run_log WHERE job_name
 SELECT ok((SELECT duration_ms >= 0 FROM analytics_run_log WHERE job_name = 'refresh_dashboard_aggregates'
            ORDER BY created_at DESC, id DESC LIMIT 1), 'with its duration');
 
+-- The schedule (../schedules.conf) runs the refresh as ab_scheduler, which may do that and nothing else.
+SELECT ok(has_function_privilege('ab_scheduler', 'refresh_dashboard_aggregates()', 'EXECUTE'),
+  'ab_scheduler, the role of the schedule, may run the refresh');
 -- pg_cron: present in this throwaway cluster when postgresql-15-cron is installed (tests/run.sh preloads it).
 SELECT CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
-  results_eq($$SELECT schedule, command FROM cron.job WHERE jobname = 'refresh_dashboard_aggregates'$$,
-             $$VALUES ('* * * * *'::text, 'select refresh_dashboard_aggregates()'::text)$$,
-             'pg_cron runs the refresh every minute, as one job however often the migrations ran')
-  ELSE skip('pg_cron is not installed or not preloaded') END;
-SELECT CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
-  is((SELECT active FROM cron.job WHERE jobname = 'refresh_dashboard_aggregates'), true, 'and the job is active')
+  is((SELECT count(*)::int FROM cron.job WHERE jobname = 'refresh_dashboard_aggregates'), 0,
+     'the old pg_cron job of the migrations is gone: Restgres registers the schedule (restgres:refresh_dashboard_aggregates)')
   ELSE skip('pg_cron is not installed or not preloaded') END;
 
 SELECT * FROM finish();

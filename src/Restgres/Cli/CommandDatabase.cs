@@ -52,9 +52,13 @@ internal static class CommandDatabase
     /// <summary>The config from <paramref name="configFile"/> and the environment, with <paramref name="dbUri"/> as db-uri
     /// when given.</summary>
     /// <exception cref="ConfigException">The file or an option is wrong.</exception>
-    public static AppConfig LoadConfig(string? configFile, string? dbUri, Action<string> warn) =>
-        CommandLine.LoadConfig(configFile, warn,
-            dbUri is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { ["PGRST_DB_URI"] = dbUri });
+    /// <param name="env">Variables over the process environment (tests).</param>
+    public static AppConfig LoadConfig(string? configFile, string? dbUri, Action<string> warn, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var overrides = new Dictionary<string, string>(env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (dbUri is not null) overrides["PGRST_DB_URI"] = dbUri;
+        return CommandLine.LoadConfig(configFile, warn, overrides);
+    }
 
     /// <summary>An open connection to the config's database.</summary>
     /// <exception cref="CommandDatabaseException">It cannot be reached; the message names where it looked, never the

@@ -47,6 +47,8 @@ internal static class CommandLine
           restgres schema install [CONFIG_FILE] [--db-uri URI]
                                         Install or upgrade Restgres's own schema (what --schema-sql prints) in the
                                         database, as a role that may create schemas
+          restgres migrate status|up|new NAME [--dir DIR] [--dry-run] [--db-uri URI] [--config FILE]
+                                        Apply SQL migrations (supabase/migrations/ by default); see 'restgres migrate --help'
           restgres --dump-config [CONFIG_FILE]
                                         Print the effective configuration (file, PGRST_* env vars and, with
                                         db-config, the database) in PostgREST's format, and exit
@@ -101,6 +103,8 @@ internal static class CommandLine
                     return await WorkerCommand.RunAsync(args[1..]);
                 case "gen":
                     return await GenTypesCommand.RunAsync(args[1..], Console.Out, Console.Error);
+                case "migrate":
+                    return await MigrateCommand.RunAsync(args[1..]);
             }
         }
         return await ServeAsync(args);

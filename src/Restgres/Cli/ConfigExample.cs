@@ -91,6 +91,8 @@ internal static class ConfigExample
             new("Extra path prefixes the API is also served under (Restgres only).", Sample(O.ServerPathPrefixes, "/rest/v1")),
             new("Folder served for GET requests that match no API route (Restgres only).", Sample(O.ServerStaticDir, "./public")),
             new("Routes file: old URLs mapped onto the API, see docs/routes.md (Restgres only).", Sample(O.ServerRoutesFile, "./routes.conf")),
+            new("Schedules file: cron expressions to SQL statements or API requests, see docs/schedules.md (Restgres only).",
+                Sample(O.ServerSchedulesFile, "./schedules.conf")),
             new("Largest request body in bytes; a larger POST/PATCH/PUT body gets 413 (Restgres only; 10 MiB).",
                 O.ServerMaxBodySize),
             new("Strong ETag on 200s to GET and HEAD; a matching If-None-Match gets 304 (Restgres only).", O.ServerEtag),

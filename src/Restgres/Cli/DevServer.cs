@@ -25,6 +25,7 @@ internal static class DevServer
 
     private static AppConfig BuiltIn(DevServerConfig dev) => new()
     {
+        ServerSchedules = dev.SchedulesFile is { } schedules ? Schedules.ScheduleFile.Load(schedules) : null,
         DbUri = dev.DbUri,
         DbSchemas = [dev.DbSchema],
         DbAnonRole = dev.DbAnonRole,
@@ -49,6 +50,27 @@ internal static class DevServer
             await Console.Error.WriteLineAsync(e.Message);
             return 1;
         }
+        await PrepareSchedulesAsync(dev, ct);
         return await ApiServer.RunAsync(config, ct);
+    }
+
+    /// <summary>
+    /// Installs Restgres's own schema (the schedules' run log among it, as <c>restgres --schema-sql</c> prints it) and
+    /// lets the server's role use the run log, when the app has schedules: done by the operator in production
+    /// (docs/schedules.md), by the dev server for its own cluster.
+    /// </summary>
+    internal static async Task PrepareSchedulesAsync(DevServerConfig dev, CancellationToken ct)
+    {
+        if (dev.SchedulesFile is null || dev.SuperuserDbUri is null) return;
+        var user = Execution.DbUri.Parse(dev.DbUri).Username;
+        await using var conn = new Npgsql.NpgsqlConnection(Execution.DbUri.Parse(dev.SuperuserDbUri).ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var cmd = new Npgsql.NpgsqlCommand(Execution.RestgresSchema.Sql + $"""
+
+            grant usage on schema restgres to "{user}";
+            grant execute on function restgres.run_scheduled(text, text, text, timestamptz, text),
+              restgres.record_scheduled_run(text, text, timestamptz, timestamptz, text, bigint, text) to "{user}";
+            """, conn);
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -105,6 +105,7 @@ internal sealed record AppConfig
     public long ServerMaxBodySize { get; init; } = ConfigOptions.ServerMaxBodySize.DefaultValue;
     /// <summary><c>server-routes-file</c>: the routes read from the file (old URLs mapped onto the API), or null.</summary>
     public Routing.RouteTable? ServerRoutes { get; init; } = ConfigOptions.ServerRoutesFile.DefaultValue;
+    public Schedules.ScheduleTable? ServerSchedules { get; init; } = ConfigOptions.ServerSchedulesFile.DefaultValue;
     /// <summary><c>server-etag</c>: strong ETags and 304s on GET/HEAD (Http/HttpCaching.cs).</summary>
     public bool ServerEtag { get; init; } = ConfigOptions.ServerEtag.DefaultValue;
     /// <summary><c>server-cache-control</c>: Cache-Control per path; null: none added.</summary>

@@ -514,6 +514,18 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    /// <summary>Read when the config loads, as the routes file: an invalid cron expression stops startup naming the file
+    /// and line, and a reload re-reads the file.</summary>
+    public static readonly ConfigOption<Schedules.ScheduleTable?> ServerSchedulesFile = new("server-schedules-file",
+        Text.Then<Schedules.ScheduleTable?>((_, path) => Schedules.ScheduleFile.Load(path), t => t?.Path),
+        c => c.ServerSchedules, (c, v) => c with { ServerSchedules = v })
+    {
+        Doc = "A schedules file (docs/schedules.md): cron expressions (UTC) → a SQL statement or an API request. SQL jobs "
+            + "are registered with pg_cron when it is installed in the database; the others are run by one Restgres "
+            + "instance at a time (advisory-lock leadership). Each run is logged in `restgres.schedule_runs`.",
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<bool> ServerEtag = new("server-etag", Bool,
         c => c.ServerEtag, (c, v) => c with { ServerEtag = v })
     {
@@ -758,7 +770,7 @@ internal static class ConfigOptions
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
         UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,
         InternalSchemaCacheQuerySleepBeforeQueries, InternalSchemaCacheQuerySleep,
-        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerEtag, ServerCacheControl,
+        LogFormat, ServerPathPrefixes, ServerStaticDir, ServerMaxBodySize, ServerRoutesFile, ServerSchedulesFile, ServerEtag, ServerCacheControl,
         ServerCompression, ServerCompressionMinSize, TraceExporter, TraceOtlpEndpoint, TraceOtlpProtocol, TraceSampleRatio,
         ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerCancelOnDisconnect, ServerRateLimitHeaders, ServerRateLimitStore,
         ServerRateLimitMaxKeys, ServerTrustedProxies, JobsEnabled, JobsQueues, JobsLease, JobsPollInterval,

@@ -26,11 +26,13 @@ internal sealed class ApiServer : IAsyncDisposable
     private readonly Task _listener;
     private readonly Admin.AdminServer? _admin;
     private readonly Jobs.JobWorkers? _jobs;
+    private readonly Schedules.Scheduler _scheduler;
 
     private ApiServer(WebApplication app, AppState state, Uri baseAddress, Admin.AdminServer? admin, Task listener, CancellationTokenSource stop,
-        Jobs.JobWorkers? jobs)
+        Jobs.JobWorkers? jobs, Schedules.Scheduler scheduler)
     {
         _jobs = jobs;
+        _scheduler = scheduler;
         _app = app;
         _state = state;
         BaseAddress = baseAddress;
@@ -43,6 +45,9 @@ internal sealed class ApiServer : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public AppState State => _state;
+
+    /// <summary>The schedules' runner (server-schedules-file).</summary>
+    internal Schedules.Scheduler? Scheduler => _scheduler;
 
     /// <summary>The admin server's address, when admin-server-port is set.</summary>
     public Uri? AdminAddress => _admin?.BaseAddress;
@@ -87,7 +92,8 @@ internal sealed class ApiServer : IAsyncDisposable
             if (!loaded) state.Recovery.ReportConnectionLoss(loadJustFailed: true);
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
-            return new ApiServer(app, state, uri, admin, listening, stop, jobs);
+            // Always started: a config reload may add a schedules file; without one it only waits.
+            return new ApiServer(app, state, uri, admin, listening, stop, jobs, Schedules.Scheduler.Start(state));
         }
         catch
         {
@@ -339,6 +345,7 @@ internal sealed class ApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        if (_scheduler is not null) await _scheduler.DisposeAsync();
         await _app.StopAsync();
         if (_jobs is not null) await _jobs.DisposeAsync();
         // After the main server has drained, so that /live reported it going away meanwhile.

@@ -35,6 +35,9 @@ internal sealed class Metrics : IDisposable
     /// <summary>Durable jobs' depth, attempts and run times (written once workers run in this process).</summary>
     public JobMetrics Jobs { get; } = new();
 
+    /// <summary>Schedules: leadership, runs by job and status, late and missed runs.</summary>
+    public ScheduleMetrics Schedules { get; } = new();
+
     public long SchemaCacheLoads => Interlocked.Read(ref _schemaLoadsOk);
 
     public long SchemaCacheLoadFailures => Interlocked.Read(ref _schemaLoadsFailed);
@@ -127,6 +130,7 @@ internal sealed class Metrics : IDisposable
         PrometheusText.Sample(sb, "restgres_config_reloads_total", ConfigReloads, ("status", "SUCCESS"));
         ResponseCache.WriteTo(sb, state.CurrentResponseCache);
         GroupCommit.WriteTo(sb);
+        Schedules.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", state.GroupCommit.Open().Waiting);
         Jobs.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",

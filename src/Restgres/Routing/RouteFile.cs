@@ -28,42 +28,25 @@ internal static class RouteFile
     private static readonly string[] Reserved = ["select", "order", "limit", "offset", "columns", "on_conflict", "and", "or", "not.and", "not.or"];
 
     /// <exception cref="ConfigException">The file cannot be read or is invalid.</exception>
-    public static RouteTable Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            throw new ConfigException($"Error in routes file '{path}' ({Option}): cannot read it: {e.Message}", Option);
-        }
-        return Parse(path, text);
-    }
+    public static RouteTable Load(string path) =>
+        Parse(path, OptionFile.ReadText(path, "routes file", Option));
 
     /// <exception cref="ConfigException">The text is not a valid routes file.</exception>
     public static RouteTable Parse(string path, string text)
     {
         var routes = ImmutableArray.CreateBuilder<Route>();
         Block? block = null;
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        foreach (var line in BlockFileLine.Read(text))
         {
-            var n = i + 1;
-            var line = lines[i].TrimEnd('\r');
-            var trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] == '#') continue;
-            if (!char.IsWhiteSpace(line[0]))
+            var (n, trimmed) = (line.Number, line.Text);
+            if (!line.Indented)
             {
                 if (block is not null) routes.Add(Finish(path, block));
                 block = StartBlock(path, n, trimmed);
                 continue;
             }
             if (block is null) throw Error(path, n, $"'{trimmed}' is indented, but no route line (e.g. 'GET /api/v1/items') comes before it");
-            var space = trimmed.AsSpan().IndexOfAny(' ', '\t');
-            var key = space < 0 ? trimmed : trimmed[..space];
-            var value = space < 0 ? "" : trimmed[(space + 1)..].Trim();
+            var (key, value) = (line.Key, line.Value);
             switch (key)
             {
                 case "to":

@@ -161,6 +161,7 @@ public sealed class ConfigLoaderTests
         server-path-prefixes = "/rest/v1, /api"
         server-static-dir = "{Path.GetTempPath()}"
         server-routes-file = "{EmptyRoutesFile}"
+        server-schedules-file = "{EmptyRoutesFile}"
         server-max-body-size = 100
         server-etag = true
         server-cache-control = "items: max-age=60; *: no-cache"

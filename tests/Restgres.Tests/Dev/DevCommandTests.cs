@@ -63,17 +63,31 @@ public sealed partial class DevCommandTests(DevClusterFixture fixture) : IClassF
     }
 
     // pg_cron is part of the test environment (scripts/ensure-deps.sh core, which ./test.sh runs), so its absence is a
-    // broken setup to report, not a reason to pass: `restgres dev` without it is the documented fallback
-    // (docs/ab-dashboard.md), not what this test checks.
+    // broken setup to report, not a reason to pass: without it the server runs the schedule itself (SchedulerTests).
     [Fact]
-    public async Task The_aggregates_are_refreshed_every_minute_by_pg_cron()
+    public async Task The_dev_server_hands_the_dashboard_s_refresh_schedule_to_pg_cron_which_logs_its_runs()
     {
         Assert.True(PostgresBinaries.Locate().HasModule("pg_cron"),
             "pg_cron is not installed for this PostgreSQL; run scripts/ensure-deps.sh (Debian package postgresql-15-cron)");
-        Assert.Equal("* * * * *", await AsRoleAsync(
-            "postgres", "select schedule from cron.job where jobname = 'refresh_dashboard_aggregates'", asSuperuser: true));
-        Assert.Equal(1L, await AsRoleAsync(
-            "postgres", "select count(*) from cron.job where jobname = 'refresh_dashboard_aggregates'", asSuperuser: true));
+        var dev = DevCommand.BuildConfig(fixture.Cluster, 0, fixture.App);
+        await DevServer.PrepareSchedulesAsync(dev, CancellationToken.None);
+        await using var server = await ApiServer.StartAsync(DevServer.AppConfigFor(dev) with { LogLevel = Restgres.Config.LogLevel.Crit },
+            CancellationToken.None, _ => { });
+
+        Assert.True(await Restgres.Tests.Admin.AdminKit.EventuallyAsync(async () => await AsRoleAsync("postgres",
+            "select count(*) from cron.job where jobname = 'restgres:refresh_dashboard_aggregates' and schedule = '* * * * *' and username = 'authenticator'",
+            asSuperuser: true) is 1L), "the schedule is registered with pg_cron");
+        Assert.Equal(0L, await AsRoleAsync("postgres", "select count(*) from cron.job where jobname = 'refresh_dashboard_aggregates'", asSuperuser: true));
+        Assert.Equal(["refresh_dashboard_aggregates"], server.Scheduler!.PgCronJobs);
+
+        // What pg_cron runs every minute, run now as the job's user.
+        var command = (string)(await AsRoleAsync("postgres", "select command from cron.job where jobname = 'restgres:refresh_dashboard_aggregates'", asSuperuser: true))!;
+        await AsRoleAsync("authenticator", command);
+
+        Assert.Equal("ok pg_cron", await AsRoleAsync("postgres",
+            "select status || ' ' || runner from restgres.schedule_runs where job = 'refresh_dashboard_aggregates' order by id desc limit 1", asSuperuser: true));
+        Assert.Equal("ok", await AsRoleAsync("postgres",
+            "select status from analytics_run_log where job_name = 'refresh_dashboard_aggregates' order by id desc limit 1", asSuperuser: true));
     }
 
     [Fact]

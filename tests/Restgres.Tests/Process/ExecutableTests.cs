@@ -89,6 +89,41 @@ public sealed class ExecutableTests(PgClusterFixture pg, ProcessDatabase shared)
         Assert.Contains("create or replace function restgres.rate_limit_lease(", stdout, StringComparison.Ordinal);
         Assert.Contains("create table if not exists restgres.idempotency_keys", stdout, StringComparison.Ordinal);
         Assert.Contains("create or replace function restgres.idempotency_begin(", stdout, StringComparison.Ordinal);
+        Assert.Contains("create table if not exists restgres.schedule_runs", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_applies_a_folder_with_the_database_from_PGRST_DB_URI_and_says_so_when_it_is_unreachable()
+    {
+        var db = await pg.CreateDatabaseAsync("select 1");
+        var dir = Directory.CreateDirectory(Path.Combine(_tempDir, "migrations")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "20240101000000_init.sql"), "create table migrated (id int);\n");
+
+        var (help, helpOut, _) = await RestgresProcess.RunAsync(["migrate", "--help"]);
+        var (up, upOut, upErr) = await RestgresProcess.RunAsync(["migrate", "up", "--dir", dir], new Dictionary<string, string> { ["PGRST_DB_URI"] = db.Uri() });
+        var (down, _, downErr) = await RestgresProcess.RunAsync(["migrate", "status", "--dir", dir, "--db-uri", $"postgresql://postgres@127.0.0.1:{RestgresProcess.FreePort()}/x"]);
+
+        Assert.Equal(0, help);
+        Assert.Contains("Usage: restgres migrate status", helpOut, StringComparison.Ordinal);
+        Assert.True(up == 0, upErr);
+        Assert.Contains("Applied 20240101000000_init.sql", upOut, StringComparison.Ordinal);
+        Assert.NotNull(await db.ScalarAsync("select to_regclass('migrated')::text"));
+        Assert.Equal(1, down);
+        Assert.Contains("restgres migrate: cannot connect to the database at", downErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_cron_expression_stops_startup_naming_the_schedules_file_and_line()
+    {
+        var schedules = Path.Combine(_tempDir, "schedules.conf");
+        await File.WriteAllTextAsync(schedules, "# nightly\ncleanup\n  cron 0 2 * * * * *\n  sql select 1\n");
+        var env = await ServerEnvAsync(RestgresProcess.FreePort());
+        env["PGRST_SERVER_SCHEDULES_FILE"] = schedules;
+
+        var (code, _, stderr) = await RestgresProcess.RunAsync([], env);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"Error in schedules file '{schedules}' (server-schedules-file), line 3: 'cron 0 2 * * * * *' has 7 fields", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
