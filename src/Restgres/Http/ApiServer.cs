@@ -53,8 +53,8 @@ internal sealed class ApiServer : IAsyncDisposable
     public Uri? AdminAddress => _admin?.BaseAddress;
 
     /// <summary>
-    /// Starts in PostgREST's order (App.hs run): the admin server, the LISTEN connection, the first schema cache load,
-    /// and only once that load has been tried, the API socket. A client never reaches an API that has not tried to
+    /// Starts as PostgREST does (App.hs run): the admin server, the LISTEN connection and the first schema cache load
+    /// (here side by side), and only once that load has been tried, the API socket. A client never reaches an API that has not tried to
     /// load its schema (connection refused until then; 503 PGRST002 if the load failed, retried in the background).
     /// With server-reuseport the socket waits for a successful load instead, so a new process sharing the port of a
     /// running one takes no request it would answer 503 (PostgREST's zero-downtime handover).
@@ -66,16 +66,18 @@ internal sealed class ApiServer : IAsyncDisposable
         var state = new AppState(config, log);
         log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
         foreach (var warning in warnings ?? []) log(warning);
-        var (app, listener) = Build(config, state);
-        Admin.AdminServer? admin = null;
+        // The load starts first and runs while Kestrel and the admin server are built and started, so the server is
+        // ready sooner (PostgREST's io tests give it a second); the API socket still waits for the load's outcome.
+        var loading = state.Schemas.ReloadAsync(ct);
         var stop = new CancellationTokenSource();
-        Task listening = Task.CompletedTask;
+        var listening = ListenAsync(state, loading, stop.Token);
+        Admin.AdminServer? admin = null;
+        WebApplication? app = null;
         try
         {
-            // As PostgREST, the admin server is up before the schema cache loads (live, not ready).
+            (app, var listener) = Build(config, state);
+            // As PostgREST, the admin server is up while the schema cache loads (live, not ready).
             admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-            var loading = state.Schemas.ReloadAsync(ct);
-            listening = ListenAsync(state, loading, stop.Token);
             var loaded = await loading;
             if (config.ServerReusePort)
             {
@@ -98,9 +100,10 @@ internal sealed class ApiServer : IAsyncDisposable
         catch
         {
             await stop.CancelAsync();
+            try { await loading; } catch (OperationCanceledException) { }
             try { await listening; } catch (OperationCanceledException) { }
             if (admin is not null) await admin.DisposeAsync();
-            await app.DisposeAsync();
+            if (app is not null) await app.DisposeAsync();
             await state.DisposeAsync();
             stop.Dispose();
             throw;
