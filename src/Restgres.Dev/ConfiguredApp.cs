@@ -156,7 +156,9 @@ public sealed class ConfiguredApp
         var url = $"http://{config.ServerHost}:{config.ServerPort}";
         var tryFile = Path.Combine(Directory, "dev-try.txt");
         var tries = File.Exists(tryFile)
-            ? string.Join('\n', File.ReadAllLines(tryFile).Select(l => "  " + l.Replace("$URL", url, StringComparison.Ordinal)))
+            ? string.Join('\n', File.ReadAllLines(tryFile).Select(l => "  " + l.Replace("$URL", url, StringComparison.Ordinal)
+                // An app without a login (Floyo: Supabase signs its tokens) shows how to sign one with the secret.
+                .Replace("$JWT_SECRET", config.JwtSecret, StringComparison.Ordinal)))
             : "";
         var servicesLines = string.Concat(services.Select(l => "  " + l + "\n"));
         return $"""
