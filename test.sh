@@ -86,10 +86,10 @@ fi
 pgtap_passed=0
 pgtap_failed=0
 if [ "$run_pgtap" = 1 ]; then
-  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics, examples/ai-generations)"
+  stage "pgTAP and restgres check (examples/ab-dashboard, examples/glucose-api, examples/click-analytics, examples/ai-generations, examples/floyo)"
   mkdir -p test-results
   : >test-results/pgtap.txt
-  for app in ab-dashboard glucose-api click-analytics ai-generations; do
+  for app in ab-dashboard glucose-api click-analytics ai-generations floyo; do
     if "examples/$app/tests/run.sh" 2>&1 | tee -a test-results/pgtap.txt; then :; else failures+=("pgTAP ($app)"); fi
   done
   # pg_prove's summary: "Files=6, Tests=139, ..." and, on failure, "Failed N/M subtests" per file.

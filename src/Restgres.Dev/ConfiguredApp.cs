@@ -33,6 +33,17 @@ public sealed class ConfiguredApp
 
     public string ConfigFile => Path.Combine(Directory, ConfigFileName);
 
+    /// <summary>The app's migrations folder: <c>supabase/migrations</c> (the Supabase CLI layout, timestamped files)
+    /// when the app has one, else <c>migrations</c>.</summary>
+    public string MigrationsDirectory => MigrationsDirectoryOf(Directory);
+
+    /// <inheritdoc cref="MigrationsDirectory"/>
+    public static string MigrationsDirectoryOf(string appDirectory)
+    {
+        var supabase = Path.Combine(appDirectory, "supabase", "migrations");
+        return System.IO.Directory.Exists(supabase) ? supabase : Path.Combine(appDirectory, "migrations");
+    }
+
     /// <summary>
     /// The app named <paramref name="nameOrDir"/>: a folder with a restgres.conf, or the name of one under
     /// <c>examples/</c> found from the working directory or the executable upwards; null when neither.
@@ -58,8 +69,8 @@ public sealed class ConfiguredApp
             $"select 'create database \"{Database}\"' where not exists (select from pg_database where datname = '{Database}')\n\\gexec\n", ct: ct);
         if (restgresSchemaSql.Length > 0)
             await cluster.ExecuteSqlAsync("set client_min_messages = warning;\n" + restgresSchemaSql, Database, ct);
-        var migrations = System.IO.Directory.GetFiles(Path.Combine(Directory, "migrations"), "*.sql").Order(StringComparer.Ordinal).ToList();
-        log($"Applying {migrations.Count} migrations from {Path.Combine(Directory, "migrations")} to database {Database}");
+        var migrations = System.IO.Directory.GetFiles(MigrationsDirectory, "*.sql").Order(StringComparer.Ordinal).ToList();
+        log($"Applying {migrations.Count} migrations from {MigrationsDirectory} to database {Database}");
         foreach (var file in migrations)
             await cluster.ExecuteSqlFileAsync(file, Database, ct);
         var seed = Path.Combine(Directory, "dev.sql");
@@ -145,7 +156,9 @@ public sealed class ConfiguredApp
         var url = $"http://{config.ServerHost}:{config.ServerPort}";
         var tryFile = Path.Combine(Directory, "dev-try.txt");
         var tries = File.Exists(tryFile)
-            ? string.Join('\n', File.ReadAllLines(tryFile).Select(l => "  " + l.Replace("$URL", url, StringComparison.Ordinal)))
+            ? string.Join('\n', File.ReadAllLines(tryFile).Select(l => "  " + l.Replace("$URL", url, StringComparison.Ordinal)
+                // An app without a login (Floyo: Supabase signs its tokens) shows how to sign one with the secret.
+                .Replace("$JWT_SECRET", config.JwtSecret, StringComparison.Ordinal)))
             : "";
         var servicesLines = string.Concat(services.Select(l => "  " + l + "\n"));
         return $"""

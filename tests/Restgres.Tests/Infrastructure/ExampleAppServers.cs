@@ -30,7 +30,7 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
 
     protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
     {
-        var files = Directory.GetFiles(Path.Combine(AppDir, "migrations"), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles).ToList();
+        var files = Directory.GetFiles(Restgres.Dev.ConfiguredApp.MigrationsDirectoryOf(AppDir), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles).ToList();
         var schemaFile = Path.Combine(Path.GetTempPath(), $"restgres-schema-{Guid.NewGuid():N}.sql");
         if (UsesRestgresSchema)
         {
