@@ -66,8 +66,11 @@ CREATE TABLE IF NOT EXISTS analytics.rollup_pending (
   feature_name text NOT NULL,
   age_group    text NOT NULL,
   gender       text NOT NULL,
-  clicks       bigint NOT NULL
+  clicks       bigint NOT NULL,
+  -- A key of its own (restgres check's no_primary_key): rows are only appended and folded away whole.
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
 );
+ALTER TABLE analytics.rollup_pending ADD COLUMN IF NOT EXISTS id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
 ALTER TABLE analytics.rollup_pending OWNER TO clicks_owner;
 
 -- Adds a statement's new clicks to the rollup (days in UTC; the age group is the user's age when the click came).

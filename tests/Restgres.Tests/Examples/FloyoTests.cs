@@ -29,11 +29,7 @@ public sealed class Floyo() : ExampleAppServers("floyo", "floyo_authenticator", 
     /// <summary>The app's config with a ten-minute group-commit window and batches of <see cref="BatchSize"/>: which
     /// requests share a transaction is decided by the test, never by timing.</summary>
     public Task<TestServer> GroupingServerAsync(PgClusterFixture pg) =>
-        ServerAsync(pg, "grouping", c => Unreloaded(c) with { DbGroupCommitWindow = 600_000, DbGroupCommitMaxRequests = BatchSize });
-
-    /// <summary>The config without its source: the server's start (the in-database config's reload) re-reads a
-    /// config's file and environment, which would drop a test's changes.</summary>
-    internal static Restgres.Config.AppConfig Unreloaded(Restgres.Config.AppConfig c) => c with { Source = null };
+        ServerAsync(pg, "grouping", c => c with { DbGroupCommitWindow = 600_000, DbGroupCommitMaxRequests = BatchSize });
 }
 
 [Collection("pg")]
@@ -138,7 +134,7 @@ public sealed class FloyoTests(PgClusterFixture pg, Floyo app) : IClassFixture<F
     [Fact]
     public async Task Health_is_503_when_the_environment_is_not_named()
     {
-        var s = await app.ServerAsync(pg, "noenv", c => Floyo.Unreloaded(c) with { AppSettings = [.. c.AppSettings.Where(kv => !kv.Key.EndsWith(".environment", StringComparison.Ordinal))] });
+        var s = await app.ServerAsync(pg, "noenv", c => c with { AppSettings = [.. c.AppSettings.Where(kv => !kv.Key.EndsWith(".environment", StringComparison.Ordinal))] });
         var r = await s.GetAsync("/api/health");
         Assert.True(r.Status == 503, r.ToString());
         Assert.Equal("unhealthy", Parse(r).GetProperty("status").GetString());

@@ -36,7 +36,9 @@ public abstract class ServersOnOneDatabase : IAsyncLifetime
             _database ??= await CreateDatabaseAsync(pg);
             if (!_servers.TryGetValue(name, out var server))
             {
-                server = await TestServer.StartAsync((configure ?? (c => c))(BaseConfig));
+                // A configured server's config is no longer the one its file gives: without its source, the config
+                // re-read before each schema cache load (PostgREST's) cannot undo what the test set.
+                server = await TestServer.StartAsync(configure is null ? BaseConfig : configure(BaseConfig) with { Source = null });
                 _servers[name] = server;
             }
             return server;
