@@ -39,12 +39,13 @@ internal sealed class SchemaCacheHolder : IDisposable
         {
             var config = _state.Config;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            NpgsqlConnection conn;
+            // Each step borrows its own pooled connection and gives it back, as PostgREST's usePool does: with
+            // db-pool = 1 the in-database config query needs the one connection too.
             try
             {
-                conn = await _state.DataSource.OpenConnectionAsync(ct);
                 string version;
-                await using (var cmd = new NpgsqlCommand("select pg_catalog.version()", conn))
+                await using (var versionConn = await _state.DataSource.OpenConnectionAsync(ct))
+                await using (var cmd = new NpgsqlCommand("select pg_catalog.version()", versionConn))
                     version = (string)(await cmd.ExecuteScalarAsync(ct))!;
                 _state.Log("Successfully connected to " + version);
                 _state.Log($"Connection Pool initialized with a maximum size of {config.DbPool} connections");
@@ -57,44 +58,42 @@ internal sealed class SchemaCacheHolder : IDisposable
                 _state.Observer.Metrics.SchemaCacheLoadFailed();
                 return false;
             }
-            await using (conn)
+            // PostgREST's retryingSchemaCacheLoad reads the in-database config before each schema cache load.
+            if (config.DbConfig) await _state.Reloader.ReloadAsync(explicitRequest: false, beforeSchemaLoad: true, ct);
+            config = _state.Config;
+            try
             {
-                // PostgREST's retryingSchemaCacheLoad reads the in-database config before each schema cache load.
-                if (config.DbConfig) await _state.Reloader.ReloadAsync(explicitRequest: false, beforeSchemaLoad: true, ct);
-                config = _state.Config;
-                try
-                {
-                    sw.Restart();
-                    var cache = await SchemaCacheLoader.LoadAsync(conn, config.DbSchemas, config.DbExtraSearchPath, ct,
+                sw.Restart();
+                SchemaCache cache;
+                await using (var conn = await _state.DataSource.OpenConnectionAsync(ct))
+                    cache = await SchemaCacheLoader.LoadAsync(conn, config.DbSchemas, config.DbExtraSearchPath, ct,
                         (config.InternalSchemaCacheQuerySleepBeforeQueries, config.InternalSchemaCacheQuerySleep));
-                    var queried = sw.Elapsed - cache.BuildTime;
-                    _current = cache;
-                    _state.Observer.Metrics.SchemaCacheLoaded(queried);
-                    await conn.CloseAsync();
-                    // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared
-                    // statements of dropped objects) or be dead after a database restart, so new requests get fresh ones.
-                    _state.DataSource.Clear();
-                    Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                    _state.Log($"Schema cache queried in {Millis(queried)} milliseconds");
-                    if (config.LogLevel >= Config.LogLevel.Debug)
-                        _state.Log(string.Join(", ", TimingLabels.Where(cache.QueryTimings.ContainsKey).Select(l => $"{l}: {Millis(cache.QueryTimings[l])} ms")));
-                    _state.Log("Schema cache loaded " + cache.Summary);
-                    _state.Log($"Schema cache loaded in {Millis(cache.BuildTime)} milliseconds");
-                    return true;
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+                var queried = sw.Elapsed - cache.BuildTime;
+                _current = cache;
+                _state.Observer.Metrics.SchemaCacheLoaded(queried);
+                // As PostgREST does after a load: pooled connections may hold stale catalog state (prepared
+                // statements of dropped objects) or be dead after a database restart, so new requests get fresh ones.
+                _state.DataSource.Clear();
+                Interlocked.Exchange(ref _loaded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                _state.Log($"Schema cache queried in {Millis(queried)} milliseconds");
+                if (config.LogLevel >= Config.LogLevel.Debug)
+                    _state.Log(string.Join(", ", TimingLabels.Where(cache.QueryTimings.ContainsKey).Select(l => $"{l}: {Millis(cache.QueryTimings[l])} ms")));
+                _state.Log("Schema cache loaded " + cache.Summary);
+                _state.Log($"Schema cache loaded in {Millis(cache.BuildTime)} milliseconds");
+                return true;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                var error = e switch
                 {
-                    var error = e switch
-                    {
-                        PostgresException pg => Errors.PgErrorMapper.Map(pg, authenticated: false),
-                        NpgsqlException n => Execution.MainTx.ClientError(n),
-                        _ => Errors.Pgrst.DbClient(e.Message),
-                    };
-                    _state.Log($"Failed to load the schema cache using db-schemas={string.Join(',', config.DbSchemas)} and "
-                        + $"db-extra-search-path={string.Join(',', config.DbExtraSearchPath)}. {error.ToJson(ErrorVerbosity.Verbose)}");
-                    _state.Observer.Metrics.SchemaCacheLoadFailed();
-                    return false;
-                }
+                    PostgresException pg => Errors.PgErrorMapper.Map(pg, authenticated: false),
+                    NpgsqlException n => Execution.MainTx.ClientError(n),
+                    _ => Errors.Pgrst.DbClient(e.Message),
+                };
+                _state.Log($"Failed to load the schema cache using db-schemas={string.Join(',', config.DbSchemas)} and "
+                    + $"db-extra-search-path={string.Join(',', config.DbExtraSearchPath)}. {error.ToJson(ErrorVerbosity.Verbose)}");
+                _state.Observer.Metrics.SchemaCacheLoadFailed();
+                return false;
             }
         }
 #pragma warning disable CA1031 // A reload that fails for any reason must keep the old cache, never take the server down.

@@ -62,6 +62,29 @@ public sealed class ProcessBehaviourTests(PgClusterFixture pg)
     }
 
     [Fact]
+    public async Task With_one_pool_connection_the_in_database_config_and_the_schema_cache_load_one_after_the_other()
+    {
+        // Each startup step borrows the pool's one connection and gives it back; holding it while the in-database
+        // config is queried would wait for itself until the acquisition timeout, leaving the server without a cache.
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var dir = Directory.CreateTempSubdirectory("restgres-pool1-");
+        try
+        {
+            var config = AdminKit.LoadFile(Path.Combine(dir.FullName, "restgres.conf"), AdminKit.ConfigText(db) + "\ndb-pool = 1\ndb-config = true\n");
+            var log = new ConcurrentQueue<string>();
+            await using var server = await AdminKit.StartAsync(config, log.Enqueue);
+
+            Assert.NotNull(server.State.SchemaCache);
+            Assert.Contains("Config reloaded", log);
+            Assert.Equal(200, (await AdminKit.GetAsync(server.BaseAddress, "/items")).Item1);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_database_error_answered_with_a_5xx_is_logged_as_its_JSON_before_the_access_line()
     {
         var db = await pg.CreateDatabaseAsync(Schema + $$"""
