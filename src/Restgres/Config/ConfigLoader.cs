@@ -68,13 +68,14 @@ internal static class ConfigLoader
 
     private static AppConfig Build(OptionReader r, Action<string> warn)
     {
-        WarnUnknown(r, warn);
+        WarnUnknownKeys(r, warn);
 
         // The app settings first and then the options in the table's order, PostgREST's, so that the first error
         // reported is the same one.
         var config = new AppConfig { AppSettings = r.AppSettings() };
         foreach (var option in ConfigOptions.All) config = option.Read(r, config);
         config = DecodeLoadFiles(config);
+        if (config.LogLevel >= LogLevel.Debug) WarnUnknownVariables(r, warn);
 
         if (config.JwtRoleClaimPath.IsDeprecatedSyntax)
         {
@@ -173,7 +174,7 @@ internal static class ConfigLoader
         }
     }
 
-    private static void WarnUnknown(OptionReader r, Action<string> warn)
+    private static void WarnUnknownKeys(OptionReader r, Action<string> warn)
     {
         foreach (var key in r.File.Keys.Order(StringComparer.Ordinal))
         {
@@ -182,6 +183,12 @@ internal static class ConfigLoader
                 && key.IndexOf('.', OptionReader.AppSettingsPrefix.Length) < 0) continue;
             warn($"restgres: unknown option '{key}' ignored");
         }
+    }
+
+    // An unknown PGRST_ variable is only reported at log-level debug: the environment is shared with other programs,
+    // PostgREST ignores such variables silently, and scripts read its startup lines by position.
+    private static void WarnUnknownVariables(OptionReader r, Action<string> warn)
+    {
         foreach (var name in r.Env.Keys.Where(k => k.StartsWith(ConfigOption.EnvPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             if (KnownEnvNames.Contains(name) || name.StartsWith(OptionReader.EnvAppSettingsPrefix, StringComparison.Ordinal)) continue;

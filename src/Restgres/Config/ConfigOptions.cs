@@ -441,7 +441,6 @@ internal static class ConfigOptions
         c => c.InternalSchemaCacheQuerySleepBeforeQueries, (c, v) => c with { InternalSchemaCacheQuerySleepBeforeQueries = v })
     {
         Doc = "PostgREST's test hook: milliseconds to sleep before the schema cache queries.",
-        Implemented = false,
         Internal = true,
     };
 
@@ -450,7 +449,6 @@ internal static class ConfigOptions
         c => c.InternalSchemaCacheQuerySleep, (c, v) => c with { InternalSchemaCacheQuerySleep = v })
     {
         Doc = "PostgREST's test hook: milliseconds to sleep in the schema cache transaction after its queries.",
-        Implemented = false,
         Internal = true,
     };
 

@@ -56,11 +56,14 @@ internal static class PrometheusText
         Sample(sb, name, value);
     }
 
-    /// <summary>Go's strconv-style float text as Prometheus parses it: shortest round-trip form, +Inf, -Inf, NaN.</summary>
+    /// <summary>Float text as Prometheus parses it: shortest round-trip form, +Inf, -Inf, NaN; a whole number with
+    /// ".0" as PostgREST's Haskell client writes it (<c>pgrst_schema_cache_loads_total{status="SUCCESS"} 1.0</c>,
+    /// which scripts and PostgREST's io tests match as text).</summary>
     public static string FormatValue(double value) =>
         double.IsPositiveInfinity(value) ? "+Inf"
         : double.IsNegativeInfinity(value) ? "-Inf"
         : double.IsNaN(value) ? "NaN"
+        : Math.Abs(value) < 1e15 && value == Math.Floor(value) ? value.ToString("0.0", CultureInfo.InvariantCulture)
         : value.ToString("R", CultureInfo.InvariantCulture);
 
     private static void AppendLabelValue(StringBuilder sb, string value)

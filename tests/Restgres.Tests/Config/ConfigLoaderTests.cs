@@ -709,54 +709,30 @@ public sealed class ConfigLoaderTests
     public void Jwt_aud_is_a_string_or_a_uri(string aud) => Assert.Equal(aud, Load($"jwt-aud = \"{aud}\"").Config.JwtAud);
 
     [Fact]
-    public void Each_unimplemented_option_that_is_set_warns_once()
+    public void Every_option_has_its_effect_so_setting_any_warns_of_nothing()
     {
+        // PostgREST's test hooks were the last options accepted without an effect; the loader still warns for an
+        // option marked not implemented, and the table should mark none.
+        Assert.All(ConfigOptions.All, o => Assert.True(o.Implemented, o.Name));
         var (_, warnings) = Load("""
             internal-schema-cache-query-sleep = 10
             internal-schema-cache-query-sleep-before-queries = 20
             server-unix-socket = "/tmp/pgrst.sock"
-            server-unix-socket-mode = "660"
-            admin-server-unix-socket = "/tmp/admin.sock"
-            admin-server-unix-socket-mode = "600"
             server-reuseport = true
-            db-config = true
             db-pre-config = "postgrest.pre_config"
             jwt-cache-max-entries = 0
             """);
-        // The sockets and reuseport (Http/Listeners.cs), jwt-cache-max-entries (Auth/JwtCache.cs), db-config and
-        // db-pre-config (Config/InDbConfig.cs) are implemented, so only PostgREST's test hooks warn, in the table's order.
-        Assert.Equal(
-            [
-                "restgres: option 'internal-schema-cache-query-sleep' is accepted but not implemented yet; it has no effect",
-                "restgres: option 'internal-schema-cache-query-sleep-before-queries' is accepted but not implemented yet; it has no effect",
-            ],
-            warnings.Order(StringComparer.Ordinal));
+        Assert.Empty(warnings);
     }
 
-    [Theory]
-    [InlineData("internal-schema-cache-query-sleep = \"\"")]
-    [InlineData("server-reuseport = true")]
-    [InlineData("server-unix-socket = \"/tmp/x.sock\"")]
-    public void An_unimplemented_option_left_unset_or_an_implemented_one_does_not_warn(string file) => Assert.Empty(Load(file).Warnings);
-
     [Fact]
-    public void An_unimplemented_option_set_in_the_environment_warns() =>
-        Assert.Equal(
-            ["restgres: option 'internal-schema-cache-query-sleep' is accepted but not implemented yet; it has no effect"],
-            Load("", ("PGRST_INTERNAL_SCHEMA_CACHE_QUERY_SLEEP", "5")).Warnings);
-
-    [Fact]
-    public void Unknown_options_in_the_file_and_environment_are_ignored_with_a_warning()
+    public void Unknown_options_in_the_file_warn_and_unknown_variables_only_at_log_level_debug()
     {
         var (c, warnings) = Load("db-shemas = \"typo\"\nserver.port = 1", ("PGRST_SERVER_PROT", "1"), ("PATH", "/bin"));
         Assert.Equal<string>(["public"], c.DbSchemas);
-        Assert.Equal(
-            [
-                "restgres: unknown option 'db-shemas' ignored",
-                "restgres: unknown option 'server.port' ignored",
-                "restgres: unknown option 'PGRST_SERVER_PROT' ignored",
-            ],
-            warnings);
+        Assert.Equal(["restgres: unknown option 'db-shemas' ignored", "restgres: unknown option 'server.port' ignored"], warnings);
+        (_, warnings) = Load("log-level = \"debug\"", ("PGRST_SERVER_PROT", "1"), ("PATH", "/bin"));
+        Assert.Equal(["restgres: unknown option 'PGRST_SERVER_PROT' ignored"], warnings);
     }
 
     [Fact]

@@ -137,7 +137,7 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         Assert.Equal(5L, await Count("events", $"name like '{t}%'"));
         Assert.Equal(1L, await Transactions("events", $"name like '{t}%'"));
         var metrics = s.Server.State.Observer.Metrics.Render(s.Server.State);
-        Assert.Matches(@"restgres_group_commit_batch_size_bucket\{le=""5""\} [1-9]", metrics);
+        Assert.Matches(@"restgres_group_commit_batch_size_bucket\{le=""5.0""\} [1-9]", metrics);
         Assert.Matches(@"restgres_group_commit_rows_total [1-9]", metrics);
     }
 

@@ -168,7 +168,7 @@ public sealed class RoutesTests(PgClusterFixture pg, ReadPathApi api) : IClassFi
         }
         // The count is taken after the response is sent: wait for it.
         Assert.True(await Admin.AdminKit.EventuallyAsync(() => Task.FromResult(
-            Text().Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"/api/v1/books/{id}\"} 2\n", StringComparison.Ordinal))), Text());
+            Text().Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"/api/v1/books/{id}\"} 2.0\n", StringComparison.Ordinal))), Text());
         var text = Text();
         Assert.DoesNotContain("/api/v1/books/3", text, StringComparison.Ordinal);
     }

@@ -91,15 +91,15 @@ public sealed class MetricsTextTests
         http.WriteTo(sb);
         var text = sb.ToString();
 
-        Assert.Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"items\"} 3\n", text);
+        Assert.Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"items\"} 3.0\n", text);
         // Methods outside the standard set share one label value.
-        Assert.Contains("restgres_http_requests_total{method=\"OTHER\",status=\"418\",resource=\"items\"} 1\n", text);
-        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"0.005\"} 1\n", text);
-        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"0.025\"} 2\n", text);
-        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"10\"} 2\n", text);
-        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"+Inf\"} 3\n", text);
-        Assert.Contains("restgres_http_request_duration_seconds_count{method=\"GET\",status=\"200\",resource=\"items\"} 3\n", text);
-        Assert.Contains("restgres_http_requests_in_flight 0\n", text);
+        Assert.Contains("restgres_http_requests_total{method=\"OTHER\",status=\"418\",resource=\"items\"} 1.0\n", text);
+        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"0.005\"} 1.0\n", text);
+        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"0.025\"} 2.0\n", text);
+        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"10.0\"} 2.0\n", text);
+        Assert.Contains("restgres_http_request_duration_seconds_bucket{method=\"GET\",status=\"200\",resource=\"items\",le=\"+Inf\"} 3.0\n", text);
+        Assert.Contains("restgres_http_request_duration_seconds_count{method=\"GET\",status=\"200\",resource=\"items\"} 3.0\n", text);
+        Assert.Contains("restgres_http_requests_in_flight 0.0\n", text);
         var sum = text.Split('\n').Single(l => l.StartsWith("restgres_http_request_duration_seconds_sum{method=\"GET\"", StringComparison.Ordinal));
         Assert.Equal(20.023, double.Parse(sum[(sum.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture), 3);
     }
@@ -115,8 +115,8 @@ public sealed class MetricsTextTests
         });
         var sb = new StringBuilder();
         http.WriteTo(sb);
-        Assert.Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"items\"} 50000\n", sb.ToString());
-        Assert.Contains("restgres_http_requests_total{method=\"POST\",status=\"200\",resource=\"items\"} 50000\n", sb.ToString());
+        Assert.Contains("restgres_http_requests_total{method=\"GET\",status=\"200\",resource=\"items\"} 50000.0\n", sb.ToString());
+        Assert.Contains("restgres_http_requests_total{method=\"POST\",status=\"200\",resource=\"items\"} 50000.0\n", sb.ToString());
         Assert.Equal(0, http.InFlight);
     }
 }
