@@ -111,6 +111,19 @@ SQL
   return $status
 }
 
+# This tree's Release build of restgres, built when missing (a published copy in artifacts/ may be older, and
+# ./test.sh publishes only after the pgTAP stage): prints its path.
+#   bin=$(scratch_restgres_bin)
+scratch_restgres_bin() {
+  local root bin
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  bin="$root/src/Restgres/bin/Release/net10.0/restgres"
+  if [ ! -x "$bin" ]; then
+    dotnet build "$root/src/Restgres/Restgres.csproj" -c Release --nologo -v quiet >&2 || return 1
+  fi
+  printf '%s\n' "$bin"
+}
+
 # `restgres check` on an example app's database (PGDATABASE, as prepare_app_database leaves it), against the app's
 # committed expectations (APP_DIR/check.expect) and config (APP_DIR/restgres.conf, when there is one: db-schemas and
 # db-anon-role decide what the lints call exposed; without one, PGRST_DB_SCHEMAS and PGRST_DB_ANON_ROLE). Run from
@@ -118,12 +131,8 @@ SQL
 # makes, building it when missing. Returns restgres check's exit status (0 clean, 1 findings, 2 could not check).
 #   check_app_database APP_DIR
 check_app_database() {
-  local app=$1 root bin conf=()
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  bin="$root/src/Restgres/bin/Release/net10.0/restgres"
-  if [ ! -x "$bin" ]; then
-    dotnet build "$root/src/Restgres/Restgres.csproj" -c Release --nologo -v quiet >&2 || return 2
-  fi
+  local app=$1 bin conf=()
+  bin=$(scratch_restgres_bin) || return 2
   [ -f "$app/restgres.conf" ] && conf=(restgres.conf)
   # The config's $(PGRST_DB_URI) and $(JWT_SECRET) must be set for it to be read; --db-uri decides the database and
   # nothing is signed.

@@ -5,20 +5,13 @@
 # coverage of the schemas auth, api and ai is measured; the run fails if any function was never called.
 #
 # Usage: examples/ai-generations/tests/run.sh [pg_prove options]
-#   Runs this tree's Release build, else RESTGRES_BIN, the published copy or the Debug build
+#   Runs this tree's Release build (built when missing), as restgres check does.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 app="$(dirname "$here")"
 root="$(cd "$app/../.." && pwd)"
-bin=
-# The build of this tree first (as check_app_database: a published copy in artifacts/ may be older), then RESTGRES_BIN
-# when it is there (scripts/lib.sh names the published copy, which ./test.sh makes only after this stage).
-for candidate in "$root/src/Restgres/bin/Release/net10.0/restgres" "${RESTGRES_BIN:-}" "$root/artifacts/restgres/restgres" "$root/src/Restgres/bin/Debug/net10.0/restgres"; do
-  if [ -z "$bin" ] && [ -n "$candidate" ] && [ -x "$candidate" ]; then bin=$candidate; fi
-done
-[ -n "$bin" ] || { echo "tests/run.sh: no restgres executable (dotnet build, or set RESTGRES_BIN)" >&2; exit 1; }
-# shellcheck source=../../../scripts/scratch-cluster.sh
 source "$root/scripts/scratch-cluster.sh"
+bin=$(scratch_restgres_bin)
 start_scratch_cluster aigen-pgtap "track_functions = all"
 RESTGRES_SCHEMA_SQL_FILE="$SCRATCH_DIR/restgres-schema.sql"
 "$bin" --schema-sql >"$RESTGRES_SCHEMA_SQL_FILE"

@@ -78,20 +78,18 @@ internal sealed class ApiServer : IAsyncDisposable
             (app, var listener) = Build(config, state);
             // As PostgREST, the admin server is up while the schema cache loads (live, not ready).
             admin = await Admin.AdminServer.StartAsync(state, app.Lifetime, ct);
-            var loaded = await loading;
-            if (config.ServerReusePort)
+            if (!await loading)
             {
-                while (!loaded && !ct.IsCancellationRequested && !state.Recovery.Fatal.IsCompleted)
-                {
-                    await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(1), ct), state.Recovery.Fatal);
-                    loaded = await state.Schemas.ReloadAsync(ct);
-                }
+                // The recovery loop retries the load with backoff; with server-reuseport the socket waits for it to
+                // succeed (or for the server to stop), rather than a second retry loop here.
+                var next = state.Schemas.NextLoad;
+                state.Recovery.ReportConnectionLoss(loadJustFailed: true);
+                if (config.ServerReusePort) await Task.WhenAny(next, state.Recovery.Fatal).WaitAsync(ct);
             }
             await app.StartAsync(ct);
             var uri = listener.Started(app.Services.GetRequiredService<IServer>());
             state.MainEndPoint = listener.ReachableAt(uri);
             log($"API server listening on {Listener.Display(uri)}");
-            if (!loaded) state.Recovery.ReportConnectionLoss(loadJustFailed: true);
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
             // Always started: a config reload may add a schedules file; without one it only waits.
