@@ -12,7 +12,15 @@ internal abstract record JobAction;
 internal sealed record SqlAction(string Sql, string? Role) : JobAction;
 
 /// <summary>An API request (<c>POST /rpc/cleanup {...}</c>) sent to this server, with extra headers.</summary>
-internal sealed record RequestAction(string Method, string PathAndQuery, string? Body, ImmutableArray<(string Name, string Value)> Headers) : JobAction;
+internal sealed record RequestAction(string Method, string PathAndQuery, string? Body, ImmutableArray<(string Name, string Value)> Headers) : JobAction
+{
+    // By content: ImmutableArray compares by reference, and a re-read of an unchanged file must compare equal.
+    public bool Equals(RequestAction? other) =>
+        other is not null && Method == other.Method && PathAndQuery == other.PathAndQuery && Body == other.Body
+        && Headers.SequenceEqual(other.Headers);
+
+    public override int GetHashCode() => HashCode.Combine(Method, PathAndQuery, Body, Headers.Length);
+}
 
 /// <summary>One job of the schedules file.</summary>
 internal sealed record ScheduledJob(string Name, string CronText, CronExpression Cron, bool HasSeconds, JobAction Action, int Line)
@@ -21,8 +29,14 @@ internal sealed record ScheduledJob(string Name, string CronText, CronExpression
     public bool FitsPgCron => !HasSeconds && Action is SqlAction && !CronText.StartsWith('@');
 }
 
-/// <summary>The parsed schedules file.</summary>
-internal sealed record ScheduleTable(string Path, ImmutableArray<ScheduledJob> Jobs);
+/// <summary>The parsed schedules file. Equal by content: every config snapshot (a reload, the in-database config read
+/// before each schema cache load) re-reads the file, and the leader keeps its jobs running unless they changed.</summary>
+internal sealed record ScheduleTable(string Path, ImmutableArray<ScheduledJob> Jobs)
+{
+    public bool Equals(ScheduleTable? other) => other is not null && Path == other.Path && Jobs.SequenceEqual(other.Jobs);
+
+    public override int GetHashCode() => HashCode.Combine(Path, Jobs.Length);
+}
 
 /// <summary>
 /// The schedules file (docs/schedules.md). One job per block: its name at the start of a line, then indented lines

@@ -112,7 +112,7 @@ internal sealed class Scheduler : IAsyncDisposable
         while (!await TryLockAsync(conn, ct))
         {
             await Task.Delay(CheckInterval, ct);
-            if (!ReferenceEquals(_state.Config.ServerSchedules, table)) return;
+            if (!Equals(_state.Config.ServerSchedules, table)) return;
         }
         Metrics.IsLeader = true;
         var own = await RegisterWithPgCronAsync(conn, table, ct);
@@ -121,7 +121,7 @@ internal sealed class Scheduler : IAsyncDisposable
         var running = own.Select(job => JobLoopAsync(job, jobs.Token)).ToList();
         try
         {
-            while (ReferenceEquals(_state.Config.ServerSchedules, table))
+            while (Equals(_state.Config.ServerSchedules, table))
             {
                 await Task.Delay(CheckInterval, ct);
                 await using var ping = new NpgsqlCommand("select 1", conn);

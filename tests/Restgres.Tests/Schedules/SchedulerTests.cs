@@ -150,6 +150,41 @@ public sealed class SchedulerTests(PgClusterFixture pg) : IDisposable
     }
 
     [Fact]
+    public async Task A_config_reload_that_leaves_the_file_unchanged_keeps_the_leader_and_its_jobs()
+    {
+        // Every reload (and the in-database config read before each schema cache load) re-reads the schedules file;
+        // an unchanged file must not make the leader step down and hand its jobs to another instance.
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var schedules = Path.Combine(_dir, "schedules.conf");
+        File.WriteAllText(schedules, $"tick\n  cron * * * * * *\n  sql insert into api.ticks default values\n  role {AdminKit.Anon}\n");
+        var config = AdminKit.LoadFile(Path.Combine(_dir, "restgres.conf"), $"""
+            db-uri = "{db.Uri(AdminKit.Authenticator)}"
+            db-schemas = "api"
+            db-anon-role = "{AdminKit.Anon}"
+            server-host = "127.0.0.1"
+            server-port = 0
+            server-schedules-file = "{schedules}"
+            """);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(config, log.Enqueue);
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= 1));
+
+        for (var i = 0; i < 3; i++)
+            Assert.True(await server.State.Reloader.ReloadAsync(explicitRequest: true, beforeSchemaLoad: i % 2 == 0, CancellationToken.None));
+        var before = await RunsAsync(db, "tick", "ok");
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= before + 2));
+
+        Assert.Single(log, l => l.StartsWith("Schedules: leading", StringComparison.Ordinal));
+        Assert.True(server.State.Observer.Metrics.Schedules.IsLeader);
+
+        // A changed file does restart the jobs.
+        File.WriteAllText(schedules, $"tock\n  cron * * * * * *\n  sql insert into api.ticks default values\n  role {AdminKit.Anon}\n");
+        Assert.True(await server.State.Reloader.ReloadAsync(explicitRequest: true, beforeSchemaLoad: false, CancellationToken.None));
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tock", "ok") >= 1));
+        Assert.Equal(2, log.Count(l => l.StartsWith("Schedules: leading", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Without_the_run_log_installed_a_run_fails_with_a_hint()
     {
         var db = await pg.CreateDatabaseAsync(AdminKit.Schema);
