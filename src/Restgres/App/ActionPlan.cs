@@ -39,12 +39,16 @@ internal abstract record DbActionPlan(Statement Main) : ActionPlan
 
     /// <summary>A function's default_transaction_isolation, which wins over the role's.</summary>
     public virtual string? IsolationLevel => null;
+
+    /// <summary>The read plan under the action (what a write returns, what a function's result is read as).</summary>
+    public abstract ReadPlan Read { get; }
 }
 
 /// <summary>GET/HEAD on a table or view.</summary>
 internal sealed record ReadActionPlan(WrappedReadPlan Plan, Statement Main, Statement? ExplainStatement) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
+    public override ReadPlan Read => Plan.Plan;
     public override bool ReadOnly => true;
     public override Statement? Explain => ExplainStatement;
 }
@@ -53,6 +57,7 @@ internal sealed record ReadActionPlan(WrappedReadPlan Plan, Statement Main, Stat
 internal sealed record MutateActionPlan(MutateReadPlan Plan, Statement Main) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
+    public override ReadPlan Read => Plan.Read;
     public override bool ReadOnly => false;
 }
 
@@ -60,6 +65,7 @@ internal sealed record MutateActionPlan(MutateReadPlan Plan, Statement Main) : D
 internal sealed record CallActionPlan(CallReadPlan Plan, Statement Main, IReadOnlyList<KeyValuePair<string, string>> HoistedSettings) : DbActionPlan(Main)
 {
     public override MediaType Media => Plan.Media;
+    public override ReadPlan Read => Plan.ReadPlan;
     public override bool ReadOnly => Plan.ReadOnly;
     public override IReadOnlyList<KeyValuePair<string, string>>? Hoisted => HoistedSettings;
     public override string? IsolationLevel => Plan.Routine.IsolationLevel;

@@ -9,12 +9,16 @@ namespace Restgres.Execution;
 /// </summary>
 internal static class DataSources
 {
-    public static NpgsqlDataSource Create(AppConfig config)
+    public static NpgsqlDataSource Create(AppConfig config, PoolLog? poolLog = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new NpgsqlDataSourceBuilder(PoolConnectionString(config))
-            .UsePhysicalConnectionInitializer(SessionWarmup.Run, SessionWarmup.RunAsync)
+        var ds = new NpgsqlDataSourceBuilder(PoolConnectionString(config))
+            .UsePhysicalConnectionInitializer(
+                conn => { poolLog?.Established(conn); SessionWarmup.Run(conn); },
+                conn => { poolLog?.Established(conn); return SessionWarmup.RunAsync(conn); })
             .Build();
+        if (poolLog is not null) PoolLog.Attach(ds, poolLog);
+        return ds;
     }
 
     /// <summary>

@@ -287,7 +287,11 @@ internal static class MainTx
     {
         try
         {
-            return await ds.OpenConnectionAsync(ct);
+            var poolLog = PoolLog.Of(ds);
+            poolLog?.Borrowing();
+            var conn = await ds.OpenConnectionAsync(ct);
+            poolLog?.Borrowed(conn);
+            return conn;
         }
         catch (NpgsqlException e) when (e is not PostgresException && IsPoolExhausted(e))
         {

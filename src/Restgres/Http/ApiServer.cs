@@ -62,8 +62,10 @@ internal sealed class ApiServer : IAsyncDisposable
     public static async Task<ApiServer> StartAsync(AppConfig config, CancellationToken ct, Action<string>? log = null,
         IReadOnlyList<string>? warnings = null)
     {
-        log ??= line => { if (config.LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
-        var state = new AppState(config, log);
+        // log-level is reloadable: the level of the config in force decides.
+        AppState? current = null;
+        log ??= line => { if ((current?.Config ?? config).LogLevel >= Config.LogLevel.Info) Console.Error.WriteLine(line); };
+        var state = current = new AppState(config, log);
         log($"Starting PostgREST {Cli.CommandLine.ProductVersion}...");
         foreach (var warning in warnings ?? []) log(warning);
         // The load starts first and runs while Kestrel and the admin server are built and started, so the server is

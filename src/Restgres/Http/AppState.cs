@@ -24,7 +24,7 @@ internal sealed class AppState : IAsyncDisposable
         _config = config;
         Log = log;
         _authenticator = new Auth.Authenticator(config);
-        DataSource = DataSources.Create(config);
+        DataSource = DataSources.Create(config, new PoolLog(() => Config.LogLevel >= Restgres.Config.LogLevel.Debug, log));
         ListenerConnectionString = DataSources.ListenerConnectionString(config);
         Schemas = new SchemaCacheHolder(this);
         Recovery = new ConnectionRecovery(this);

@@ -144,6 +144,8 @@ internal sealed class RequestHandler(AppState state)
         }
         else timing?.ParseDone();
         timing?.PlanDone();
+        if (config.UrlUseLegacyTargetNames && plan is DbActionPlan { Read: var read } && read.LegacyTargetNameMatches().ToList() is { Count: > 0 } legacy)
+            LogLegacyTargetNames(state, ctx, legacy);
 
         // As PostgREST, a request whose client leaves runs to its end (a client that gave up waiting does not undo the
         // write it sent) unless server-cancel-on-disconnect asks to cancel it.
@@ -195,6 +197,15 @@ internal sealed class RequestHandler(AppState state)
     /// <summary>The decoded segments of the whole path (before any server-path-prefixes entry is taken off), which is
     /// what routes match.</summary>
     private static ImmutableArray<string> FullPathSegments(HttpContext ctx) => Segments(SplitTarget(ctx).Path);
+
+    /// <summary>PostgREST's LegacyTargetNameWarningObs: two lines naming the replacements and the request as sent.</summary>
+    private static void LogLegacyTargetNames(AppState state, HttpContext ctx, List<(string RelName, string Alias)> matches)
+    {
+        state.Log("WARNING: Embedded resource was referenced by relation name even though it has an alias. "
+            + "This is deprecated and will stop working in a future release.");
+        state.Log("Update filters, orders or limits that use " + string.Join(", ", matches.Distinct().Select(m => $"`{m.RelName}` to `{m.Alias}`"))
+            + $" in `{ctx.Request.Method} {SplitTarget(ctx).Target}`");
+    }
 
     /// <summary>The raw request target (still percent-encoded) and its path and query parts.</summary>
     private static (string Target, string Path, string Query) SplitTarget(HttpContext ctx)

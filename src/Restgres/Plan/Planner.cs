@@ -64,6 +64,7 @@ internal static class Planner
         public JoinType? RelJoinType;
         public SpreadKind Spread;
         public int Depth;
+        public bool LegacyMatch;
         public List<Node> Children = [];
         public List<RelSelectField> RelSelect = [];
         public List<(string?, CoercibleSelectField)> SpreadExtraSelects = [];
@@ -76,7 +77,7 @@ internal static class Planner
             Select = [.. Select], From = From, FromAlias = FromAlias, Where = [.. Where], Order = [.. Order ?? []], Range = Range,
             RelName = RelName, RelToParent = RelToParent, RelTableAlias = RelTableAlias, RelJoinConds = [.. JoinConds], RelAlias = RelAlias,
             RelAggAlias = RelAggAlias, RelHint = RelHint, RelJoinType = RelJoinType, RelSpread = Spread, RelSelect = [.. RelSelect],
-            Depth = Depth, Children = [.. Children.Select(c => c.Freeze())], SpreadExtraSelects = [.. SpreadExtraSelects], SpreadOrder = [.. SpreadOrder],
+            Depth = Depth, Children = [.. Children.Select(c => c.Freeze())], RelIsLegacyTargetNameMatch = LegacyMatch, SpreadExtraSelects = [.. SpreadExtraSelects], SpreadOrder = [.. SpreadOrder],
         };
     }
 
@@ -194,6 +195,7 @@ internal static class Planner
                 var aliased = node.Children.FirstOrDefault(c => c.RelName == name && c.RelAlias is not null);
                 throw !legacy && aliased is not null ? Pgrst.NotEmbeddedAlias(name, aliased.RelAlias!) : Pgrst.NotEmbedded(name);
             }
+            if (next.RelAlias is { } alias && alias != name) next.LegacyMatch = true;
             node = next;
         }
         return node;

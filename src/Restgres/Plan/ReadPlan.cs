@@ -74,6 +74,14 @@ internal sealed record ReadPlan
     public ImmutableArray<RelSelectField> RelSelect { get; init; } = [];
     public int Depth { get; init; }
     public ImmutableArray<ReadPlan> Children { get; init; } = [];
+    /// <summary>A filter, order or limit named this embed by its relation name although it has an alias (allowed by
+    /// url-use-legacy-target-names, and logged as deprecated).</summary>
+    public bool RelIsLegacyTargetNameMatch { get; init; }
+
+    /// <summary>(relation name, alias) of every embed matched by relation name, in tree order (PostgREST's legacyWarnings).</summary>
+    public IEnumerable<(string RelName, string Alias)> LegacyTargetNameMatches() =>
+        (RelIsLegacyTargetNameMatch && RelAlias is { } alias ? [(RelName, alias)] : Enumerable.Empty<(string, string)>())
+            .Concat(Children.SelectMany(c => c.LegacyTargetNameMatches()));
 
     /// <summary>The CTE holding a write's RETURNING rows or a function's result, which their read selects from.</summary>
     public static readonly QualifiedIdentifier Source = new("", Sql.Statements.SourceCte);
