@@ -69,24 +69,29 @@ internal static class Relationships
         return acc;
     }
 
+    /// <summary>
+    /// A table whose primary key covers the columns of two of its many-to-one foreign keys is a junction between their
+    /// targets. Only the foreign keys the key covers are paired: a view over a big schema can carry hundreds of
+    /// relationships, and pairing all of them (then testing each pair) made this the slowest step of the load.
+    /// </summary>
     private static List<Relationship> AddM2M(IReadOnlyDictionary<QualifiedIdentifier, Table> tables, List<Relationship> rels)
     {
-        var byTable = rels.ToLookup(r => r.Table);
         var result = new List<Relationship>(rels);
-        foreach (var r1 in rels)
+        foreach (var group in rels.Where(r => r.Cardinality == Cardinality.ManyToOne).GroupBy(r => r.Table))
         {
-            if (r1.Cardinality != Cardinality.ManyToOne) continue;
-            var jt = r1.Table;
-            var pk = tables.TryGetValue(jt, out var jtTable) ? jtTable.PrimaryKey.ToHashSet() : [];
-            foreach (var r2 in byTable[jt])
+            if (!tables.TryGetValue(group.Key, out var jtTable) || jtTable.PrimaryKey.Count == 0) continue;
+            var pk = jtTable.PrimaryKey.ToHashSet(StringComparer.Ordinal);
+            var covered = group.Where(r => r.Columns.All(c => pk.Contains(c.Column))).ToList();
+            foreach (var r1 in covered)
             {
-                if (r2.Cardinality != Cardinality.ManyToOne || r2.Constraint == r1.Constraint) continue;
-                var jtCols = r1.Columns.Select(c => c.Column).Concat(r2.Columns.Select(c => c.Column));
-                if (!jtCols.All(pk.Contains)) continue;
-                var junction = new Junction(jt, r1.Constraint, r2.Constraint,
-                    [.. r1.Columns.Select(c => (c.ForeignColumn, c.Column))], [.. r2.Columns.Select(c => (c.ForeignColumn, c.Column))]);
-                result.Add(new Relationship(r1.ForeignTable, r2.ForeignTable, r1.ForeignTable == r2.ForeignTable, Cardinality.ManyToMany,
-                    "", [], junction, r1.ForeignTableIsView, r2.ForeignTableIsView));
+                foreach (var r2 in covered)
+                {
+                    if (r2.Constraint == r1.Constraint) continue;
+                    var junction = new Junction(group.Key, r1.Constraint, r2.Constraint,
+                        [.. r1.Columns.Select(c => (c.ForeignColumn, c.Column))], [.. r2.Columns.Select(c => (c.ForeignColumn, c.Column))]);
+                    result.Add(new Relationship(r1.ForeignTable, r2.ForeignTable, r1.ForeignTable == r2.ForeignTable, Cardinality.ManyToMany,
+                        "", [], junction, r1.ForeignTableIsView, r2.ForeignTableIsView));
+                }
             }
         }
         return result;

@@ -8,10 +8,12 @@ namespace Restgres.Catalog;
 /// <summary>Runs the catalog queries in one read-only transaction and assembles a <see cref="SchemaCache"/>.</summary>
 internal static class SchemaCacheLoader
 {
+    /// <param name="viewNullability">Prove which view columns are never null (<see cref="ViewColumnNullability"/>):
+    /// only the type generators use it, and on a big schema it is a third of the build, so the server skips it.</param>
     /// <param name="testSleeps">PostgREST's test-only internal-schema-cache-query-sleep(-before-queries): milliseconds
     /// of <c>pg_sleep</c> inside the transaction before and after the queries, so tests can see a slow load.</param>
     public static async Task<SchemaCache> LoadAsync(NpgsqlConnection conn, IReadOnlyList<string> schemas, IReadOnlyList<string> extraSearchPath, CancellationToken ct,
-        (int? Before, int? After) testSleeps = default)
+        (int? Before, int? After) testSleeps = default, bool viewNullability = false)
     {
         await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         await using (var cmd = new NpgsqlCommand("SET LOCAL search_path = ''", conn, tx))
@@ -40,7 +42,7 @@ internal static class SchemaCacheLoader
 
         started = System.Diagnostics.Stopwatch.GetTimestamp();
         var keyDeps = ViewKeyDependencies.Compute(viewsJson, keysJson);
-        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps, ViewColumnNullability.Compute(viewsJson)).ToDictionary(t => t.Identifier);
+        var tables = AddViewPrimaryKeys(ParseTables(tablesJson), keyDeps, viewNullability ? ViewColumnNullability.Compute(viewsJson) : []).ToDictionary(t => t.Identifier);
         var exposed = schemas.ToHashSet(StringComparer.Ordinal);
         var rels = Relationships.Build(ParseForeignKeys(fksJson), tables, keyDeps, ParseComputed(computedJson), exposed);
         var cache = new SchemaCache

@@ -145,26 +145,27 @@ internal static class ViewKeyDependencies
     /// </summary>
     internal static List<(int Resno, uint OrigTbl, int OrigCol)> TargetList(string tree)
     {
+        // Scanned in place: a big schema's rewrite trees run to megabytes, and only the target list is needed (making
+        // a string of every token took a third of the schema cache build on PostgREST's big-schema fixture).
         var result = new List<(int, uint, int)>();
-        var tokens = Tokenize(tree);
+        var tokens = new NodeTreeTokens(tree);
         var depth = 0;
-        var i = 0;
+        var found = false;
         // Find ":targetList" among the fields of the first QUERY node: depth 2 = inside "(" then "{".
-        for (; i < tokens.Count; i++)
+        while (tokens.MoveNext())
         {
-            var t = tokens[i];
+            var t = tokens.Current;
             if (t is "(" or "{") depth++;
             else if (t is ")" or "}") depth--;
-            else if (depth == 2 && t == ":targetList") break;
+            else if (depth == 2 && t is ":targetList") { found = true; break; }
         }
-        if (i >= tokens.Count || i + 1 >= tokens.Count || tokens[i + 1] != "(") return result;
-        i += 2;
+        if (!found || !tokens.MoveNext() || tokens.Current is not "(") return result;
         depth = 0;
         int resno = 0, origCol = 0;
         uint origTbl = 0;
-        for (; i < tokens.Count; i++)
+        while (tokens.MoveNext())
         {
-            var t = tokens[i];
+            var t = tokens.Current;
             if (t is "(" or "{")
             {
                 depth++;
@@ -178,15 +179,49 @@ internal static class ViewKeyDependencies
                 depth--;
                 continue;
             }
-            if (depth != 1 || i + 1 >= tokens.Count) continue;
-            switch (t)
+            if (depth != 1) continue;
+            var field = t is ":resno" ? 1 : t is ":resorigtbl" ? 2 : t is ":resorigcol" ? 3 : 0;
+            if (field == 0) continue;
+            if (!tokens.MoveNext()) break;
+            var value = tokens.Current;
+            if (value is "(" or "{" or ")" or "}") { tokens.Back(); continue; }
+            switch (field)
             {
-                case ":resno": resno = int.Parse(tokens[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
-                case ":resorigtbl": origTbl = uint.Parse(tokens[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
-                case ":resorigcol": origCol = int.Parse(tokens[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+                case 1: resno = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case 2: origTbl = uint.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case 3: origCol = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// The tokens of pg_node_tree text as spans of it: <c>( ) { }</c> alone, others up to a space or structure
+    /// character; a backslash escapes the next character (kept in the span: only keywords and numbers are read).
+    /// </summary>
+    private ref struct NodeTreeTokens(string text)
+    {
+        private int _pos;
+        private int _start;
+
+        public ReadOnlySpan<char> Current { get; private set; }
+
+        public bool MoveNext()
+        {
+            while (_pos < text.Length && text[_pos] is ' ' or '\n' or '\t') _pos++;
+            if (_pos >= text.Length) return false;
+            _start = _pos;
+            if (text[_pos] is '(' or ')' or '{' or '}') _pos++;
+            else
+                while (_pos < text.Length && text[_pos] is not (' ' or '\n' or '\t' or '(' or ')' or '{' or '}'))
+                    _pos += text[_pos] == '\\' ? 2 : 1;
+            _pos = Math.Min(_pos, text.Length);
+            Current = text.AsSpan(_start, _pos - _start);
+            return true;
+        }
+
+        /// <summary>Steps back over the current token, so that the next MoveNext reads it again.</summary>
+        public void Back() => _pos = _start;
     }
 
     internal static List<string> Tokenize(string s)

@@ -92,7 +92,7 @@ internal static class GenTypesCommand
         try
         {
             await using var conn = await CommandDatabase.OpenAsync(config, "gen types", cts.Token);
-            cache = await SchemaCacheLoader.LoadAsync(conn, exposed, config.DbExtraSearchPath, cts.Token);
+            cache = await SchemaCacheLoader.LoadAsync(conn, exposed, config.DbExtraSearchPath, cts.Token, viewNullability: true);
         }
         catch (CommandDatabaseException e)
         {
