@@ -68,9 +68,12 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
             ["JWT_SECRET"] = JwtSecret,
             ["PGRST_LOG_LEVEL"] = "crit",
         };
-        // The file names its routes file and its page's folder relative to the app's folder (where one runs it from).
+        // The file names its routes and schedules files and its page's folder relative to the app's folder (where one
+        // runs it from).
         if (File.Exists(Path.Combine(AppDir, "routes.conf")))
             env["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf");
+        if (File.Exists(Path.Combine(AppDir, "schedules.conf")))
+            env["PGRST_SERVER_SCHEDULES_FILE"] = Path.Combine(AppDir, "schedules.conf");
         if (Directory.Exists(Path.Combine(AppDir, "web")))
             env["PGRST_SERVER_STATIC_DIR"] = Path.Combine(AppDir, "web");
         return env;
