@@ -53,7 +53,7 @@ _stop_scratch_cluster() {
 }
 
 # An example app's database in the scratch cluster, as Restgres serves it: database DB, the authenticator role, the
-# app's migrations applied once. Exports PGDATABASE. (The benchmarks and load tests use it as it is.) SQL_FILE (e.g.
+# app's migrations applied once (APP_DIR/migrate.sh: `restgres migrate up`, recorded). Exports PGDATABASE. (The benchmarks and load tests use it as it is.) SQL_FILE (e.g.
 # Restgres's own schema, which an app's migrations may use) runs before the migrations.
 #   create_app_database APP_DIR DB [SQL_FILE]
 create_app_database() {
@@ -67,15 +67,29 @@ create_app_database() {
   "$app/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
 }
 
+# Every migration file of APP_DIR run once more with psql, outside the history `restgres migrate` keeps (which would
+# apply nothing a second time): each file must be idempotent, so that a database migrated by hand, or half-way, can
+# be taken over. The pgTAP suites then test a twice-migrated database.
+#   reapply_migrations APP_DIR
+reapply_migrations() {
+  local dir=$1/migrations f
+  [ -d "$1/supabase/migrations" ] && dir=$1/supabase/migrations
+  for f in "$dir"/[0-9]*_*.sql; do
+    psql -X -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null 2>"$SCRATCH_DIR/reapply.log" \
+      || { echo "$f is not idempotent:" >&2; cat "$SCRATCH_DIR/reapply.log" >&2; exit 1; }
+  done
+}
+
 # An example app's database for its pgTAP suite, in the scratch cluster: database DB with the authenticator role, the
-# app's migrations applied twice (they must be idempotent), app.settings.jwt_secret set as Restgres sets it from its
-# config (for the functions that sign tokens) and pgTAP installed. Exports PGDATABASE. SQL_FILE (e.g. Restgres's own
-# schema, which an app's migrations may use) runs before the migrations.
+# app's migrations applied twice (by `restgres migrate`, then every file again: they must be idempotent),
+# app.settings.jwt_secret set as Restgres sets it from its config (for the functions that sign tokens) and pgTAP
+# installed. Exports PGDATABASE. SQL_FILE (e.g. Restgres's own schema, which an app's migrations may use) runs before
+# the migrations.
 #   prepare_app_database APP_DIR DB [SQL_FILE]
 prepare_app_database() {
   command -v pg_prove >/dev/null || { echo "tests/run.sh: pg_prove not found (package postgresql-15-pgtap)" >&2; exit 1; }
   create_app_database "$@"
-  "$1/migrate.sh" 2>"$SCRATCH_DIR/migrate.log" >/dev/null || { cat "$SCRATCH_DIR/migrate.log" >&2; exit 1; }
+  reapply_migrations "$1"
   psql -X -q -c "alter database $PGDATABASE set app.settings.jwt_secret = 'pgtap-secret-pgtap-secret-pgtap-secret'"
   psql -X -q -c 'create extension if not exists pgtap'
 }

@@ -96,7 +96,14 @@ public sealed class ConfiguredApp
         ServerStaticDir: null)
     {
         ConfigFile = ConfigFile,
+        // The app's config names its schedules file itself; the dev server still has to let the authenticator write
+        // the run log, as the operator does in production (docs/schedules.md).
+        SchedulesFile = File.Exists(SchedulesFile) ? SchedulesFile : null,
+        SuperuserDbUri = cluster.ConnectionUri(Database),
     };
+
+    /// <summary>The app's schedules (server-schedules-file), when it has any.</summary>
+    public string SchedulesFile => Path.Combine(Directory, "schedules.conf");
 
     /// <summary>
     /// Runs <c>dev-services.sh start STATE_DIR DB_URI JWT_SECRET</c> from the app's folder when the app has one: it

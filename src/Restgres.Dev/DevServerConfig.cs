@@ -25,7 +25,8 @@ public sealed record DevServerConfig(
 
     /// <summary>
     /// The app's schedules file (server-schedules-file), with a superuser URI to install Restgres's run log
-    /// (<c>restgres --schema-sql</c>) and let <see cref="DbUri"/>'s role use it before serving.
+    /// (<c>restgres --schema-sql</c>) and let <see cref="DbUri"/>'s role use it before serving. With
+    /// <see cref="ConfigFile"/> the config names the file itself and this only asks for that set-up.
     /// </summary>
     public string? SchedulesFile { get; init; }
 

@@ -54,4 +54,34 @@ public sealed class ConfiguredAppServicesTests(PgClusterFixture pg) : IDisposabl
         File.Delete(Path.Combine(_dir, ConfiguredApp.ServicesFileName));
         Assert.Empty(await App(null).StartServicesAsync(pg.Cluster, "s", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task An_app_with_schedules_gets_the_run_log_installed_for_its_authenticator_and_one_without_does_not()
+    {
+        var app = App(null);
+        Assert.Null(app.ServerConfig(pg.Cluster, 3000, null).SchedulesFile);
+        File.WriteAllText(app.SchedulesFile, "tick\n  cron * * * * * *\n  sql select 1\n");
+        var dev = app.ServerConfig(pg.Cluster, 3000, null);
+        Assert.Equal(app.SchedulesFile, dev.SchedulesFile);
+        await pg.Cluster.ExecuteSqlAsync($"""
+            create database "{app.Database}";
+            do $$ begin
+              if not exists (select from pg_roles where rolname = 'authenticator') then create role authenticator login noinherit; end if;
+            end $$;
+            """);
+        try
+        {
+            await Restgres.Cli.DevServer.PrepareSchedulesAsync(dev, CancellationToken.None);
+
+            await using var conn = new Npgsql.NpgsqlConnection(Restgres.Execution.DbUri.Parse(pg.Cluster.ConnectionUri(app.Database)).ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "select has_function_privilege('authenticator', 'restgres.run_scheduled(text, text, text, timestamptz, text)', 'execute')", conn);
+            Assert.Equal(true, await cmd.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await pg.Cluster.ExecuteSqlAsync($"drop database \"{app.Database}\" with (force)");
+        }
+    }
 }

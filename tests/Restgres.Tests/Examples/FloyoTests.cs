@@ -116,6 +116,18 @@ public sealed class FloyoTests(PgClusterFixture pg, Floyo app) : IClassFixture<F
     }
 
     [Fact]
+    public async Task The_apps_config_serves_its_two_schedules_daily_at_2_and_every_6_hours()
+    {
+        var schedules = (await app.ServerAsync(pg)).Server.State.Config.ServerSchedules;
+
+        Assert.NotNull(schedules);
+        Assert.Equal(Path.Combine(app.AppDir, "schedules.conf"), schedules.Path);
+        Assert.Equal(["privacy_cleanup 0 2 * * * select app.privacy_cleanup()", "collect_metrics 0 */6 * * * select app.collect_metrics()"],
+            schedules.Jobs.Select(j => $"{j.Name} {j.CronText} {((Restgres.Schedules.SqlAction)j.Action).Sql}"));
+        Assert.All(schedules.Jobs, j => Assert.Equal("floyo_scheduler", ((Restgres.Schedules.SqlAction)j.Action).Role));
+    }
+
+    [Fact]
     public async Task Health_answers_the_clients_shape()
     {
         var s = await app.ServerAsync(pg);

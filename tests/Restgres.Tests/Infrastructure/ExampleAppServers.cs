@@ -28,24 +28,31 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
     /// <summary>The server exactly as the app configures it.</summary>
     public Task<TestServer> ServerAsync(PgClusterFixture pg) => ServerAsync(pg, "app");
 
-    protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
+    /// <summary>A database made by an app's migrations (in file order, from where `restgres dev` reads them), after
+    /// Restgres's own schema when the app uses it, then the seed files.</summary>
+    public static async Task<TestDatabase> MigratedDatabaseAsync(PgClusterFixture pg, string appDir, bool usesRestgresSchema, IEnumerable<string> seedFiles)
     {
-        var files = Directory.GetFiles(Restgres.Dev.ConfiguredApp.MigrationsDirectoryOf(AppDir), "*.sql").Order(StringComparer.Ordinal).Concat(SeedFiles).ToList();
+        ArgumentNullException.ThrowIfNull(pg);
+        var files = Directory.GetFiles(Restgres.Dev.ConfiguredApp.MigrationsDirectoryOf(appDir), "*.sql").Order(StringComparer.Ordinal).Concat(seedFiles).ToList();
         var schemaFile = Path.Combine(Path.GetTempPath(), $"restgres-schema-{Guid.NewGuid():N}.sql");
-        if (UsesRestgresSchema)
+        if (usesRestgresSchema)
         {
             await File.WriteAllTextAsync(schemaFile, "set client_min_messages = warning;\n" + Restgres.Execution.RestgresSchema.Sql);
             files.Insert(0, schemaFile);
         }
-        TestDatabase db;
         try
         {
-            db = await pg.CreateDatabaseFromFilesAsync([.. files]);
+            return await pg.CreateDatabaseFromFilesAsync([.. files]);
         }
         finally
         {
             File.Delete(schemaFile);
         }
+    }
+
+    protected override async Task<TestDatabase> CreateDatabaseAsync(PgClusterFixture pg)
+    {
+        var db = await MigratedDatabaseAsync(pg, AppDir, UsesRestgresSchema, SeedFiles);
         await db.ExecuteSqlAsync($$"""
             do $$ begin
               if not exists (select from pg_roles where rolname = '{{authenticator}}') then
@@ -68,9 +75,12 @@ public abstract class ExampleAppServers(string name, string authenticator, strin
             ["JWT_SECRET"] = JwtSecret,
             ["PGRST_LOG_LEVEL"] = "crit",
         };
-        // The file names its routes file and its page's folder relative to the app's folder (where one runs it from).
+        // The file names its routes and schedules files and its page's folder relative to the app's folder (where one
+        // runs it from).
         if (File.Exists(Path.Combine(AppDir, "routes.conf")))
             env["PGRST_SERVER_ROUTES_FILE"] = Path.Combine(AppDir, "routes.conf");
+        if (File.Exists(Path.Combine(AppDir, "schedules.conf")))
+            env["PGRST_SERVER_SCHEDULES_FILE"] = Path.Combine(AppDir, "schedules.conf");
         if (Directory.Exists(Path.Combine(AppDir, "web")))
             env["PGRST_SERVER_STATIC_DIR"] = Path.Combine(AppDir, "web");
         return env;

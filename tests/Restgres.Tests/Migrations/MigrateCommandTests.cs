@@ -369,10 +369,13 @@ public sealed class MigrateCommandTests(PgClusterFixture pg) : IDisposable
     [InlineData("glucose-api")]
     [InlineData("click-analytics")]
     [InlineData("ab-dashboard")]
-    public async Task An_example_app_s_numbered_migrations_apply_and_a_second_run_has_nothing_to_do(string app)
+    [InlineData("floyo")]
+    [InlineData("ai-generations")]
+    public async Task An_example_app_s_migrations_apply_and_a_second_run_has_nothing_to_do(string app)
     {
-        var db = await EmptyDatabaseAsync(pg);
-        var dir = Path.Combine(RepoPaths.Root, "examples", app, "migrations");
+        // The AI generations app's migrations use Restgres's own schema, which its migrate.sh installs first.
+        var db = app == "ai-generations" ? await pg.CreateDatabaseAsync(Restgres.Execution.RestgresSchema.Sql) : await EmptyDatabaseAsync(pg);
+        var dir = Restgres.Dev.ConfiguredApp.MigrationsDirectoryOf(Path.Combine(RepoPaths.Root, "examples", app));
 
         var first = await MigrateAsync("up", "--dir", dir, "--db-uri", db.Uri());
         var second = await MigrateAsync("up", "--dir", dir, "--db-uri", db.Uri());

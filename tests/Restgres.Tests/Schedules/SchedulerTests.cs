@@ -195,4 +195,29 @@ public sealed class SchedulerTests(PgClusterFixture pg) : IDisposable
 
         Assert.Contains(log, l => l.Contains("job tick failed: the schedules' run log is not installed: run the SQL of 'restgres --schema-sql'", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_reload_with_an_invalid_cron_expression_names_the_file_and_line_and_keeps_the_running_schedules()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var schedules = Path.Combine(_dir, "schedules.conf");
+        const string Good = "tick\n  cron * * * * * *\n  sql insert into api.ticks default values\n  role adm_anon\n";
+        await File.WriteAllTextAsync(schedules, Good);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(
+            AdminKit.LoadFile(Path.Combine(_dir, "restgres.conf"), AdminKit.ConfigText(db, $"server-schedules-file = \"{schedules}\"")), log.Enqueue);
+        await AdminKit.ListeningAsync(server);
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= 1));
+        var before = server.State.Config;
+
+        await File.WriteAllTextAsync(schedules, Good.Replace("* * * * * *", "0 25 * * *", StringComparison.Ordinal));
+        await db.ExecuteSqlAsync("NOTIFY pgrst, 'reload config'");
+
+        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(server.State.Observer.Metrics.ConfigReloadFailures == 1)));
+        Assert.Contains(log, l => l.Contains($"Error in schedules file '{schedules}' (server-schedules-file), line 2: 'cron 0 25 * * *' is not a valid cron expression", StringComparison.Ordinal));
+        Assert.Same(before, server.State.Config);
+        // The old schedule goes on.
+        var runs = await RunsAsync(db, "tick", "ok");
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") > runs));
+    }
 }

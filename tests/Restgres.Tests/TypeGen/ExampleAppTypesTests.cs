@@ -16,7 +16,13 @@ public sealed class ExampleAppTypes : IAsyncLifetime
         ["ab-dashboard"] = "public",
         ["click-analytics"] = "api",
         ["glucose-api"] = "api",
+        ["floyo"] = "api",
+        ["ai-generations"] = "api",
     };
+
+    /// <summary>Apps whose migrations use Restgres's own schema (restgres --schema-sql), installed before them as
+    /// `restgres dev` does.</summary>
+    private static readonly HashSet<string> UsesRestgresSchema = new(StringComparer.Ordinal) { "ai-generations" };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, string> _generated = new(StringComparer.Ordinal);
@@ -37,8 +43,7 @@ public sealed class ExampleAppTypes : IAsyncLifetime
             if (_generated.TryGetValue(app + " " + lang, out var text)) return text;
             if (!_uris.TryGetValue(app, out var uri))
             {
-                var migrations = Directory.GetFiles(Path.Combine(RepoPaths.Root, "examples", app, "migrations"), "*.sql").Order(StringComparer.Ordinal);
-                var db = await pg.CreateDatabaseFromFilesAsync([.. migrations]);
+                var db = await ExampleAppServers.MigratedDatabaseAsync(pg, Path.Combine(RepoPaths.Root, "examples", app), UsesRestgresSchema.Contains(app), []);
                 _databases.Add(db);
                 _uris[app] = uri = db.Uri();
             }
@@ -91,7 +96,7 @@ public sealed class ExampleAppTypesTests(PgClusterFixture pg, ExampleAppTypes ap
         Assert.True(File.Exists(path), $"{path} is missing: run the type tests with RESTGRES_UPDATE_TYPES=1 (docs/gen-types.md)");
         var committed = (await File.ReadAllTextAsync(path)).ReplaceLineEndings("\n");
         Assert.True(committed == generated,
-            $"examples/{app}/types/database.ts is out of date with examples/{app}/migrations: regenerate it "
+            $"examples/{app}/types/database.ts is out of date with its migrations: regenerate it "
             + "(RESTGRES_UPDATE_TYPES=1 dotnet test --filter ExampleAppTypesTests, or restgres gen types typescript) and commit it.");
     }
 
