@@ -1,13 +1,14 @@
 # shellcheck shell=bash
-# The end-to-end runner of the AI generations app (ai-generations.sh) in parts a runner sources (run.sh, which serves
-# both dashboards at once, has its own serve()). Source it, then:
-#   e2e_init "$@"                      --bin PATH (default artifacts/restgres/restgres); checks Chromium, npm ci once
-#   e2e_start_dev CHECK_PATH STATUS DEV_ARGS...
-#                                      `restgres dev DEV_ARGS --data-dir TMP --port FREE` from the repository root,
-#                                      waits until GET CHECK_PATH answers STATUS; sets E2E_URL, E2E_WORK (its stdout is
-#                                      $E2E_WORK/dev.out); stopped (TERM, then KILL) on exit
-#   e2e_node TEST_FILE [NAME=VALUE...] node's test runner on TEST_FILE with E2E_URL, E2E_BANNER, E2E_BIN, E2E_RESULTS
-#                                      and the extra variables; the server log's tail when it fails
+# The end-to-end runners' common parts (run.sh: both dashboards; ai-generations.sh). Source it, then:
+#   e2e_init [--bin PATH]              default artifacts/restgres/restgres; checks Chromium, npm ci once; makes E2E_WORK
+#   e2e_start_dev NAME CHECK_PATH STATUS DEV_ARGS...
+#                                      `restgres dev DEV_ARGS --data-dir $E2E_WORK/NAME --port FREE` from the repository
+#                                      root, waits until GET CHECK_PATH answers STATUS (any 2xx when STATUS is 2xx); sets
+#                                      E2E_URL; its banner is $E2E_WORK/NAME.out, its log $E2E_WORK/NAME.err; every
+#                                      server started is stopped (TERM, then KILL) on exit
+#   e2e_node TEST_FILE... [-- NAME=VALUE...]
+#                                      node's test runner on the files (one pass/fail summary) with E2E_BIN, E2E_RESULTS
+#                                      and the variables; every server log's tail when it fails
 # Screenshots and banners go to test-results/e2e/.
 e2e_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 e2e_root="$(cd "$e2e_here/../.." && pwd)"
@@ -22,7 +23,7 @@ e2e_init() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --bin) E2E_BIN="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
-      -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
       *) say "unknown argument '$1'"; exit 2 ;;
     esac
   done
@@ -32,42 +33,50 @@ e2e_init() {
     say "npm ci (playwright-core; the browser is Debian's, nothing else is downloaded)"
     (cd "$e2e_here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
+  mkdir -p "$E2E_RESULTS"
   E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/restgres-e2e.XXXXXX")
-  e2e_server_pid=
+  e2e_server_pids=()
   trap _e2e_cleanup EXIT
 }
 
 _e2e_cleanup() {
-  if [ -n "$e2e_server_pid" ] && kill -0 "$e2e_server_pid" 2>/dev/null; then
-    kill -TERM "$e2e_server_pid" 2>/dev/null || true   # restgres dev stops its services and PostgreSQL on the way out
-    for _ in $(seq 1 60); do kill -0 "$e2e_server_pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$e2e_server_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${e2e_server_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true   # restgres dev stops its services and PostgreSQL on the way out
+  done
+  for pid in "${e2e_server_pids[@]}"; do
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   rm -rf "$E2E_WORK"
 }
 
 e2e_start_dev() {
-  local check=$1 expected=$2; shift 2
-  local port i
+  local name=$1 check=$2 expected=$3 port pid i code; shift 3
   port=$(e2e_free_port)
-  say "starting restgres dev $* on 127.0.0.1:$port (cluster in $E2E_WORK)"
-  (cd "$e2e_root" && exec "$E2E_BIN" dev "$@" --data-dir "$E2E_WORK/pg" --port "$port") >"$E2E_WORK/dev.out" 2>"$E2E_WORK/dev.err" &
-  e2e_server_pid=$!
+  say "starting restgres dev $* on 127.0.0.1:$port (cluster in $E2E_WORK/$name)"
+  (cd "$e2e_root" && exec "$E2E_BIN" dev "$@" --data-dir "$E2E_WORK/$name" --port "$port") >"$E2E_WORK/$name.out" 2>"$E2E_WORK/$name.err" &
+  pid=$!
+  e2e_server_pids+=("$pid")
   E2E_URL="http://127.0.0.1:$port"
   for i in $(seq 1 240); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$E2E_URL$check" 2>/dev/null)" = "$expected" ]; then break; fi
-    if ! kill -0 "$e2e_server_pid" 2>/dev/null; then say "restgres dev exited:"; cat "$E2E_WORK/dev.err" >&2; exit 1; fi
-    [ "$i" = 240 ] && { say "restgres dev did not answer within 120 s:"; cat "$E2E_WORK/dev.err" >&2; exit 1; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$E2E_URL$check" 2>/dev/null || true)
+    if [ "$code" = "$expected" ] || { [ "$expected" = 2xx ] && [[ "$code" == 2?? ]]; }; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then say "restgres dev ($name) exited:"; cat "$E2E_WORK/$name.err" >&2; exit 1; fi
+    [ "$i" = 240 ] && { say "restgres dev ($name) did not answer within 120 s:"; cat "$E2E_WORK/$name.err" >&2; exit 1; }
     sleep 0.5
   done
-  say "up: $E2E_URL"
-  mkdir -p "$E2E_RESULTS"
+  say "up: $E2E_URL ($name)"
 }
 
 e2e_node() {
-  local file=$1 status=0; shift
-  (cd "$e2e_here" && env E2E_URL="$E2E_URL" E2E_BANNER="$E2E_WORK/dev.out" E2E_BIN="$E2E_BIN" E2E_RESULTS="$E2E_RESULTS" "$@" \
-    node --test --test-concurrency=1 --test-reporter=spec "$file") || status=$?
-  [ "$status" = 0 ] || { say "server log (last 40 lines):"; tail -40 "$E2E_WORK/dev.err" >&2; }
+  local files=() status=0 f
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  (cd "$e2e_here" && env E2E_BIN="$E2E_BIN" E2E_RESULTS="$E2E_RESULTS" "$@" \
+    node --test --test-concurrency=1 --test-reporter=spec "${files[@]}") || status=$?
+  if [ "$status" != 0 ]; then
+    for f in "$E2E_WORK"/*.err; do say "server log $(basename "$f" .err) (last 40 lines):"; tail -40 "$f" >&2; done
+  fi
   return "$status"
 }

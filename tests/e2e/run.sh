@@ -9,83 +9,32 @@
 #   --bin   the restgres executable (default: artifacts/restgres/restgres, as scripts/publish.sh makes it)
 #   --only  one of the two pages (default: both, in one test run, so the runner prints one pass/fail summary)
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-bin="$root/artifacts/restgres/restgres"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 only=
+args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --bin) bin="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "e2e: unknown argument '$1'" >&2; exit 2 ;;
+    *) args+=("$1"); shift ;;
   esac
 done
-say() { printf 'e2e: %s\n' "$*" >&2; }
 case "$only" in ''|ab|clicks) ;; *) say "--only takes ab or clicks, not '$only'"; exit 2 ;; esac
-[ -x "$bin" ] || { say "no restgres executable at $bin (scripts/publish.sh makes it)"; exit 1; }
-[ -x /usr/bin/chromium ] || { say "/usr/bin/chromium missing (scripts/ensure-deps.sh browser)"; exit 1; }
+e2e_init "${args[@]}"
+if [ "$only" != clicks ]; then "$e2e_root/examples/ab-dashboard/web/build.sh"; fi
 
-if [ "$only" != clicks ]; then "$root/examples/ab-dashboard/web/build.sh"; fi
-if [ ! -d "$here/node_modules/playwright-core" ]; then
-  say "npm ci (playwright-core; the browser is Debian's, nothing else is downloaded)"
-  (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/restgres-e2e.XXXXXX")
-server_pids=()
-cleanup() {
-  local pid
-  for pid in "${server_pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true   # restgres dev stops its PostgreSQL on the way out
-  done
-  for pid in "${server_pids[@]}"; do
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# serve NAME READY_PATH DEV_ARGS...: starts `restgres dev DEV_ARGS` on a free port with its cluster in $work/NAME,
-# waits until READY_PATH answers, and sets $url. Its banner is $work/NAME.out, its log $work/NAME.err.
-serve() {
-  local name=$1 ready=$2 port pid i
-  shift 2
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  say "starting restgres dev $* on 127.0.0.1:$port (cluster in $work/$name)"
-  (cd "$root" && exec "$bin" dev "$@" --data-dir "$work/$name" --port "$port") >"$work/$name.out" 2>"$work/$name.err" &
-  pid=$!
-  server_pids+=("$pid")
-  url="http://127.0.0.1:$port"
-  for i in $(seq 1 240); do
-    if curl -fsS -o /dev/null "$url$ready" 2>/dev/null; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then say "restgres dev ($name) exited:"; cat "$work/$name.err" >&2; exit 1; fi
-    [ "$i" = 240 ] && { say "restgres dev ($name) did not answer within 120 s:"; cat "$work/$name.err" >&2; exit 1; }
-    sleep 0.5
-  done
-  say "up: $url ($name)"
-}
-
-mkdir -p "$root/test-results/e2e"
 files=()
-envs=(E2E_BIN="$bin" E2E_RESULTS="$root/test-results/e2e")
+envs=()
 if [ "$only" != clicks ]; then
-  serve ab /rest/v1/ --events 50000
-  cp "$work/ab.out" "$root/test-results/e2e/dev-banner.txt"
-  envs+=(E2E_URL="$url" E2E_BANNER="$work/ab.out")
+  e2e_start_dev ab /rest/v1/ 2xx --events 50000
+  cp "$E2E_WORK/ab.out" "$E2E_RESULTS/dev-banner.txt"
+  envs+=(E2E_URL="$E2E_URL" E2E_BANNER="$E2E_WORK/ab.out")
   files+=(dashboard.test.mjs)
 fi
 if [ "$only" != ab ]; then
-  serve clicks /health --app click-analytics
-  cp "$work/clicks.out" "$root/test-results/e2e/dev-banner-click-analytics.txt"
-  envs+=(E2E_CLICKS_URL="$url" E2E_CLICKS_BANNER="$work/clicks.out")
+  e2e_start_dev clicks /health 2xx --app click-analytics
+  cp "$E2E_WORK/clicks.out" "$E2E_RESULTS/dev-banner-click-analytics.txt"
+  envs+=(E2E_CLICKS_URL="$E2E_URL" E2E_CLICKS_BANNER="$E2E_WORK/clicks.out")
   files+=(click-analytics.test.mjs)
 fi
-
-status=0
-(cd "$here" && env "${envs[@]}" node --test --test-concurrency=1 --test-reporter=spec "${files[@]}") || status=$?
-if [ "$status" != 0 ]; then
-  for f in "$work"/*.err; do say "server log $(basename "$f" .err) (last 40 lines):"; tail -40 "$f" >&2; done
-fi
-exit "$status"
+e2e_node "${files[@]}" -- "${envs[@]}"
