@@ -141,6 +141,13 @@ internal static class MainTx
                 throw error;
             }
         }
+        catch (PostgresException e) when (e.InvariantSeverity is "FATAL" or "PANIC")
+        {
+            // The server ended the session under the request (pg_terminate_backend, a shutdown): the connection is
+            // gone, which PostgREST reports as a client error in libpq's words, and starts recovering.
+            Release(result);
+            throw Pgrst.DbClient(NoConnection);
+        }
         catch (PostgresException e)
         {
             Release(result);
@@ -321,6 +328,9 @@ internal static class MainTx
     /// A connection that broke during the transaction (the server went away, a network failure): not an error
     /// PostgreSQL reported, so PostgREST's PGRST001 (503) rather than a 500.
     /// </summary>
+    /// <summary>libpq's message for a connection that is gone (with its newline, as PostgREST passes it on).</summary>
+    private const string NoConnection = "no connection to the server\n";
+
     internal static ApiError ClientError(NpgsqlException e) => Pgrst.DbClient(ConnectionFailure(e));
 
     // Npgsql raises the same exception type for every pool wait that times out; its message is the only distinction

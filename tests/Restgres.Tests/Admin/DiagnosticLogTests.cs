@@ -25,6 +25,10 @@ public sealed class DiagnosticLogTests(PgClusterFixture pg) : IDisposable
         insert into api.films values (1, 1, 'Paths of Glory'), (2, 1, 'Barry Lyndon');
         insert into api.awards values (1, 1, 'A', 2026), (2, 1, 'B', 1975);
         grant select on api.directors, api.films, api.awards to {{AdminKit.Anon}};
+        -- Ends the request's own session, as pg_terminate_backend from an operator or a shutdown would.
+        create function api.end_my_session() returns boolean language sql security definer
+          as $$ select pg_terminate_backend(pg_backend_pid()) $$;
+        grant execute on function api.end_my_session() to {{AdminKit.Anon}};
         """;
 
     private const string LegacyQuery = "/directors?select=name,all_films:films(title),awards_2026:awards(name)&films.order=title&awards.year=eq.2026";
@@ -103,5 +107,21 @@ public sealed class DiagnosticLogTests(PgClusterFixture pg) : IDisposable
                 "Borrowed a connection from the pool",
             ],
             lines.Where(l => l.Contains("onnection", StringComparison.Ordinal) || l.Contains("borrow", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
+    public async Task A_session_ended_under_a_request_is_a_503_client_error_in_libpq_words_logged_and_recovered_from()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var log = new ConcurrentQueue<string>();
+        await using var server = await AdminKit.StartAsync(AdminKit.Config(db), log.Enqueue);
+
+        var response = await AdminKit.GetAsync(server.BaseAddress, "/rpc/end_my_session");
+
+        Assert.Equal(503, response.Status);
+        const string Error = """{"code":"PGRST001","details":"no connection to the server\n","hint":null,"message":"Database client error. Retrying the connection."}""";
+        Assert.Equal(Error, response.Body);
+        Assert.Contains(Error, log);
+        Assert.True(await AdminKit.EventuallyAsync(async () => (await AdminKit.GetAsync(server.BaseAddress, "/directors")).Status == 200));
     }
 }
