@@ -34,7 +34,7 @@ internal static class Pipeline
                 replica.Served();
                 return served;
             }
-            catch (Errors.ApiError e) when (ReadReplicas.IsReplicaFailure(e))
+            catch (Exception e) when (ReadReplicas.IsReplicaFailure(e))
             {
                 // A read sends nothing before its transaction ends: the primary can serve it instead.
                 replicas.MarkDown(replica, e.Message);

@@ -122,13 +122,15 @@ internal sealed class ReadReplicas : IAsyncDisposable
     internal void ServedByPrimary() => Interlocked.Increment(ref _primaryRequests);
 
     /// <summary>
-    /// Whether a planned transaction may run on a standby: a read-only one (GET/HEAD on a relation, a GET call of a
-    /// STABLE or IMMUTABLE function) that asks nothing only a primary gives. A volatile function may do what a
+    /// Whether a planned transaction may run on a standby: a GET or HEAD, read-only (on a relation, or a call of a
+    /// STABLE or IMMUTABLE function; a POST call stays on the primary whatever the function) that asks nothing only a
+    /// primary gives. A volatile function may do what a
     /// read-only transaction allows on a primary but a standby refuses (temporary tables, txid_current, NOTIFY);
     /// <c>Prefer: tx=commit</c> asks for a commit; SERIALIZABLE is refused by a hot standby.
     /// </summary>
     public static bool Eligible(App.DbActionPlan plan, TxSettings tx, ApiRequest req) =>
-        plan.ReadOnly
+        req.Method is "GET" or "HEAD"
+        && plan.ReadOnly
         && plan is App.ReadActionPlan or App.CallActionPlan { Plan.Routine.Volatility: not Catalog.Volatility.Volatile }
         && req.Preferences.Transaction != PreferTransaction.Commit
         && tx.IsolationLevel != "SERIALIZABLE";
@@ -187,10 +189,17 @@ internal sealed class ReadReplicas : IAsyncDisposable
     /// <summary>
     /// Whether a replica's failure is the replica's, not the request's: it could not be reached or went away mid-way
     /// (PGRST000/001/003), it is shutting down (57P01-57P03), or it cancelled the read for a conflict with recovery
-    /// (40001, 40P01). The read is then run again on the primary: nothing of it has been sent to the client yet.
+    /// (40001, 40P01), or the connection broke in a way Npgsql reports as something else than a database error (an
+    /// I/O or state exception of a connection closed under it). The read is then run again on the primary: nothing of
+    /// it has been sent to the client yet. Never a client that left (its cancellation), nor the request's own errors.
     /// </summary>
-    public static bool IsReplicaFailure(ApiError e) =>
-        e.ConnectionLost || e.Code is "PGRST000" or "PGRST001" or "PGRST003" or "57P01" or "57P02" or "57P03" or "40001" or "40P01";
+    public static bool IsReplicaFailure(Exception e) => e switch
+    {
+        OperationCanceledException => false,
+        ApiError api => api.ConnectionLost
+            || api.Code is "PGRST000" or "PGRST001" or "PGRST003" or "57P01" or "57P02" or "57P03" or "40001" or "40P01",
+        _ => e is NpgsqlException or IOException or InvalidOperationException or ObjectDisposedException or TimeoutException,
+    };
 
     /// <summary>Takes a replica out after a failed read, until its next check finds it well.</summary>
     public void MarkDown(ReadReplica replica, string reason)
