@@ -1,6 +1,11 @@
 # Sourced by run.sh --replica: a streaming standby of the fixture cluster, made with pg_basebackup after every
 # setup-db.sh (which runs initdb afresh), and PGRST_DB_READ_REPLICAS naming it, so that the suite's GET reads are
 # served by the standby (docs/read-replicas.md). Uses run.sh's WORK, DATADIR, pg_port, runas and log/die.
+#
+# The standby is asynchronous, as most are: a case that writes and then reads in a separate request without the
+# Restgres-LSN token may read from a standby that has not replayed the write yet. CONFORMANCE_REPLICA_COMMIT=remote_apply
+# makes it synchronous instead (synchronous_standby_names = '*', synchronous_commit = remote_apply): every commit
+# returns once the standby has applied it, PostgreSQL's own read-your-writes for clients that send no token.
 
 REPLICA_DIR="$WORK/pg/replica"
 replica_port=""
@@ -41,7 +46,12 @@ replica_setup() {
       -c "select pg_last_wal_replay_lsn() >= '$target'")" = t ] && break
     sleep 0.1
   done
-  log "standby of the fixture cluster on port $replica_port in $((SECONDS - t0))s"
+  if [ "${CONFORMANCE_REPLICA_COMMIT:-}" = remote_apply ]; then
+    psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+      -c "alter system set synchronous_standby_names = '*'" -c "alter system set synchronous_commit = remote_apply" \
+      -c "select pg_reload_conf()" >/dev/null
+  fi
+  log "standby of the fixture cluster on port $replica_port in $((SECONDS - t0))s (commit: ${CONFORMANCE_REPLICA_COMMIT:-asynchronous})"
 }
 
 # The server's extra environment: the standby as its read replica.

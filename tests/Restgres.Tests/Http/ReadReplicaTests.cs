@@ -54,9 +54,11 @@ public sealed class ReplicaClusters : IAsyncLifetime
     }
 
     /// <summary>A server on the primary with <paramref name="replicas"/>; its log lines go to <paramref name="log"/>.</summary>
-    internal async Task<TestServer> ServerAsync(ImmutableArray<string> replicas, int maxLag = 30, ConcurrentQueue<string>? log = null)
+    internal async Task<TestServer> ServerAsync(ImmutableArray<string> replicas, int maxLag = 30, ConcurrentQueue<string>? log = null,
+        Func<AppConfig, AppConfig>? configure = null)
     {
-        var server = await TestServer.StartAsync(new AppConfig
+        configure ??= c => c;
+        var server = await TestServer.StartAsync(configure(new AppConfig
         {
             DbUri = Uri(Primary),
             DbSchemas = ["api"],
@@ -64,7 +66,7 @@ public sealed class ReplicaClusters : IAsyncLifetime
             DbTxEnd = TxEnd.CommitAllowOverride,
             DbReadReplicas = replicas,
             DbReadReplicaMaxLag = maxLag,
-        }, line => log?.Enqueue(line));
+        }), line => log?.Enqueue(line));
         lock (_servers) _servers.Add(server);
         return server;
     }
@@ -134,6 +136,21 @@ public sealed class ReadReplicaTests(ReplicaClusters pg) : IClassFixture<Replica
         Assert.Matches(@"restgres_db_pool_requests_total\{pool=""primary""\} [4-9]", metrics);
         Assert.Contains($"restgres_db_replica_healthy{{pool=\"{Replica(s).Name}\"}} 1", metrics, StringComparison.Ordinal);
         Assert.Contains($"restgres_db_replica_lag_seconds{{pool=\"{Replica(s).Name}\"}}", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_group_committed_insert_and_an_insert_with_a_result_check_carry_their_Restgres_LSN()
+    {
+        var s = await pg.ServerAsync([pg.Uri(pg.Standby)], configure: c => c with { DbGroupCommit = ["notes"], DbGroupCommitMaxRequests = 1 });
+        var grouped = await PostNote(s, Tag());
+        Assert.Equal(201, grouped.Status);
+        Assert.Matches("^[0-9A-F]+/[0-9A-F]+$", grouped.Header("Restgres-LSN"));
+        // A singular response is checked before COMMIT, which then ends the transaction in a round trip of its own.
+        var checkedWrite = await PostNote(s, Tag(), ("Accept", "application/vnd.pgrst.object+json"), ("Prefer", "return=representation"));
+        Assert.Equal(201, checkedWrite.Status);
+        Assert.Matches("^[0-9A-F]+/[0-9A-F]+$", checkedWrite.Header("Restgres-LSN"));
+        var rolledBack = await PostNote(s, Tag(), ("Prefer", "tx=rollback"));
+        Assert.Null(rolledBack.Header("Restgres-LSN"));
     }
 
     [Fact]
