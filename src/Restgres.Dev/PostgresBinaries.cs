@@ -21,6 +21,9 @@ public sealed class PostgresBinaries
 
     public string Postgres => Path.Combine(BinDir, "postgres");
 
+    /// <summary>Makes a standby's data directory from a running cluster (<see cref="PostgresCluster.CreateStandbyAsync"/>).</summary>
+    public string PgBaseBackup => Path.Combine(BinDir, "pg_basebackup");
+
     /// <summary>
     /// psql ships in the client package; Debian puts it beside the server programs, other layouts may only have it on
     /// PATH.

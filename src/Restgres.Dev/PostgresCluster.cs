@@ -124,23 +124,107 @@ public sealed partial class PostgresCluster : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(root, "owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), ct);
         try
         {
-            var cluster = await StartAsync(Path.Combine(root, "data"), FreePort(), options, root, ct);
-            lock (TemporaryLock)
-            {
-                LiveTemporaries.Add(cluster);
-                if (!s_exitHookInstalled)
-                {
-                    AppDomain.CurrentDomain.ProcessExit += (_, _) => StopLiveTemporariesAtExit();
-                    s_exitHookInstalled = true;
-                }
-            }
-            return cluster;
+            return Register(await StartAsync(Path.Combine(root, "data"), FreePort(), options, root, ct));
         }
         catch
         {
             await TryStopAndDeleteAsync(binaries, RootRunAsUser(), root);
             throw;
         }
+    }
+
+    private static PostgresCluster Register(PostgresCluster cluster)
+    {
+        lock (TemporaryLock)
+        {
+            LiveTemporaries.Add(cluster);
+            if (!s_exitHookInstalled)
+            {
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => StopLiveTemporariesAtExit();
+                s_exitHookInstalled = true;
+            }
+        }
+        return cluster;
+    }
+
+    /// <summary>
+    /// A throw-away streaming standby of this (running) cluster, as a read replica is made: <c>pg_basebackup -R</c>
+    /// over loopback (initdb's pg_hba.conf lets the superuser connect for replication from 127.0.0.1; one is added
+    /// when missing), started in hot standby on a free port, deleted on dispose.
+    /// </summary>
+    /// <param name="applyDelay">recovery_min_apply_delay: the standby replays each commit this long after it was
+    /// made, so that replication lag can be seen on one machine.</param>
+    public async Task<PostgresCluster> CreateStandbyAsync(TimeSpan? applyDelay = null, ClusterOptions? options = null, CancellationToken ct = default)
+    {
+        options = (options ?? new ClusterOptions()) with { Ephemeral = true };
+        await EnsureReplicationAccessAsync(ct);
+        var root = Directory.CreateTempSubdirectory(TemporaryPrefix).FullName;
+        await File.WriteAllTextAsync(Path.Combine(root, "owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), ct);
+        try
+        {
+            var dataDir = Path.Combine(root, "data");
+            Directory.CreateDirectory(dataDir);
+            SetMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (RunAsUser is not null)
+            {
+                await ChownAsync(RunAsUser, dataDir, ct);
+                MakeAncestorsTraversable(dataDir, options.Log);
+            }
+            options.Log?.Invoke($"Copying the cluster on port {Port} into a standby in {dataDir}");
+            var backup = await RunPgProgramAsync(Binaries.PgBaseBackup,
+            [
+                "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", SuperUser, "-D", dataDir,
+                "-R", "-X", "stream", "-c", "fast", "--no-sync", "-w",
+            ], ct);
+            if (backup.ExitCode != 0)
+                throw new PostgresClusterException($"pg_basebackup from port {Port} failed: {backup.Output}");
+            // The copy carries the primary's log; the standby's starts afresh.
+            File.Delete(Path.Combine(dataDir, "server.log"));
+            if (applyDelay is { } delay)
+            {
+                options = options with
+                {
+                    Settings = options.Settings.SetItem("recovery_min_apply_delay",
+                        ConfQuote(((long)delay.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms")),
+                };
+            }
+            return Register(await StartAsync(dataDir, FreePort(), options, root, ct));
+        }
+        catch
+        {
+            await TryStopAndDeleteAsync(Binaries, RunAsUser, root);
+            throw;
+        }
+    }
+
+    /// <summary>Starts again a server stopped by <see cref="StopAsync(CancellationToken)"/>, on the same port.</summary>
+    public async Task StartAgainAsync(CancellationToken ct = default)
+    {
+        if (!_stopped)
+            return;
+        var failure = await TryStartServerAsync(new ClusterOptions(), ct);
+        if (failure is not null)
+            throw new PostgresClusterException($"PostgreSQL did not start again from {DataDir} on port {Port}:\n{failure}");
+        _stopped = false;
+    }
+
+    /// <summary>A standby needs wal_level replica or above and a pg_hba.conf line for replication connections.</summary>
+    private async Task EnsureReplicationAccessAsync(CancellationToken ct)
+    {
+        await using var conn = new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync(ct);
+        await using (var level = new NpgsqlCommand("show wal_level", conn))
+        {
+            if (await level.ExecuteScalarAsync(ct) is "minimal")
+                throw new PostgresClusterException($"The cluster on port {Port} has wal_level = minimal: a standby needs replica or logical.");
+        }
+        var hba = Path.Combine(DataDir, "pg_hba.conf");
+        var lines = await File.ReadAllLinesAsync(hba, ct);
+        if (lines.Any(l => l.TrimStart().StartsWith("host", StringComparison.Ordinal) && l.Contains("replication", StringComparison.Ordinal)))
+            return;
+        await File.AppendAllTextAsync(hba, "\n# Added by Restgres for a standby made by pg_basebackup\nhost replication all 127.0.0.1/32 trust\n", ct);
+        await using var reload = new NpgsqlCommand("select pg_reload_conf()", conn);
+        await reload.ExecuteScalarAsync(ct);
     }
 
     private static async Task<PostgresCluster> StartAsync(

@@ -14,6 +14,8 @@
 #   --no-publish       reuse artifacts/restgres/restgres instead of running scripts/publish.sh first
 #   --max-seconds N    cap for the whole run, setup included (default 1200; env CONFORMANCE_MAX_SECONDS)
 #   --list             list the config names and exit
+#   --replica          also start a streaming standby of the fixture cluster and serve reads from it
+#                      (db-read-replicas; tests/conformance/replica.sh, docs/read-replicas.md)
 # Env: CONFORMANCE_DIR (default ../shared/conformance beside the repo), CONFORMANCE_START_TIMEOUT (default 60 s).
 #
 # Output: a per-config table, then 'conformance: N passed, M failed'. Files in test-results/conformance/:
@@ -35,6 +37,7 @@ filters=()
 verbose=0
 publish=1
 list=0
+replica=0
 max_seconds="${CONFORMANCE_MAX_SECONDS:-1200}"
 start_timeout="${CONFORMANCE_START_TIMEOUT:-60}"
 while [ $# -gt 0 ]; do
@@ -48,7 +51,8 @@ while [ $# -gt 0 ]; do
     --max-seconds) [ $# -ge 2 ] || die "--max-seconds needs a number"; max_seconds="$2"; shift 2 ;;
     --max-seconds=*) max_seconds="${1#*=}"; shift ;;
     --list) list=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --replica) replica=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -103,6 +107,10 @@ if [ "$(id -u)" = 0 ] && ! runuser -u "$runas" -- test -r "$SETUP"; then
   SETUP="$WORK/corpus/setup-db.sh"
 fi
 DATADIR="$WORK/pg/db"
+if [ "$replica" = 1 ]; then
+  # shellcheck source=tests/conformance/replica.sh
+  source "$HERE/replica.sh"
+fi
 db_started=0
 server_pid=""
 runpy_pid=""
@@ -123,6 +131,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$runpy_pid" ]; then kill -TERM "$runpy_pid" 2>/dev/null || true; wait "$runpy_pid" 2>/dev/null || true; fi
   stop_server
+  if [ "$replica" = 1 ]; then replica_stop; fi
   if [ "$db_started" = 1 ]; then
     bash "$SETUP" --stop --datadir "$DATADIR" >/dev/null 2>&1 || log "warning: could not stop the cluster in $DATADIR"
   fi
@@ -149,6 +158,7 @@ setup_db() {
     without_postgis=1
   fi
   log "fixture database built on port $pg_port in $((SECONDS - t0))s"
+  if [ "$replica" = 1 ]; then replica_setup; fi
 }
 
 # Prints the last lines of a server log, or a pointer to an identical earlier one (the stub fails the same way
@@ -175,6 +185,7 @@ start_server() {
   local env_file="$1" server_log="$2" cfg_env=() clear_env=() v
   mapfile -d '' cfg_env <"$env_file"
   [ ${#cfg_env[@]} -gt 0 ] || die "no server configuration in $env_file"
+  if [ "$replica" = 1 ]; then cfg_env+=("$(replica_env)"); fi
   for v in $(compgen -e); do
     case "$v" in PGRST_*) clear_env+=(-u "$v") ;; esac
   done

@@ -22,14 +22,36 @@ internal static class Pipeline
 
     private static async Task<PgrstResponse> RunDbAsync(RequestContext rc, DbActionPlan plan)
     {
-        var (config, req) = (rc.Config, rc.Request);
-        var tx = TxSettingsBuilder.Build(config, req, rc.Auth, plan.ReadOnly, plan.Hoisted, rc.Cache, plan.IsolationLevel);
+        var tx = TxSettingsBuilder.Build(rc.Config, rc.Request, rc.Auth, plan.ReadOnly, plan.Hoisted, rc.Cache, plan.IsolationLevel);
         rc.LogQuery(plan.Main.Sql);
+        // db-read-replicas: the one place a transaction's server is chosen (docs/read-replicas.md).
+        if (rc.Replicas is not { } replicas) return await RunOnAsync(rc, plan, tx, rc.DataSource);
+        if (ReadReplicas.Eligible(plan, tx, rc.Request) && await replicas.ChooseAsync(rc.Request, rc.Aborted) is { } replica)
+        {
+            try
+            {
+                var served = await RunOnAsync(rc, plan, tx, replica.DataSource);
+                replica.Served();
+                return served;
+            }
+            catch (Exception e) when (ReadReplicas.IsReplicaFailure(e))
+            {
+                // A read sends nothing before its transaction ends: the primary can serve it instead.
+                replicas.MarkDown(replica, e.Message);
+            }
+        }
+        replicas.ServedByPrimary();
+        return await RunOnAsync(rc, plan, tx, rc.DataSource);
+    }
+
+    private static async Task<PgrstResponse> RunOnAsync(RequestContext rc, DbActionPlan plan, TxSettings tx, Npgsql.NpgsqlDataSource ds)
+    {
+        var (config, req) = (rc.Config, rc.Request);
         if (plan.Media.Kind == Requests.MediaKind.Plan)
         {
             // Accept: application/vnd.pgrst.plan (db-plan-enabled): the EXPLAIN output; an EXPLAINed write runs (and,
             // with analyze, takes effect) like any other, without result checks.
-            var planBody = await MainTx.RunPlanAsync(rc.DataSource, tx, plan.Main, rc.Aborted);
+            var planBody = await MainTx.RunPlanAsync(ds, tx, plan.Main, rc.Aborted);
             rc.Timing?.TransactionDone();
             return Responses.Plan(req, plan.Media, planBody);
         }
@@ -37,15 +59,17 @@ internal static class Pipeline
         // server-idempotency: a write that commits stores its response in the same transaction (docs/idempotency.md).
         // A read-only transaction or tx=rollback changes nothing to protect, so it runs as if no key was sent.
         var idem = rc.Idempotency is { } key && !plan.ReadOnly && !tx.Rollback && plan is MutateActionPlan or CallActionPlan ? key : null;
+        // With read replicas, a write's commit position comes back for read-your-writes.
+        var commitLsn = rc.Replicas is not null && !tx.ReadOnly && !tx.Rollback;
         PgrstResponse? stored = null;
         ResultSet rs;
         try
         {
             // Idempotent requests bypass group commit: their begin and finish statements need their own transaction.
             rs = idem is null && rc.GroupCommit is { } group && GroupCommit.Applies(config, plan, tx, check is not null)
-                ? await group.RunAsync(config, rc.DataSource, GroupCommit.Target(plan), tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted)
-                : await MainTx.RunAsync(rc.DataSource, tx, plan.Main, plan.Explain, check, rc.Aborted, CacheNotify(config, rc.Cache, plan),
-                    idem, idem is null ? null : result => idem.Finish(stored = Build(config, req, plan, result)));
+                ? await group.RunAsync(config, ds, GroupCommit.Target(plan), tx, plan.Main, CacheNotify(config, rc.Cache, plan), rc.Aborted, commitLsn)
+                : await MainTx.RunAsync(ds, tx, plan.Main, plan.Explain, check, rc.Aborted, CacheNotify(config, rc.Cache, plan),
+                    idem, idem is null ? null : result => idem.Finish(stored = Build(config, req, plan, result)), commitLsn);
         }
         catch (IdempotentReplay replay)
         {
@@ -55,6 +79,7 @@ internal static class Pipeline
         rc.Timing?.TransactionDone();
         if (stored is not null)
         {
+            if (rs.CommitLsn is { } storedLsn) ReadYourWrites.AddTo(stored.Headers, req, storedLsn);
             rc.Timing?.ResponseDone();
             return stored;
         }
@@ -62,6 +87,7 @@ internal static class Pipeline
         try
         {
             resp = Build(config, req, plan, rs);
+            if (rs.CommitLsn is { } lsn) ReadYourWrites.AddTo(resp.Headers, req, lsn);
         }
         catch
         {

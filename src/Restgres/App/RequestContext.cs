@@ -26,6 +26,9 @@ internal sealed record RequestContext(
     /// <summary>The request's <c>Idempotency-Key</c> when server-idempotency names its path (Execution/Idempotency.cs).</summary>
     public Execution.IdempotentRequest? Idempotency { get; init; }
 
+    /// <summary>db-read-replicas' pools and health (Execution/ReadReplicas.cs); null without replicas.</summary>
+    public Execution.ReadReplicas? Replicas { get; init; }
+
     /// <summary>The access log's record of this request, when anything will be logged.</summary>
     public RequestObservation? Observation { get; init; }
 

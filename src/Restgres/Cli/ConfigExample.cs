@@ -61,6 +61,10 @@ internal static class ConfigExample
             new("Seconds after which a connection is recycled, and after which an idle one is closed.",
                 O.DbPoolMaxLifetime, O.DbPoolMaxIdletime),
             new("Reconnect when the database connection is lost (false: exit instead).", O.DbPoolAutomaticRecovery),
+            new("Read replicas (docs/read-replicas.md): streaming standbys' URIs, comma-separated; GET reads go to a\n"
+                + "healthy one, writes stay on db-uri. A replica lagging more than max-lag seconds is taken out.",
+                Sample(O.DbReadReplicas, "postgresql://authenticator@replica1/app,postgresql://authenticator@replica2/app"),
+                O.DbReadReplicaMaxLag),
         ]),
         new("In-database configuration",
         [

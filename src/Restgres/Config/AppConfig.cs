@@ -47,6 +47,9 @@ internal sealed record AppConfig
     public ImmutableArray<string> DbGroupCommit { get; init; } = ConfigOptions.DbGroupCommit.DefaultValue;
     public int DbGroupCommitWindow { get; init; } = ConfigOptions.DbGroupCommitWindow.DefaultValue;
     public int DbGroupCommitMaxRequests { get; init; } = ConfigOptions.DbGroupCommitMaxRequests.DefaultValue;
+    /// <summary>Read replicas' URIs (Execution/ReadReplicas.cs); empty: every transaction on db-uri.</summary>
+    public ImmutableArray<string> DbReadReplicas { get; init; } = ConfigOptions.DbReadReplicas.DefaultValue;
+    public int DbReadReplicaMaxLag { get; init; } = ConfigOptions.DbReadReplicaMaxLag.DefaultValue;
     public QualifiedName? DbPreRequest { get; init; } = ConfigOptions.DbPreRequest.DefaultValue;
     public bool DbPreparedStatements { get; init; } = ConfigOptions.DbPreparedStatements.DefaultValue;
     public QualifiedName? DbRootSpec { get; init; } = ConfigOptions.DbRootSpec.DefaultValue;

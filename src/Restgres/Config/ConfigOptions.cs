@@ -165,6 +165,25 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<ImmutableArray<string>> DbReadReplicas = new("db-read-replicas",
+        CommaList.Then(ParseReplicaUris, JoinList),
+        c => c.DbReadReplicas, (c, v) => c with { DbReadReplicas = v })
+    {
+        UnsetValue = [],
+        Doc = "Streaming standbys' connection URIs, comma-separated: GET/HEAD reads and GET calls of stable functions go "
+            + "to a healthy one (docs/read-replicas.md). Unset: everything on `db-uri`.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
+    public static readonly ConfigOption<int> DbReadReplicaMaxLag = new("db-read-replica-max-lag", NonNegative,
+        c => c.DbReadReplicaMaxLag, (c, v) => c with { DbReadReplicaMaxLag = v })
+    {
+        Default = "30",
+        Doc = "Seconds of replay lag after which a read replica is taken out until it catches up.",
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<bool> DbPreparedStatements = new("db-prepared-statements", Bool,
         c => c.DbPreparedStatements, (c, v) => c with { DbPreparedStatements = v })
     {
@@ -762,7 +781,7 @@ internal static class ConfigOptions
     [
         ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
         DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
-        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
+        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbReadReplicas, DbReadReplicaMaxLag, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
         DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
         LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
@@ -773,6 +792,24 @@ internal static class ConfigOptions
         ServerResponseCache, ServerResponseCacheSize, ServerIdempotency, ServerRateLimits, ServerCancelOnDisconnect, ServerRateLimitHeaders, ServerRateLimitStore,
         ServerRateLimitMaxKeys, ServerTrustedProxies, JobsEnabled, JobsQueues, JobsLease, JobsPollInterval,
     ];
+
+    /// <summary>Each replica URI must read as db-uri does (a connection string with a comma cannot be listed).</summary>
+    private static ImmutableArray<string> ParseReplicaUris(string option, ImmutableArray<string> uris)
+    {
+        foreach (var uri in uris)
+        {
+            if (uri.Length == 0) throw Invalid(option, $"Invalid {option}: an empty URI in the list");
+            try
+            {
+                Execution.DbUri.Parse(uri);
+            }
+            catch (ArgumentException e)
+            {
+                throw Invalid(option, $"Invalid {option}: '{Execution.DbUri.Redact(uri, "***")}': {e.Message}");
+            }
+        }
+        return uris;
+    }
 
     private static ImmutableArray<string> ParsePathPrefixes(string option, string value)
     {

@@ -67,13 +67,14 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
     /// committed with this request's rows, or with this request's own error. A request whose client left before its
     /// batch was sent is dropped from it; once sent, it commits with the others.
     /// </summary>
+    /// <param name="commitLsn">Read the WAL position after the batch commits (read replicas' <c>Restgres-LSN</c>).</param>
     public Task<ResultSet> RunAsync(AppConfig config, NpgsqlDataSource ds, QualifiedIdentifier target, TxSettings tx,
-        Statement main, Statement? after, CancellationToken aborted)
+        Statement main, Statement? after, CancellationToken aborted, bool commitLsn = false)
     {
         // Requests share a transaction only when their preludes set the same settings (same text: same role settings,
         // timezone, app settings) as the same role, so each prelude replaces every value the previous one set.
         var key = new Key(target, tx.Begin, tx.Role, tx.Prelude.Sql, tx.PreRequest?.Sql);
-        var entry = new Entry(ds, tx, main, after, aborted, Stopwatch.GetTimestamp());
+        var entry = new Entry(ds, tx, main, after, aborted, Stopwatch.GetTimestamp(), commitLsn);
         var group = _groups.GetOrAdd(key, static _ => new Group());
         List<Entry>? full = null;
         List<Entry>? opened = null;
@@ -208,6 +209,12 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         }
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         owner.Add(-1);
+        if (group.Exists(e => e.CommitLsn))
+        {
+            batch.BatchCommands.Add(ReadYourWrites.CommitLsnCommand());
+            owner.Add(-1);
+        }
+        var position = new ResultSet();
 
         var results = new ResultSet[group.Count];
         var read = 0;
@@ -217,6 +224,7 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
             {
                 do
                 {
+                    await MainTx.ReadCommitLsnAsync(reader, position, CancellationToken.None);
                     if (!MainTx.IsMainResult(reader)) continue;
                     var rs = results[read++] = new ResultSet();
                     if (await reader.ReadAsync()) await MainTx.ReadStandardRowAsync(reader, rs, CancellationToken.None);
@@ -241,6 +249,7 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         for (var i = 0; i < group.Count; i++)
         {
             rows += results[i].QueryTotal;
+            if (group[i].CommitLsn) results[i].CommitLsn = position.CommitLsn;
             group[i].Done.TrySetResult(results[i]);
         }
         metrics.Committed(group.Count, rows);
@@ -256,7 +265,7 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
     }
 
     private sealed record Entry(NpgsqlDataSource DataSource, TxSettings Tx, Statement Main, Statement? After,
-        CancellationToken Aborted, long Enqueued)
+        CancellationToken Aborted, long Enqueued, bool CommitLsn)
     {
         // Continuations run off the flushing task, so one slow response never delays the rest of the batch.
         public TaskCompletionSource<ResultSet> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

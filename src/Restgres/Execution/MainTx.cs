@@ -21,6 +21,8 @@ internal sealed class ResultSet
     public string[] Location { get; set; } = [];
     /// <summary>Rows inserted by an upsert (pgrst.inserted), deciding 201 vs 200.</summary>
     public long? Inserted { get; set; }
+    /// <summary>The WAL position after the transaction committed, when asked (read replicas' <c>Restgres-LSN</c>).</summary>
+    public string? CommitLsn { get; set; }
 }
 
 /// <summary>Everything one transaction needs besides the main statement: the settings prelude and the pre-request.</summary>
@@ -63,9 +65,11 @@ internal static class MainTx
     /// thrown (<see cref="IdempotentReplay"/> or an <see cref="ApiError"/>).</param>
     /// <param name="beforeCommit">With <paramref name="idempotency"/>: builds the response from the checked result and
     /// returns the statement storing it, run after <c>RESET ROLE</c> in the round trip that commits.</param>
+    /// <param name="commitLsn">Read the WAL position right after COMMIT, in the round trip that commits
+    /// (<see cref="ResultSet.CommitLsn"/>).</param>
     public static async Task<ResultSet> RunAsync(NpgsqlDataSource ds, TxSettings tx, Statement main, Statement? explain,
         Func<ResultSet, ApiError?>? check, CancellationToken ct, Statement? after = null,
-        IdempotentRequest? idempotency = null, Func<ResultSet, Statement>? beforeCommit = null)
+        IdempotentRequest? idempotency = null, Func<ResultSet, Statement>? beforeCommit = null, bool commitLsn = false)
     {
         await using var conn = await OpenAsync(ds, ct);
         await using var batch = Begin(conn, tx, idempotency?.Begin);
@@ -83,7 +87,11 @@ internal static class MainTx
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("SET CONSTRAINTS ALL IMMEDIATE"));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK"));
             }
-            else End(batch, tx);
+            else
+            {
+                End(batch, tx);
+                if (commitLsn && !tx.Rollback) batch.BatchCommands.Add(ReadYourWrites.CommitLsnCommand());
+            }
         }
 
         var result = new ResultSet();
@@ -102,7 +110,8 @@ internal static class MainTx
                     if (await reader.ReadAsync(ct))
                         result.PlannedTotal = PlanRows(reader.GetString(0));
                 }
-                while (await reader.NextResultAsync(ct)) { }
+                while (await reader.NextResultAsync(ct))
+                    await ReadCommitLsnAsync(reader, result, ct);
             }
             var error = check?.Invoke(result);
             Statement? store = null;
@@ -125,15 +134,23 @@ internal static class MainTx
                 end.BatchCommands.Add(new NpgsqlBatchCommand("RESET ROLE"));
                 Add(end, store);
                 end.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-                await end.ExecuteNonQueryAsync(ct);
+                await EndAsync(end, commitLsn, result, ct);
             }
             else if (!endInBatch)
             {
                 // Rolled back transactions still check deferred constraints first, as PostgREST does.
-                var end = error is not null || tx.Rollback ? "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK" : "COMMIT";
-                if (error is not null) end = "ROLLBACK";
-                await using var cmd = new NpgsqlCommand(end, conn);
-                await cmd.ExecuteNonQueryAsync(ct);
+                var end = error is null && !tx.Rollback ? "COMMIT" : error is null ? "SET CONSTRAINTS ALL IMMEDIATE; ROLLBACK" : "ROLLBACK";
+                if (commitLsn && end == "COMMIT")
+                {
+                    await using var commit = new NpgsqlBatch(conn);
+                    commit.BatchCommands.Add(new NpgsqlBatchCommand(end));
+                    await EndAsync(commit, commitLsn: true, result, ct);
+                }
+                else
+                {
+                    await using var cmd = new NpgsqlCommand(end, conn);
+                    await cmd.ExecuteNonQueryAsync(ct);
+                }
             }
             if (error is not null)
             {
@@ -163,6 +180,26 @@ internal static class MainTx
             throw ClientError(e);
         }
         return result;
+    }
+
+    /// <summary>Runs a batch ending the transaction, followed by the commit position's query when asked.</summary>
+    private static async Task EndAsync(NpgsqlBatch end, bool commitLsn, ResultSet result, CancellationToken ct)
+    {
+        if (!commitLsn)
+        {
+            await end.ExecuteNonQueryAsync(ct);
+            return;
+        }
+        end.BatchCommands.Add(ReadYourWrites.CommitLsnCommand());
+        await using var reader = await end.ExecuteReaderAsync(ct);
+        do await ReadCommitLsnAsync(reader, result, ct);
+        while (await reader.NextResultAsync(ct));
+    }
+
+    /// <summary>Keeps the commit position when the reader stands on its result.</summary>
+    internal static async Task ReadCommitLsnAsync(NpgsqlDataReader reader, ResultSet result, CancellationToken ct)
+    {
+        if (ReadYourWrites.IsCommitLsn(reader) && await reader.ReadAsync(ct)) result.CommitLsn = reader.GetString(0);
     }
 
     internal static bool IsMainResult(NpgsqlDataReader reader) =>

@@ -31,6 +31,7 @@ internal sealed class AppState : IAsyncDisposable
         Observer = new Observability.Observer(this);
         RateLimiter = new RateLimiting.RateLimiter(DataSource, log, config.ServerRateLimitMaxKeys);
         GroupCommit = new GroupCommit(Observer.Metrics.GroupCommit);
+        Replicas = ReadReplicas.Start(config, () => Config, DataSource, log);
         Reloader = new ConfigReloader(this);
     }
 
@@ -56,6 +57,9 @@ internal sealed class AppState : IAsyncDisposable
     public RateLimiting.RateLimiter RateLimiter { get; }
     /// <summary>db-group-commit's batches of inserts, open whatever the config (a reload may turn it on).</summary>
     public GroupCommit GroupCommit { get; }
+
+    /// <summary>db-read-replicas' pools and health checks; null without replicas.</summary>
+    public ReadReplicas? Replicas { get; }
 
     /// <summary>Config reloads: SIGUSR2, NOTIFY 'reload config', in-database config.</summary>
     public ConfigReloader Reloader { get; }
@@ -139,6 +143,7 @@ internal sealed class AppState : IAsyncDisposable
         Reloader.Dispose();
         RateLimiter.Dispose();
         Observer.Dispose();
+        if (Replicas is not null) await Replicas.DisposeAsync();
         await DataSource.DisposeAsync();
         Schemas.Dispose();
         Recovery.Dispose();

@@ -46,7 +46,11 @@ internal static class Cors
         var h = ctx.Response.Headers;
         h["Access-Control-Allow-Origin"] = allowOrigin;
         if (config.ServerCorsAllowedOrigins.Length > 0) h["Access-Control-Allow-Credentials"] = "true";
-        h["Access-Control-Expose-Headers"] = ExposedHeaders;
+        // A write's read-your-writes position (db-read-replicas) is readable by the page that sent the write; other
+        // responses keep PostgREST's list.
+        h["Access-Control-Expose-Headers"] = h.ContainsKey(Execution.ReadYourWrites.Header)
+            ? ExposedHeaders + ", " + Execution.ReadYourWrites.Header
+            : ExposedHeaders;
     }
 
     private static void VaryOnOrigin(IHeaderDictionary h)

@@ -153,6 +153,7 @@ internal sealed class RequestHandler(AppState state)
         {
             Timing = timing,
             GroupCommit = state.GroupCommit,
+            Replicas = state.Replicas,
             Idempotency = Execution.IdempotentRequest.For(config, raw, auth),
             Observation = ctx.Features.Get<Observability.RequestObservation>(),
         };

@@ -133,10 +133,28 @@ internal sealed class Metrics : IDisposable
         Schedules.WriteTo(sb);
         PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", state.GroupCommit.Open().Waiting);
         Jobs.WriteTo(sb);
+        if (state.Replicas is { } replicas) WriteReplicas(sb, replicas);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",
             state.Observer.Sink.Dropped);
         PrometheusText.Header(sb, "restgres_build_info", "gauge", "The running Restgres version");
         PrometheusText.Sample(sb, "restgres_build_info", 1, ("version", Cli.CommandLine.Version));
+    }
+
+    /// <summary>db-read-replicas: transactions per pool, and each replica's health and lag (docs/read-replicas.md).</summary>
+    private static void WriteReplicas(StringBuilder sb, Execution.ReadReplicas replicas)
+    {
+        PrometheusText.Header(sb, "restgres_db_pool_requests_total", "counter", "Transactions run, by pool (primary or read replica)");
+        PrometheusText.Sample(sb, "restgres_db_pool_requests_total", replicas.PrimaryRequests, ("pool", "primary"));
+        foreach (var r in replicas.All)
+            PrometheusText.Sample(sb, "restgres_db_pool_requests_total", r.Requests, ("pool", r.Name));
+        PrometheusText.Header(sb, "restgres_db_replica_healthy", "gauge",
+            "1 when the read replica serves reads; 0 when down, lagging, not a standby or not checked yet");
+        foreach (var r in replicas.All)
+            PrometheusText.Sample(sb, "restgres_db_replica_healthy", r.Health == Execution.ReplicaHealth.Healthy ? 1 : 0, ("pool", r.Name));
+        PrometheusText.Header(sb, "restgres_db_replica_lag_seconds", "gauge",
+            "Age of the oldest primary WAL position the read replica has not replayed (0: caught up)");
+        foreach (var r in replicas.All)
+            PrometheusText.Sample(sb, "restgres_db_replica_lag_seconds", r.LagSeconds, ("pool", r.Name));
     }
 
     public void Dispose() => _pool.Dispose();
