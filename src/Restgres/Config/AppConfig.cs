@@ -47,6 +47,7 @@ internal sealed record AppConfig
     public ImmutableArray<string> DbGroupCommit { get; init; } = ConfigOptions.DbGroupCommit.DefaultValue;
     public int DbGroupCommitWindow { get; init; } = ConfigOptions.DbGroupCommitWindow.DefaultValue;
     public int DbGroupCommitMaxRequests { get; init; } = ConfigOptions.DbGroupCommitMaxRequests.DefaultValue;
+    public int DbGroupCommitMaxInflight { get; init; } = ConfigOptions.DbGroupCommitMaxInflight.DefaultValue;
     public QualifiedName? DbPreRequest { get; init; } = ConfigOptions.DbPreRequest.DefaultValue;
     public bool DbPreparedStatements { get; init; } = ConfigOptions.DbPreparedStatements.DefaultValue;
     public QualifiedName? DbRootSpec { get; init; } = ConfigOptions.DbRootSpec.DefaultValue;
