@@ -96,14 +96,16 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         return entry.Done.Task;
     }
 
-    /// <summary>Requests waiting in batches not sent yet, and how many of them lost their client (dropped when sent).</summary>
-    public (int Waiting, int Left) Open()
+    /// <summary>Requests waiting in batches not sent yet, how many of them lost their client (dropped when sent), and the
+    /// batches sent and not yet committed.</summary>
+    public (int Waiting, int Left, int InFlight) Open()
     {
-        var (waiting, left) = (0, 0);
+        var (waiting, left, inFlight) = (0, 0, 0);
         foreach (var group in _groups.Values)
         {
             lock (group.Gate)
             {
+                inFlight += group.InFlight;
                 foreach (var batch in group.Full.Append(group.Open ?? []))
                 {
                     waiting += batch.Count;
@@ -112,7 +114,7 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
                 }
             }
         }
-        return (waiting, left);
+        return (waiting, left, inFlight);
     }
 
     private async Task FlushLaterAsync(Group group, List<Entry> batch, int windowMs, int maxInflight)

@@ -183,6 +183,7 @@ public sealed class ConfigLoaderTests
         db-group-commit = "events, api.clicks"
         db-group-commit-window = 5
         db-group-commit-max-requests = 100
+        db-group-commit-max-inflight = 2
         jobs-enabled = true
         jobs-queues = "generations, webhooks"
         jobs-lease = 5000
@@ -660,6 +661,7 @@ public sealed class ConfigLoaderTests
         { "jobs-poll-interval = 5", "jobs-poll-interval", "Invalid jobs-poll-interval: 5, poll at most every 10 ms" },
         { "db-group-commit-max-requests = 0", "db-group-commit-max-requests", "Invalid db-group-commit-max-requests: 0, a batch holds at least one request" },
         { "db-group-commit-window = -1", "db-group-commit-window", "Invalid db-group-commit-window: -1, it cannot be negative" },
+        { "db-group-commit-max-inflight = -1", "db-group-commit-max-inflight", "Invalid db-group-commit-max-inflight: -1, it cannot be negative" },
         { "server-response-cache-size = 0", "server-response-cache-size", "Invalid server-response-cache-size: 0 is not a positive number of bytes" },
         { "server-response-cache-size = -1", "server-response-cache-size", "Invalid server-response-cache-size: -1 is not a positive number of bytes" },
     };

@@ -432,6 +432,7 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
             // Two more: not a full batch, and the window is ten minutes. They wait while the only slot is taken...
             var gathered = Enumerable.Range(0, 2).Select(i => PostKv(s, $"{t}b{i}", "b" + i)).ToList();
             await Until(() => s.Server.State.GroupCommit.Open().Waiting == 2);
+            Assert.Equal(1, s.Server.State.GroupCommit.Open().InFlight);
             Assert.DoesNotContain(first.Concat(gathered), r => r.IsCompleted);
             // ...and go the moment the first batch's commit returns.
             await held.RollbackAsync();
@@ -466,6 +467,7 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
             await BlockedOnLocks(2);
             var fourth = Enumerable.Range(0, GroupCommitApi.BatchSize + 1).Select(i => PostKv(s, $"{t}d{i}", "d" + i)).ToList();
             await Until(() => s.Server.State.GroupCommit.Open().Waiting == GroupCommitApi.BatchSize + 1);
+            Assert.Equal(2, s.Server.State.GroupCommit.Open().InFlight);
             Assert.DoesNotContain(first.Concat(third).Concat(fourth), r => r.IsCompleted);
             await held.RollbackAsync();
             Assert.All(await Task.WhenAll(first.Concat(third).Concat(fourth)), r => Assert.Equal(201, r.Status));
@@ -477,6 +479,8 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         // 4 + 4 × 2 + 4 + 5 rows.
         Assert.Equal(21L, await Count("kv", $"k like '{t}%'"));
         Assert.Equal(0, s.Server.State.GroupCommit.Open().Waiting);
+        // A slot is given back just after its batch's requests are answered.
+        await Until(() => s.Server.State.GroupCommit.Open().InFlight == 0);
     }
 
     private static string ErrorWithoutDetails(string body)
