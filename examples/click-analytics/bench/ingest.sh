@@ -3,11 +3,13 @@
 # A throw-away cluster with fsync and synchronous_commit ON, the app's database and 55 seed users, the published
 # restgres serving the app's own restgres.conf (group commit on /track and /track/batch), and for each scenario:
 #
-#   single     wrk -t2 -cC (64) POST /track, one event per request, keep-alive: group commit ON, then OFF
+#   single     wrk -t2 -cC (64) POST /track, one event per request, keep-alive: group commit ON and OFF
 #              (PGRST_DB_GROUP_COMMIT unset), each on a fresh server, same run; then GET /feature_clicks?id=eq.N (one
 #              row by primary key: the click app's get_event) on the group-commit server. Events/s, commits per
-#              event (pg_stat_database), p50/p99.
-#   batch      wrk -t2 -cBC (16) POST /track/batch with B (100) events per request: events/s.
+#              event (pg_stat_database), p50/p99. With --rounds N, N rounds, the order of ON and OFF flipped each
+#              round (a shared machine's load drifts), and the summary takes the mean of each.
+#   batch      wrk -t2 -cBC (16) POST /track/batch with B (100) events per request: events/s, group commit ON
+#              and OFF (as single, --rounds too).
 #   sustained  ingest_client.py paced at R events/min (1,000,000) for S seconds (300), in requests of SB events (100;
 #              1 = POST /track), 32 connections: events/s reached, p50/p99, errors (any non-2xx or timeout).
 #   get_event  the shared A/B harness's get_event with the same binary (../shared/bench/run.sh, its own cluster with
@@ -16,16 +18,21 @@
 # Usage: examples/click-analytics/bench/ingest.sh [--scenarios "single batch sustained"] [--duration S] [--warmup S]
 #          [--connections C] [--batch-size B] [--batch-connections BC] [--sustained-duration S]
 #          [--sustained-rate EVENTS_PER_MIN] [--sustained-batch SB] [--get-event] [--setup-sql SQL] [--out FILE]
+#          [--rounds N] [--server-env "NAME=VALUE ..."]
+#   --duration   seconds each wrk measurement runs (after --warmup); --sustained-duration: the paced run's seconds
+#                (300: the issue's 5 minutes; `ingest.sh` with no argument runs everything, ≈ 7 minutes)
+#   --server-env settings for every group-commit server, e.g. "PGRST_DB_GROUP_COMMIT_MAX_INFLIGHT=2"
 #   --setup-sql  run SQL on the database before the scenarios, to see what a part costs, e.g.
 #                "alter table api.feature_clicks disable trigger feature_clicks_rollup"
-# Needs scripts/publish.sh first. Prints one line per measurement ("ingest: scenario=... key=value ...") and, with
-# --out, appends them to FILE. Measure on a quiet machine: client, server and database share the cores.
+# Needs scripts/publish.sh first. Prints one line per measurement ("ingest: scenario=... key=value ...", each with the
+# load average then), then one "ingest-summary:" line per figure of the issue (value, its bar, met or not) and, with
+# --out, appends them all to FILE. Measure on a quiet machine: client, server and database share the cores.
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 scenarios="single batch sustained" duration=10 warmup=3 connections=64 batch_size=100 batch_connections=16
-sustained_duration=300 sustained_rate=1000000 sustained_batch=100 get_event=0 setup_sql="" out=""
+sustained_duration=300 sustained_rate=1000000 sustained_batch=100 get_event=0 setup_sql="" out="" rounds=1 server_env=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenarios) scenarios=$2; shift ;;
@@ -40,6 +47,8 @@ while [ $# -gt 0 ]; do
     --get-event) get_event=1 ;;
     --setup-sql) setup_sql=$2; shift ;;
     --out) out=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --server-env) server_env=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -53,8 +62,10 @@ base="http://127.0.0.1:$CLICK_PORT"
 [ -z "$setup_sql" ] || psql -X -q -v ON_ERROR_STOP=1 -c "$setup_sql"
 
 report() {
-  echo "ingest: $*"
-  [ -z "$out" ] || echo "ingest: $*" >>"$out"
+  local line="ingest: $*"
+  [ "${1#ingest-summary:}" = "$1" ] || line="$*"
+  echo "$line"
+  [ -z "$out" ] || echo "$line" >>"$out"
 }
 commits() { psql -X -q -At -c "select xact_commit from pg_stat_database where datname = current_database()"; }
 clicks() { psql -X -q -At -c "select count(*) from api.feature_clicks"; }
@@ -106,28 +117,53 @@ measure_ingest() {
     "events_per_commit=$(python3 -c "print(round($events / max(1, $c1 - $c0), 1))")" \
     "cpu_ms_per_1k_events: $(python3 -c "e = max(1, $requests * $4) / 1000; print(f'server={1000 * $server_s / e:.0f} postgres={1000 * $pg_s / e:.0f} client={1000 * $client_s / e:.0f}')")" \
     "machine_busy_pct=$busy load=$(cpu_load)"
+  echo "$1 $((rps * $4)) $p50 $p99 $errors" >>"$SCRATCH_DIR/results"
 }
+
+# A group-commit server (the app's restgres.conf, plus --server-env), or with "off" one without group commit.
+start_server() {
+  # shellcheck disable=SC2086
+  if [ "$1" = on ]; then start_click_server $server_env; else start_click_server PGRST_DB_GROUP_COMMIT=; fi
+}
+: >"$SCRATCH_DIR/results"
+report "start commit=$(git -C "$root_dir" rev-parse --short HEAD 2>/dev/null || echo unknown) load=$(cpu_load) cores=$(nproc)" \
+  "synchronous_commit=$(psql -X -q -At -c 'show synchronous_commit') fsync=$(psql -X -q -At -c 'show fsync') server_env=\"$server_env\""
 
 for scenario in $scenarios; do
   case "$scenario" in
     single)
-      start_click_server
-      measure_ingest track-group-commit track "$connections" 1
-      read -r _ rps p50 p99 errors _ < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
-      stop_click_server
-      start_click_server PGRST_DB_GROUP_COMMIT=
-      measure_ingest track-no-group-commit track "$connections" 1
-      stop_click_server
-      report "scenario=get-by-id connections=$connections req_per_s=$rps p50_ms=$p50 p99_ms=$p99 errors=$errors load=$(cpu_load)" \
-        "(GET /feature_clicks?id=eq.N on the group-commit server, after its track run)"
+      for round in $(seq 1 "$rounds"); do
+        order="on off"
+        [ $((round % 2)) = 1 ] || order="off on"
+        for gc in $order; do
+          start_server "$gc"
+          if [ "$gc" = on ]; then
+            measure_ingest track-group-commit track "$connections" 1
+            read -r _ rps p50 p99 errors _ < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
+            report "scenario=get-by-id connections=$connections req_per_s=$rps p50_ms=$p50 p99_ms=$p99 errors=$errors load=$(cpu_load)" \
+              "(GET /feature_clicks?id=eq.N on the group-commit server, after its track run)"
+            echo "get-by-id $rps $p50 $p99 $errors" >>"$SCRATCH_DIR/results"
+          else
+            measure_ingest track-no-group-commit track "$connections" 1
+          fi
+          stop_click_server
+        done
+      done
       ;;
     batch)
-      start_click_server
-      measure_ingest track-batch batch "$batch_connections" "$batch_size"
-      stop_click_server
+      for round in $(seq 1 "$rounds"); do
+        order="on off"
+        [ $((round % 2)) = 1 ] || order="off on"
+        for gc in $order; do
+          start_server "$gc"
+          if [ "$gc" = on ]; then measure_ingest track-batch "batch" "$batch_connections" "$batch_size"
+          else measure_ingest track-batch-no-group-commit "batch" "$batch_connections" "$batch_size"; fi
+          stop_click_server
+        done
+      done
       ;;
     sustained)
-      start_click_server
+      start_server on
       mode=batch
       [ "$sustained_batch" != 1 ] || mode=track
       : >"$SCRATCH_DIR/sustained.acks"
@@ -143,8 +179,11 @@ errors = s.get("failures", 0) + s.get("unanswered", 0) + sum(v for k, v in s["st
 print(f"seconds={s['seconds']} events={s.get('acknowledged', 0)} events_per_min={round(60 * s.get('acknowledged', 0) / s['seconds'])} "
       f"p50_ms={s['p50_ms']} p99_ms={s['p99_ms']} max_ms={s['max_ms']} max_behind_schedule_ms={s.get('max_behind_schedule_ms')} "
       f"errors={errors}")
+with open(sys.argv[1] + ".line", "w") as f:
+    f.write(f"sustained {round(s.get('acknowledged', 0) / s['seconds'])} {s['p50_ms']} {s['p99_ms']} {errors} {round(60 * s.get('acknowledged', 0) / s['seconds'])}\n")
 PY
 ) load=$(cpu_load)"
+      cat "$SCRATCH_DIR/sustained.json.line" >>"$SCRATCH_DIR/results"
       ;;
     *) die "unknown scenario '$scenario' (single, batch, sustained)" ;;
   esac
@@ -159,3 +198,35 @@ if [ "$get_event" = 1 ]; then
     | grep -E '^\| *get_event' | head -1) || true
   report "scenario=ab-get_event connections=$connections harness_row=\"$result\" load=$(cpu_load)"
 fi
+
+# One line per figure of issue 14 §3, from the means over the rounds: the value, its bar, and whether it is met.
+python3 - "$SCRATCH_DIR/results" "$(cpu_load)" "$sustained_rate" <<'PY' | while read -r line; do report "$line"; done
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *values = line.split()
+    rows.setdefault(name, []).append([float(v) for v in values])
+mean = lambda name, i=0: sum(r[i] for r in rows[name]) / len(rows[name]) if name in rows else None
+def line(figure, value, unit, bar=None, met=None, extra=""):
+    text = f"ingest-summary: {figure}={value:,.0f} {unit}" if value is not None else f"ingest-summary: {figure}=not measured"
+    if bar: text += f" bar={bar} met={'yes' if met else 'no'}"
+    print(text + (" " + extra if extra else ""))
+n = lambda name: f"rounds={len(rows.get(name, []))}"
+pct = lambda name: f"p50_ms={mean(name, 1):.1f} p99_ms={mean(name, 2):.1f} errors={sum(r[3] for r in rows[name]):.0f}" if name in rows else ""
+gc, off, get = mean("track-group-commit"), mean("track-no-group-commit"), mean("get-by-id")
+line("track_group_commit", gc, "events/s", extra=f"{n('track-group-commit')} {pct('track-group-commit')}")
+line("track_no_group_commit", off, "events/s", extra=f"{n('track-no-group-commit')} {pct('track-no-group-commit')}")
+line("get_by_id", get, "req/s", extra=pct("get-by-id"))
+if gc and off: print(f"ingest-summary: group_commit_vs_none={gc / off:.2f}x bar=2.00x met={'yes' if gc >= 2 * off else 'no'}")
+if gc and get: print(f"ingest-summary: group_commit_vs_get_by_id={gc / get:.2f}x bar=0.85x met={'yes' if gc >= 0.85 * get else 'no'}")
+batch = mean("track-batch")
+line("batch_group_commit", batch, "events/s", "50,000 events/s", batch is not None and batch >= 50000,
+     f"{n('track-batch')} {pct('track-batch')}")
+line("batch_no_group_commit", mean("track-batch-no-group-commit"), "events/s", extra=pct("track-batch-no-group-commit"))
+if "sustained" in rows:
+    r = rows["sustained"][-1]
+    target = float(sys.argv[3])
+    print(f"ingest-summary: sustained={r[4]:,.0f} events/min target={target:,.0f} met={'yes' if r[4] >= 0.99 * target and r[3] == 0 else 'no'} "
+          f"p50_ms={r[1]} p99_ms={r[2]} errors={r[3]:.0f}")
+print(f"ingest-summary: load_average_at_end={sys.argv[2]}")
+PY

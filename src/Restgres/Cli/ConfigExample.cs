@@ -52,7 +52,7 @@ internal static class ConfigExample
             new("LISTEN channel for 'NOTIFY pgrst' schema cache and config reloads, and its switch.", O.DbChannel, O.DbChannelEnabled),
             new("Group commit (docs/group-commit.md): POST inserts into these tables ('*' for all) share one\n"
                 + "transaction per window of milliseconds or full batch of requests; each keeps its own response.",
-                Sample(O.DbGroupCommit, "events, clicks"), O.DbGroupCommitWindow, O.DbGroupCommitMaxRequests),
+                Sample(O.DbGroupCommit, "events, clicks"), O.DbGroupCommitWindow, O.DbGroupCommitMaxRequests, O.DbGroupCommitMaxInflight),
         ]),
         new("Connection pool",
         [

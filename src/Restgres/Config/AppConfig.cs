@@ -47,6 +47,7 @@ internal sealed record AppConfig
     public ImmutableArray<string> DbGroupCommit { get; init; } = ConfigOptions.DbGroupCommit.DefaultValue;
     public int DbGroupCommitWindow { get; init; } = ConfigOptions.DbGroupCommitWindow.DefaultValue;
     public int DbGroupCommitMaxRequests { get; init; } = ConfigOptions.DbGroupCommitMaxRequests.DefaultValue;
+    public int DbGroupCommitMaxInflight { get; init; } = ConfigOptions.DbGroupCommitMaxInflight.DefaultValue;
     /// <summary>Read replicas' URIs (Execution/ReadReplicas.cs); empty: every transaction on db-uri.</summary>
     public ImmutableArray<string> DbReadReplicas { get; init; } = ConfigOptions.DbReadReplicas.DefaultValue;
     public int DbReadReplicaMaxLag { get; init; } = ConfigOptions.DbReadReplicaMaxLag.DefaultValue;

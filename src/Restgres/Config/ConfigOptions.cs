@@ -165,6 +165,16 @@ internal static class ConfigOptions
         RestgresOnly = true,
     };
 
+    public static readonly ConfigOption<int> DbGroupCommitMaxInflight = new("db-group-commit-max-inflight", NonNegative,
+        c => c.DbGroupCommitMaxInflight, (c, v) => c with { DbGroupCommitMaxInflight = v })
+    {
+        Default = "4",
+        Doc = "Most group-commit batches of one kind (same table or function, role and settings) committing at once; "
+            + "requests that arrive while that many commit wait and go together as soon as one returns (classic group "
+            + "commit: the commit's own latency is the window). 0: no bound, each batch goes when its window ends or it is full.",
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<ImmutableArray<string>> DbReadReplicas = new("db-read-replicas",
         CommaList.Then(ParseReplicaUris, JoinList),
         c => c.DbReadReplicas, (c, v) => c with { DbReadReplicas = v })
@@ -781,7 +791,7 @@ internal static class ConfigOptions
     [
         ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
         DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
-        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbReadReplicas, DbReadReplicaMaxLag, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
+        DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbGroupCommitMaxInflight, DbReadReplicas, DbReadReplicaMaxLag, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
         DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
         LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,

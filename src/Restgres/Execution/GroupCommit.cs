@@ -76,50 +76,86 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         var key = new Key(target, tx.Begin, tx.Role, tx.Prelude.Sql, tx.PreRequest?.Sql);
         var entry = new Entry(ds, tx, main, after, aborted, Stopwatch.GetTimestamp(), commitLsn);
         var group = _groups.GetOrAdd(key, static _ => new Group());
-        List<Entry>? full = null;
+        var maxInflight = config.DbGroupCommitMaxInflight;
         List<Entry>? opened = null;
+        List<Entry>? send;
         lock (group.Gate)
         {
             if (group.Open is null) opened = group.Open = [];
             group.Open.Add(entry);
             if (group.Open.Count >= config.DbGroupCommitMaxRequests)
             {
-                full = group.Open;
-                group.Open = null;
+                // Full: it goes now, or, when maxInflight batches are committing, as soon as one of them returns
+                // (before the batch that opens next, so requests are sent in the order they came).
+                group.Full.Enqueue(group.Open);
+                group.Open = opened = null;
             }
+            send = group.Take(maxInflight);
         }
-        if (full is not null) _ = FlushAsync(full);
-        else if (opened is not null) _ = FlushLaterAsync(group, opened, config.DbGroupCommitWindow);
+        if (send is not null) _ = SendAsync(group, send, maxInflight);
+        if (opened is not null) _ = FlushLaterAsync(group, opened, config.DbGroupCommitWindow, maxInflight);
         return entry.Done.Task;
     }
 
-    /// <summary>Requests waiting in open batches, and how many of them lost their client (dropped when sent).</summary>
-    public (int Waiting, int Left) Open()
+    /// <summary>Requests waiting in batches not sent yet, how many of them lost their client (dropped when sent), and the
+    /// batches sent and not yet committed.</summary>
+    public (int Waiting, int Left, int InFlight) Open()
     {
-        var (waiting, left) = (0, 0);
+        var (waiting, left, inFlight) = (0, 0, 0);
         foreach (var group in _groups.Values)
         {
             lock (group.Gate)
             {
-                if (group.Open is null) continue;
-                waiting += group.Open.Count;
-                foreach (var e in group.Open)
-                    if (e.Aborted.IsCancellationRequested) left++;
+                inFlight += group.InFlight;
+                foreach (var batch in group.Full.Append(group.Open ?? []))
+                {
+                    waiting += batch.Count;
+                    foreach (var e in batch)
+                        if (e.Aborted.IsCancellationRequested) left++;
+                }
             }
         }
-        return (waiting, left);
+        return (waiting, left, inFlight);
     }
 
-    private async Task FlushLaterAsync(Group group, List<Entry> batch, int windowMs)
+    private async Task FlushLaterAsync(Group group, List<Entry> batch, int windowMs, int maxInflight)
     {
         await Task.Delay(windowMs);
         lock (group.Gate)
         {
-            // Flushed already by the row bound.
-            if (!ReferenceEquals(group.Open, batch)) return;
+            // Sent already (full, or a commit of its kind returned), or every slot is taken: then it stays open, taking
+            // more requests, and goes when a commit returns.
+            if (!ReferenceEquals(group.Open, batch) || !group.HasSlot(maxInflight)) return;
             group.Open = null;
+            group.InFlight++;
         }
-        await FlushAsync(batch);
+        await SendAsync(group, batch, maxInflight);
+    }
+
+    /// <summary>Commits one batch in one of its kind's slots; then the next batch waiting for a slot takes it.</summary>
+    private async Task SendAsync(Group group, List<Entry> batch, int maxInflight)
+    {
+        try
+        {
+            await FlushAsync(batch);
+        }
+        finally
+        {
+            List<Entry>? next;
+            lock (group.Gate)
+            {
+                group.InFlight--;
+                // Classic group commit: what gathered while this batch committed goes now, whatever is left of its
+                // window, so under load the commit latency itself is the window and the batch size follows the load.
+                if (maxInflight > 0 && group.Full.Count == 0 && group.Open is { Count: > 0 } open)
+                {
+                    group.Full.Enqueue(open);
+                    group.Open = null;
+                }
+                next = group.Take(maxInflight);
+            }
+            if (next is not null) _ = SendAsync(group, next, maxInflight);
+        }
     }
 
     private async Task FlushAsync(List<Entry> batch)
@@ -258,10 +294,30 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
 
     private readonly record struct Key(QualifiedIdentifier Target, string Begin, string Role, string Prelude, string? PreRequest);
 
+    /// <summary>The batches of one key. Guarded by <see cref="Gate"/>.</summary>
     private sealed class Group
     {
         public readonly Lock Gate = new();
+
+        /// <summary>The batch taking requests, until its window ends, it is full or (bounded) a commit returns.</summary>
         public List<Entry>? Open;
+
+        /// <summary>Closed batches waiting for a slot, oldest first.</summary>
+        public readonly Queue<List<Entry>> Full = new();
+
+        /// <summary>Batches sent and not yet committed.</summary>
+        public int InFlight;
+
+        public bool HasSlot(int maxInflight) => maxInflight == 0 || InFlight < maxInflight;
+
+        /// <summary>The oldest closed batch when a slot is free (taking the slot), else null. At most one: each batch
+        /// that returns takes the next one, so one call per event keeps every slot busy.</summary>
+        public List<Entry>? Take(int maxInflight)
+        {
+            if (Full.Count == 0 || !HasSlot(maxInflight)) return null;
+            InFlight++;
+            return Full.Dequeue();
+        }
     }
 
     private sealed record Entry(NpgsqlDataSource DataSource, TxSettings Tx, Statement Main, Statement? After,

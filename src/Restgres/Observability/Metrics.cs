@@ -131,7 +131,9 @@ internal sealed class Metrics : IDisposable
         ResponseCache.WriteTo(sb, state.CurrentResponseCache);
         GroupCommit.WriteTo(sb);
         Schedules.WriteTo(sb);
-        PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", state.GroupCommit.Open().Waiting);
+        var (waiting, _, inFlight) = state.GroupCommit.Open();
+        PrometheusText.Single(sb, "restgres_group_commit_waiting", "gauge", "Inserts waiting in open group-commit batches", waiting);
+        PrometheusText.Single(sb, "restgres_group_commit_in_flight", "gauge", "Group-commit batches sent and not yet committed", inFlight);
         Jobs.WriteTo(sb);
         if (state.Replicas is { } replicas) WriteReplicas(sb, replicas);
         PrometheusText.Single(sb, "restgres_log_lines_dropped_total", "counter", "Log lines dropped because the log writer could not keep up",

@@ -183,6 +183,7 @@ public sealed class ConfigLoaderTests
         db-group-commit = "events, api.clicks"
         db-group-commit-window = 5
         db-group-commit-max-requests = 100
+        db-group-commit-max-inflight = 2
         db-read-replicas = "postgresql://app@replica1/app, postgresql://app@replica2/app"
         db-read-replica-max-lag = 5
         jobs-enabled = true
@@ -662,6 +663,7 @@ public sealed class ConfigLoaderTests
         { "jobs-poll-interval = 5", "jobs-poll-interval", "Invalid jobs-poll-interval: 5, poll at most every 10 ms" },
         { "db-group-commit-max-requests = 0", "db-group-commit-max-requests", "Invalid db-group-commit-max-requests: 0, a batch holds at least one request" },
         { "db-group-commit-window = -1", "db-group-commit-window", "Invalid db-group-commit-window: -1, it cannot be negative" },
+        { "db-group-commit-max-inflight = -1", "db-group-commit-max-inflight", "Invalid db-group-commit-max-inflight: -1, it cannot be negative" },
         { "db-read-replicas = \"postgresql://u:secret@replica/app?fast=1\"", "db-read-replicas", "Invalid db-read-replicas: 'postgresql://u:***@replica/app?fast=1': unsupported connection parameter 'fast'" },
         { "db-read-replicas = \"postgresql://replica1/app,,postgresql://replica2/app\"", "db-read-replicas", "Invalid db-read-replicas: an empty URI in the list" },
         { "db-read-replica-max-lag = -1", "db-read-replica-max-lag", "Invalid db-read-replica-max-lag: -1, it cannot be negative" },

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Npgsql;
 using Restgres.Catalog;
 using Restgres.Config;
 using Restgres.Tests.Auth;
@@ -396,6 +397,92 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         Assert.Equal(1L, await Transactions("kv", $"k like '{t}%'"));
     }
 
+    /// <summary>A transaction holding uncommitted rows of api.kv: a batch inserting one of those keys waits on it (on the
+    /// unique index) until it ends, so a test decides when that batch's commit returns.</summary>
+    private async Task<(NpgsqlConnection Conn, NpgsqlTransaction Tx)> HoldKeysAsync(params string[] keys)
+    {
+        var conn = new NpgsqlConnection(api.Database.ConnectionString);
+        await conn.OpenAsync();
+        var tx = await conn.BeginTransactionAsync();
+        foreach (var k in keys)
+        {
+            await using var cmd = new NpgsqlCommand("insert into api.kv (k, v) values ($1, 0)", conn, tx) { Parameters = { new() { Value = k } } };
+            await cmd.ExecuteNonQueryAsync();
+        }
+        return (conn, tx);
+    }
+
+    /// <summary>Until <paramref name="n"/> backends of the test database wait on a lock (batches blocked by the holder).</summary>
+    private Task BlockedOnLocks(int n) => UntilAsync(async () => (long)(await api.Database.ScalarAsync(
+        "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"))! == n);
+
+    private static Task<Reply> PostKv(TestServer s, string k, string sub) =>
+        Post(s, "/kv", $$"""{"k":"{{k}}","v":1}""", sub);
+
+    [Fact]
+    public async Task With_one_batch_in_flight_the_requests_gathered_while_it_commits_go_together_when_it_returns()
+    {
+        var s = await api.ServerAsync(pg, "inflight-1", c => GroupCommitApi.Batching(c) with { DbGroupCommitMaxInflight = 1 });
+        var t = Tag();
+        var (holder, held) = await HoldKeysAsync(t + "gate");
+        await using (holder)
+        {
+            var first = Enumerable.Range(0, GroupCommitApi.BatchSize).Select(i => PostKv(s, i == 0 ? t + "gate" : $"{t}a{i}", "a" + i)).ToList();
+            await BlockedOnLocks(1);
+            // Two more: not a full batch, and the window is ten minutes. They wait while the only slot is taken...
+            var gathered = Enumerable.Range(0, 2).Select(i => PostKv(s, $"{t}b{i}", "b" + i)).ToList();
+            await Until(() => s.Server.State.GroupCommit.Open().Waiting == 2);
+            Assert.Equal(1, s.Server.State.GroupCommit.Open().InFlight);
+            Assert.DoesNotContain(first.Concat(gathered), r => r.IsCompleted);
+            // ...and go the moment the first batch's commit returns.
+            await held.RollbackAsync();
+            Assert.All(await Task.WhenAll(first.Concat(gathered)), r => Assert.Equal(201, r.Status));
+        }
+        Assert.Equal(1L, await Transactions("kv", $"k = '{t}gate' or k like '{t}a%'"));
+        Assert.Equal(1L, await Transactions("kv", $"k like '{t}b%'"));
+        Assert.Equal(2L, await Transactions("kv", $"k like '{t}%'"));
+        Assert.Equal(0, s.Server.State.GroupCommit.Open().Waiting);
+    }
+
+    [Fact]
+    public async Task With_two_batches_in_flight_a_second_batch_commits_while_the_first_waits_and_a_third_waits_for_a_slot()
+    {
+        var s = await api.ServerAsync(pg, "inflight-2", c => GroupCommitApi.Batching(c) with { DbGroupCommitMaxInflight = 2 });
+        var t = Tag();
+        var (holder, held) = await HoldKeysAsync(t + "gate1", t + "gate2");
+        await using (holder)
+        {
+            var first = Enumerable.Range(0, GroupCommitApi.BatchSize).Select(i => PostKv(s, i == 0 ? t + "gate1" : $"{t}a{i}", "a" + i)).ToList();
+            await BlockedOnLocks(1);
+            // A second full batch takes the second slot and commits while the first still waits; each request keeps its
+            // own rows in its order.
+            var second = await Task.WhenAll(Enumerable.Range(0, GroupCommitApi.BatchSize).Select(i => Post(s, "/kv?select=k",
+                $$"""[{"k":"{{t}}b{{i}}x","v":1},{"k":"{{t}}b{{i}}y","v":2}]""", "b" + i, ("Prefer", "return=representation"))));
+            for (var i = 0; i < second.Length; i++)
+                Assert.Equal((201, $$"""[{"k":"{{t}}b{{i}}x"},{"k":"{{t}}b{{i}}y"}]"""), (second[i].Status, second[i].Body.Replace(", \n ", ",", StringComparison.Ordinal)));
+            Assert.DoesNotContain(first, r => r.IsCompleted);
+
+            // Both slots taken: a full third batch and one more request wait, in that order.
+            var third = Enumerable.Range(0, GroupCommitApi.BatchSize).Select(i => PostKv(s, i == 0 ? t + "gate2" : $"{t}c{i}", "c" + i)).ToList();
+            await BlockedOnLocks(2);
+            var fourth = Enumerable.Range(0, GroupCommitApi.BatchSize + 1).Select(i => PostKv(s, $"{t}d{i}", "d" + i)).ToList();
+            await Until(() => s.Server.State.GroupCommit.Open().Waiting == GroupCommitApi.BatchSize + 1);
+            Assert.Equal(2, s.Server.State.GroupCommit.Open().InFlight);
+            Assert.DoesNotContain(first.Concat(third).Concat(fourth), r => r.IsCompleted);
+            await held.RollbackAsync();
+            Assert.All(await Task.WhenAll(first.Concat(third).Concat(fourth)), r => Assert.Equal(201, r.Status));
+        }
+        Assert.Equal(1L, await Transactions("kv", $"k like '{t}b%'"));
+        Assert.Equal(1L, await Transactions("kv", $"k = '{t}gate2' or k like '{t}c%'"));
+        // The fourth group: a full batch of four and the one after it.
+        Assert.Equal(2L, await Transactions("kv", $"k like '{t}d%'"));
+        // 4 + 4 × 2 + 4 + 5 rows.
+        Assert.Equal(21L, await Count("kv", $"k like '{t}%'"));
+        Assert.Equal(0, s.Server.State.GroupCommit.Open().Waiting);
+        // A slot is given back just after its batch's requests are answered.
+        await Until(() => s.Server.State.GroupCommit.Open().InFlight == 0);
+    }
+
     private static string ErrorWithoutDetails(string body)
     {
         using var doc = JsonDocument.Parse(body);
@@ -403,10 +490,12 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         return string.Join("|", new[] { "code", "message", "hint" }.Select(k => e.TryGetProperty(k, out var v) ? v.ToString() : "-"));
     }
 
-    private static async Task Until(Func<bool> done)
+    private static Task Until(Func<bool> done) => UntilAsync(() => Task.FromResult(done()));
+
+    private static async Task UntilAsync(Func<Task<bool>> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!done())
+        while (!await done())
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached");
             await Task.Delay(20);
