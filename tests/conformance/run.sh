@@ -14,6 +14,9 @@
 #   --no-publish       reuse artifacts/restgres/restgres instead of running scripts/publish.sh first
 #   --max-seconds N    cap for the whole run, setup included (default 1200; env CONFORMANCE_MAX_SECONDS)
 #   --list             list the config names and exit
+#   --pgbouncer        through PgBouncer in transaction mode (scripts/pgbouncer.sh): db-uri names the pooler,
+#                      db-listener-uri PostgreSQL itself, db-prepared-statements = false; results go to
+#                      test-results/conformance-pgbouncer/ and the floor is tests/pgbouncer/floor
 # Env: CONFORMANCE_DIR (default ../shared/conformance beside the repo), CONFORMANCE_START_TIMEOUT (default 60 s).
 #
 # Output: a per-config table, then 'conformance: N passed, M failed'. Files in test-results/conformance/:
@@ -35,6 +38,7 @@ filters=()
 verbose=0
 publish=1
 list=0
+pgbouncer=0
 max_seconds="${CONFORMANCE_MAX_SECONDS:-1200}"
 start_timeout="${CONFORMANCE_START_TIMEOUT:-60}"
 while [ $# -gt 0 ]; do
@@ -48,11 +52,19 @@ while [ $# -gt 0 ]; do
     --max-seconds) [ $# -ge 2 ] || die "--max-seconds needs a number"; max_seconds="$2"; shift 2 ;;
     --max-seconds=*) max_seconds="${1#*=}"; shift ;;
     --list) list=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --pgbouncer) pgbouncer=1; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
 [[ "$max_seconds" =~ ^[0-9]+$ ]] || die "--max-seconds must be a whole number of seconds"
+
+if [ "$pgbouncer" = 1 ]; then
+  # shellcheck source=scripts/pgbouncer.sh
+  source "$ROOT/scripts/pgbouncer.sh"
+  RESULTS="$ROOT/test-results/conformance-pgbouncer"
+  FLOOR_FILE="$ROOT/tests/pgbouncer/floor"
+fi
 
 CONF="${CONFORMANCE_DIR:-$ROOT/../shared/conformance}"
 if [ ! -f "$CONF/run.py" ] || [ ! -f "$CONF/setup-db.sh" ]; then
@@ -77,6 +89,7 @@ else
 fi
 
 "$ROOT/scripts/ensure-deps.sh" core
+if [ "$pgbouncer" = 1 ]; then "$ROOT/scripts/ensure-deps.sh" pgbouncer; fi
 if [ "$publish" = 1 ]; then "$ROOT/scripts/publish.sh"; fi
 [ -x "$RESTGRES_BIN" ] || die "$RESTGRES_BIN not found; run scripts/publish.sh (or drop --no-publish)"
 
@@ -123,6 +136,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$runpy_pid" ]; then kill -TERM "$runpy_pid" 2>/dev/null || true; wait "$runpy_pid" 2>/dev/null || true; fi
   stop_server
+  if [ "$pgbouncer" = 1 ]; then stop_pgbouncer; fi
   if [ "$db_started" = 1 ]; then
     bash "$SETUP" --stop --datadir "$DATADIR" >/dev/null 2>&1 || log "warning: could not stop the cluster in $DATADIR"
   fi
@@ -139,6 +153,7 @@ setup_db() {
   setup_count=$((setup_count + 1))
   local setup_log="$RESULTS/logs/setup-db-$setup_count.log" t0=$SECONDS
   stop_server   # it holds connections to the database being dropped
+  if [ "$pgbouncer" = 1 ]; then stop_pgbouncer; fi   # and so does the pooler
   db_started=1
   if ! bash "$SETUP" --port "$pg_port" --datadir "$DATADIR" >"$setup_log" 2>&1; then
     tail -n 40 "$setup_log" >&2
@@ -149,6 +164,10 @@ setup_db() {
     without_postgis=1
   fi
   log "fixture database built on port $pg_port in $((SECONDS - t0))s"
+  if [ "$pgbouncer" = 1 ]; then
+    start_pgbouncer "$WORK/pgbouncer" "$pg_port" || die "pgbouncer did not start"
+    log "pgbouncer (pool_mode = transaction) on port $PGBOUNCER_PORT in front of it"
+  fi
 }
 
 # Prints the last lines of a server log, or a pointer to an identical earlier one (the stub fails the same way
@@ -179,8 +198,14 @@ start_server() {
     case "$v" in PGRST_*) clear_env+=(-u "$v") ;; esac
   done
   http_port="$("${HARNESS[@]}" free-port)"
-  env "${clear_env[@]}" "${cfg_env[@]}" \
-    PGRST_DB_URI="postgres://Postgrest_Test_Authenticator@127.0.0.1:$pg_port/postgres" \
+  local direct="postgres://Postgrest_Test_Authenticator@127.0.0.1:$pg_port/postgres" db_env
+  db_env=(PGRST_DB_URI="$direct")
+  if [ "$pgbouncer" = 1 ]; then
+    # Last, over the config's own db-prepared-statements: a transaction pooler cannot keep them.
+    db_env=(PGRST_DB_URI="postgres://Postgrest_Test_Authenticator@127.0.0.1:$PGBOUNCER_PORT/postgres"
+      PGRST_DB_LISTENER_URI="$direct" PGRST_DB_PREPARED_STATEMENTS=false)
+  fi
+  env "${clear_env[@]}" "${cfg_env[@]}" "${db_env[@]}" \
     PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT="$http_port" \
     "$RESTGRES_BIN" >"$server_log" 2>&1 </dev/null &
   server_pid=$!
