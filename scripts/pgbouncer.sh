@@ -7,6 +7,11 @@
 #   kill_pgbouncer                 SIGKILL: a crash, every client and server connection cut at once
 #   restart_pgbouncer              start it again on the same port with the same files (after either of the above)
 #
+# Environment: PGBOUNCER_USERLIST (the auth file's lines, e.g. '"authenticator" "secret"'; then auth_type is
+# scram-sha-256, for a cluster that checks passwords: PgBouncer logs in to PostgreSQL with that password) and
+# PGBOUNCER_PROBE_URI (what the readiness check connects to; the port is added; default the postgres user's postgres
+# database, trust).
+#
 # pool_mode = transaction: each transaction may run on another backend, so nothing that outlives a transaction
 # works through it (LISTEN, session advisory locks, SET without LOCAL, prepared statements: PgBouncer 1.18 has no
 # prepared-statement tracking). The auth file lists the cluster's own login roles (pg_authid), so the pooler accepts
@@ -29,10 +34,16 @@ start_pgbouncer() {
     _pgbouncer_as=(-u postgres)
   fi
   PGBOUNCER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  # The cluster's login roles, in PgBouncer's auth_file format ("name" "secret", quotes doubled).
-  psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c \
-    "select '\"' || replace(rolname, '\"', '\"\"') || '\" \"' || coalesce(rolpassword, '') || '\"' from pg_authid where rolcanlogin" \
-    >"$dir/userlist.txt" || { echo "cannot read the login roles from PostgreSQL on port $pg_port" >&2; return 1; }
+  local auth_type=trust
+  if [ -n "${PGBOUNCER_USERLIST:-}" ]; then
+    printf '%s\n' "$PGBOUNCER_USERLIST" >"$dir/userlist.txt"
+    auth_type=scram-sha-256
+  else
+    # The cluster's login roles, in PgBouncer's auth_file format ("name" "secret", quotes doubled).
+    psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c \
+      "select '\"' || replace(rolname, '\"', '\"\"') || '\" \"' || coalesce(rolpassword, '') || '\"' from pg_authid where rolcanlogin" \
+      >"$dir/userlist.txt" || { echo "cannot read the login roles from PostgreSQL on port $pg_port" >&2; return 1; }
+  fi
   cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
 * = host=127.0.0.1 port=$pg_port
@@ -41,7 +52,7 @@ start_pgbouncer() {
 listen_addr = 127.0.0.1
 listen_port = $PGBOUNCER_PORT
 unix_socket_dir =
-auth_type = trust
+auth_type = $auth_type
 auth_file = $dir/userlist.txt
 pool_mode = transaction
 default_pool_size = $pool_size
@@ -52,7 +63,8 @@ ignore_startup_parameters = extra_float_digits
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF
-  chmod a+r "$dir/pgbouncer.ini" "$dir/userlist.txt"
+  chmod a+r "$dir/pgbouncer.ini"
+  [ "$(id -u)" != 0 ] || chown postgres "$dir/userlist.txt"
   restart_pgbouncer
 }
 
@@ -64,7 +76,7 @@ restart_pgbouncer() {
   PGBOUNCER_PID=$!
   local _
   for _ in $(seq 100); do
-    if psql -X -q -At -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then return 0; fi
+    if psql -X -q -At "${PGBOUNCER_PROBE_URI:-postgresql://postgres@127.0.0.1/postgres}" -p "$PGBOUNCER_PORT" -c 'select 1' >/dev/null 2>&1; then return 0; fi
     kill -0 "$PGBOUNCER_PID" 2>/dev/null || break
     sleep 0.1
   done
