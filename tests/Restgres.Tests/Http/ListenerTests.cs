@@ -114,4 +114,22 @@ public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClass
         Assert.Equal("""[{"id":1}]""", await http.GetStringAsync("/books?select=id&id=eq.1"));
         await Assert.ThrowsAnyAsync<IOException>(() => ApiServer.StartAsync(config with { ServerReusePort = false }, CancellationToken.None, _ => { }));
     }
+
+    [Fact]
+    public async Task A_draining_instance_sharing_its_port_answers_with_Connection_close_so_clients_move_to_the_others()
+    {
+        await api.DefaultAsync(pg);
+        var port = Restgres.Dev.PostgresCluster.FreePort();
+        var config = api.BaseConfig with { ServerHost = "127.0.0.1", ServerPort = port, ServerReusePort = true };
+        await using var old = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var before = await http.GetAsync("/books?select=id&id=eq.1");
+        Assert.False(before.Headers.ConnectionClose ?? false);
+        // SIGTERM's first step (ApiServer.RunAsync): still serving, every answer closes its connection.
+        var drain = old.DrainAsync();
+        var during = await http.GetAsync("/books?select=id&id=eq.1");
+        Assert.Equal("""[{"id":1}]""", await during.Content.ReadAsStringAsync());
+        Assert.True(during.Headers.ConnectionClose);
+        await drain;
+    }
 }
