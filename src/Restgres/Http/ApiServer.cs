@@ -346,8 +346,12 @@ internal sealed class ApiServer : IAsyncDisposable
         };
     }
 
-    /// <summary>How long an instance sharing its port (server-reuseport) keeps serving after SIGTERM before it stops.</summary>
-    internal static readonly TimeSpan ReusePortDrain = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long an instance sharing its port (server-reuseport) keeps serving after SIGTERM before it stops: long enough
+    /// for every busy keep-alive client to send one more request, short enough for PostgREST's handover test
+    /// (test_zero_downtime.py), which expects the old process gone within 2 s.
+    /// </summary>
+    internal static readonly TimeSpan ReusePortDrain = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// A rolling restart with server-reuseport (docs/scale-out.md): closing the listener at once would also close the
