@@ -323,7 +323,9 @@ internal sealed class ApiServer : IAsyncDisposable
             // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.
             if (await Task.WhenAny(Task.Delay(Timeout.Infinite, cts.Token), server._state.Recovery.Fatal) == server._state.Recovery.Fatal)
                 exitCode = 1;
-            else if (config.ServerReusePort)
+            // With server-reuseport, while another instance shares the port (a rolling restart), clients can move there.
+            else if (config.ServerReusePort
+                     && new Listener(config.ServerHost, server.BaseAddress.Port, config.ServerUnixSocket, config.ServerUnixSocketMode, true).OthersListening())
                 await server.DrainAsync();
         }
         // Lines logged during the shutdown must reach the terminal before the process exits.

@@ -56,6 +56,50 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
         });
     }
 
+    /// <summary>
+    /// server-reuseport: whether another process (another instance) listens on this port too, read from Linux's
+    /// /proc/net/tcp and tcp6 (LISTEN sockets on the port whose inode is not one of this process's descriptors). Only
+    /// then is there anywhere for clients to move to during a shutdown drain (ApiServer.DrainAsync); the last
+    /// instance stops at once, as PostgREST does. False when it cannot be told (no /proc).
+    /// </summary>
+    public bool OthersListening()
+    {
+        if (!ReusePort || UnixSocket is not null) return false;
+        try
+        {
+            var ours = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var fd in Directory.EnumerateFiles("/proc/self/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                        ours.Add(target["socket:[".Length..^1]);
+                }
+                catch (IOException)
+                {
+                    // closed meanwhile
+                }
+            }
+            var port = Port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var table in (ReadOnlySpan<string>)["/proc/net/tcp", "/proc/net/tcp6"])
+            {
+                if (!File.Exists(table)) continue;
+                foreach (var line in File.ReadLines(table).Skip(1))
+                {
+                    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+                    var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (f.Length > 9 && f[3] == "0A" && f[1].EndsWith(":" + port, StringComparison.Ordinal) && !ours.Contains(f[9]))
+                        return true;
+                }
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>After binding: the socket file's mode (PostgREST sets it once the socket exists), and the address to log.</summary>
     public Uri Started(IServer server)
     {
