@@ -48,7 +48,7 @@ stage() { log "== $* (t+$((SECONDS - started))s)"; }
 failures=()
 
 stage "dependencies"
-dep_groups=(core)
+dep_groups=(core pgbouncer)   # pgbouncer: the ScaleOut tests start one (tests/Restgres.Tests/Infrastructure/PgBouncer.cs)
 if [ "$run_e2e" = 1 ]; then dep_groups+=(browser); fi
 pgrst_io_dir="${PGRST_IO_DIR:-../shared/pgrst-io}"
 if [ "$run_pgrst_io" = 1 ] && [ -d "$pgrst_io_dir" ]; then dep_groups+=(pgrst-io); fi

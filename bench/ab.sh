@@ -10,6 +10,8 @@
 # --rounds N   A/B pairs (default 3)
 # --base-env "K=V ..." / --head-env "K=V ..."   environment for each side's server, e.g. to measure an option:
 #              bench/ab.sh HEAD --head-env "PGRST_SERVER_ETAG=true" --scenarios list_events
+# --base-via CMD / --head-via CMD   a command each side's server is started through (it gets the server command as
+#              its arguments), e.g. bench/via-pgbouncer.sh to put a PgBouncer in front (bench/pgbouncer.sh)
 # Every other option goes to the harness, e.g. --duration 8 --warmup 3 --scenarios "get_event list_events".
 # Default scenarios: get_event list_events recent_completions (the three that measure the server's own cost).
 # Prints a table of req/s per round and the mean ratio head/base per scenario; the harness report goes to
@@ -25,6 +27,8 @@ base_ref=$1; shift
 rounds=3
 base_env=""
 head_env=""
+base_via=""
+head_via=""
 pass=()
 has_scenarios=0
 while [ $# -gt 0 ]; do
@@ -33,6 +37,8 @@ while [ $# -gt 0 ]; do
     --rounds=*) rounds=${1#*=}; shift ;;
     --base-env) base_env=$2; shift 2 ;;
     --head-env) head_env=$2; shift 2 ;;
+    --base-via) base_via=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+    --head-via) head_via=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     --scenarios|--scenarios=*) has_scenarios=1; pass+=("$1"); shift ;;
     *) pass+=("$1"); shift ;;
   esac
@@ -69,8 +75,8 @@ echo "\$n" >"$work/starts"
 round=\$(( (n + 1) / 2 )); first=\$(( n % 2 ))
 if (( (round % 2 == 1) == (first == 1) )); then which=base; else which=head; fi
 echo "\$which" >>"$work/order"
-if [ "\$which" = base ]; then extra=($base_env); else extra=($head_env); fi
-exec env "\${extra[@]}" "$out_dir/\$which/restgres"
+if [ "\$which" = base ]; then extra=($base_env); via=($base_via); else extra=($head_env); via=($head_via); fi
+exec env "\${extra[@]}" "\${via[@]}" "$out_dir/\$which/restgres"
 EOF
 chmod +x "$work/server.sh"
 

@@ -8,6 +8,7 @@
 #   bench    load generator for bench/
 #   reliability  load generator for the fault and soak parts of tests/reliability/
 #   pgrst-io PostgREST's process-level pytest suite (tests/pgrst-io/run.sh, ../shared/pgrst-io)
+#   pgbouncer  PgBouncer (Debian's, 1.18) for the transaction-pooler runs (tests/pgbouncer/run.sh, bench/pgbouncer.sh)
 #   browser  headless browser for the web-page tests (tests/e2e: Playwright drives /usr/bin/chromium)
 #   all      every group
 #
@@ -42,6 +43,7 @@ PACKAGES=(
   pgrst-io:python3-jwt
   pgrst-io:python3-psycopg2
   pgrst-io:python3-dateutil
+  pgbouncer:pgbouncer
   browser:chromium
 )
 

@@ -16,6 +16,9 @@
 #   --list             list the config names and exit
 #   --replica          also start a streaming standby of the fixture cluster and serve reads from it
 #                      (db-read-replicas; tests/conformance/replica.sh, docs/read-replicas.md)
+#   --pgbouncer        through PgBouncer in transaction mode (scripts/pgbouncer.sh): db-uri names the pooler,
+#                      db-listener-uri PostgreSQL itself, db-prepared-statements = false; results go to
+#                      test-results/conformance-pgbouncer/ and the floor is tests/pgbouncer/floor
 # Env: CONFORMANCE_DIR (default ../shared/conformance beside the repo), CONFORMANCE_START_TIMEOUT (default 60 s).
 #
 # Output: a per-config table, then 'conformance: N passed, M failed'. Files in test-results/conformance/:
@@ -38,6 +41,7 @@ verbose=0
 publish=1
 list=0
 replica=0
+pgbouncer=0
 max_seconds="${CONFORMANCE_MAX_SECONDS:-1200}"
 start_timeout="${CONFORMANCE_START_TIMEOUT:-60}"
 while [ $# -gt 0 ]; do
@@ -52,11 +56,19 @@ while [ $# -gt 0 ]; do
     --max-seconds=*) max_seconds="${1#*=}"; shift ;;
     --list) list=1; shift ;;
     --replica) replica=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --pgbouncer) pgbouncer=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
 [[ "$max_seconds" =~ ^[0-9]+$ ]] || die "--max-seconds must be a whole number of seconds"
+
+if [ "$pgbouncer" = 1 ]; then
+  # shellcheck source=scripts/pgbouncer.sh
+  source "$ROOT/scripts/pgbouncer.sh"
+  RESULTS="$ROOT/test-results/conformance-pgbouncer"
+  FLOOR_FILE="$ROOT/tests/pgbouncer/floor"
+fi
 
 CONF="${CONFORMANCE_DIR:-$ROOT/../shared/conformance}"
 if [ ! -f "$CONF/run.py" ] || [ ! -f "$CONF/setup-db.sh" ]; then
@@ -81,6 +93,7 @@ else
 fi
 
 "$ROOT/scripts/ensure-deps.sh" core
+if [ "$pgbouncer" = 1 ]; then "$ROOT/scripts/ensure-deps.sh" pgbouncer; fi
 if [ "$publish" = 1 ]; then "$ROOT/scripts/publish.sh"; fi
 [ -x "$RESTGRES_BIN" ] || die "$RESTGRES_BIN not found; run scripts/publish.sh (or drop --no-publish)"
 
@@ -132,6 +145,7 @@ cleanup() {
   if [ -n "$runpy_pid" ]; then kill -TERM "$runpy_pid" 2>/dev/null || true; wait "$runpy_pid" 2>/dev/null || true; fi
   stop_server
   if [ "$replica" = 1 ]; then replica_stop; fi
+  if [ "$pgbouncer" = 1 ]; then stop_pgbouncer; fi
   if [ "$db_started" = 1 ]; then
     bash "$SETUP" --stop --datadir "$DATADIR" >/dev/null 2>&1 || log "warning: could not stop the cluster in $DATADIR"
   fi
@@ -148,6 +162,7 @@ setup_db() {
   setup_count=$((setup_count + 1))
   local setup_log="$RESULTS/logs/setup-db-$setup_count.log" t0=$SECONDS
   stop_server   # it holds connections to the database being dropped
+  if [ "$pgbouncer" = 1 ]; then stop_pgbouncer; fi   # and so does the pooler
   db_started=1
   if ! bash "$SETUP" --port "$pg_port" --datadir "$DATADIR" >"$setup_log" 2>&1; then
     tail -n 40 "$setup_log" >&2
@@ -159,6 +174,10 @@ setup_db() {
   fi
   log "fixture database built on port $pg_port in $((SECONDS - t0))s"
   if [ "$replica" = 1 ]; then replica_setup; fi
+  if [ "$pgbouncer" = 1 ]; then
+    start_pgbouncer "$WORK/pgbouncer" "$pg_port" || die "pgbouncer did not start"
+    log "pgbouncer (pool_mode = transaction) on port $PGBOUNCER_PORT in front of it"
+  fi
 }
 
 # Prints the last lines of a server log, or a pointer to an identical earlier one (the stub fails the same way
@@ -190,8 +209,14 @@ start_server() {
     case "$v" in PGRST_*) clear_env+=(-u "$v") ;; esac
   done
   http_port="$("${HARNESS[@]}" free-port)"
-  env "${clear_env[@]}" "${cfg_env[@]}" \
-    PGRST_DB_URI="postgres://Postgrest_Test_Authenticator@127.0.0.1:$pg_port/postgres" \
+  local direct="postgres://Postgrest_Test_Authenticator@127.0.0.1:$pg_port/postgres" db_env
+  db_env=(PGRST_DB_URI="$direct")
+  if [ "$pgbouncer" = 1 ]; then
+    # Last, over the config's own db-prepared-statements: a transaction pooler cannot keep them.
+    db_env=(PGRST_DB_URI="postgres://Postgrest_Test_Authenticator@127.0.0.1:$PGBOUNCER_PORT/postgres"
+      PGRST_DB_LISTENER_URI="$direct" PGRST_DB_PREPARED_STATEMENTS=false)
+  fi
+  env "${clear_env[@]}" "${cfg_env[@]}" "${db_env[@]}" \
     PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT="$http_port" \
     "$RESTGRES_BIN" >"$server_log" 2>&1 </dev/null &
   server_pid=$!

@@ -28,7 +28,7 @@ internal static partial class ConfigDump
             // Restgres's own options only when set, so that the dump of a PostgREST config is PostgREST's, line for line.
             if (option.RestgresOnly && text == option.Format(Unset)) continue;
             if (redact && option == ConfigOptions.JwtSecret && text is not null) text = Redacted;
-            else if (redact && option == ConfigOptions.DbUri && text is not null) text = RedactDbUri(text);
+            else if (redact && (option == ConfigOptions.DbUri || option == ConfigOptions.DbListenerUri) && text is not null) text = RedactDbUri(text);
             // As PostgREST's toText: text quoted, numbers and booleans bare, an unset number as "".
             lines.Add(option.Name + " = " + (option.Kind == OptionKind.Text ? Q(text ?? "") : text ?? "\"\""));
         }

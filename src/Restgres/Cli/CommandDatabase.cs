@@ -56,7 +56,8 @@ internal static class CommandDatabase
     public static AppConfig LoadConfig(string? configFile, string? dbUri, Action<string> warn, IReadOnlyDictionary<string, string>? env = null)
     {
         var overrides = new Dictionary<string, string>(env ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        if (dbUri is not null) overrides["PGRST_DB_URI"] = dbUri;
+        // --db-uri names the one database the tool uses, over a configured db-listener-uri too.
+        if (dbUri is not null) overrides["PGRST_DB_URI"] = overrides["PGRST_DB_LISTENER_URI"] = dbUri;
         return CommandLine.LoadConfig(configFile, warn, overrides);
     }
 
@@ -67,13 +68,16 @@ internal static class CommandDatabase
     {
         ArgumentNullException.ThrowIfNull(config);
         NpgsqlConnectionStringBuilder csb;
+        // A tool holds a session (migrate: a session advisory lock, DDL transactions): db-listener-uri, when set, is
+        // PostgreSQL itself where db-uri may be a transaction pooler.
+        var (option, uri) = config.DbListenerUri is { } direct ? ("db-listener-uri", direct) : ("db-uri", config.DbUri);
         try
         {
-            csb = DbUri.Parse(config.DbUri);
+            csb = DbUri.Parse(uri);
         }
         catch (ArgumentException e)
         {
-            throw new CommandDatabaseException($"db-uri is not a valid connection string: {e.Message}");
+            throw new CommandDatabaseException($"{option} is not a valid connection string: {e.Message}");
         }
         csb.Pooling = false;
         csb.Timeout = ConnectTimeoutSeconds;

@@ -35,6 +35,9 @@ internal static class ConfigExample
         [
             new("Connection string, URI or key=value form; '@/path/to/file' reads it from a file.\n"
                 + "Unset parts come from the libpq environment (PGHOST, PGUSER, ...).", O.DbUri),
+            new("Behind a transaction pooler (PgBouncer pool_mode=transaction, with db-prepared-statements = false):\n"
+                + "PostgreSQL itself, for what needs a session (LISTEN, schedule leadership, jobs workers).",
+                Sample(O.DbListenerUri, "postgres://authenticator@db-host:5432/app")),
             new("Schemas exposed to clients, comma-separated; the first is the default (pg_catalog and\n"
                 + "information_schema are refused).", O.DbSchemas),
             new("Role used for requests without a JWT; when unset, anonymous requests are refused.", Sample(O.DbAnonRole, "anon")),

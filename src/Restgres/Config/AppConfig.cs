@@ -59,6 +59,7 @@ internal sealed record AppConfig
     public QualifiedName? DbPreConfig { get; init; } = ConfigOptions.DbPreConfig.DefaultValue;
     public TxEnd DbTxEnd { get; init; } = ConfigOptions.DbTxEnd.DefaultValue;
     public string DbUri { get; init; } = ConfigOptions.DbUri.DefaultValue;
+    public string? DbListenerUri { get; init; } = ConfigOptions.DbListenerUri.DefaultValue;
     public string? JwtAud { get; init; } = ConfigOptions.JwtAud.DefaultValue;
     public string JwtRoleClaimKey { get; init; } = ConfigOptions.JwtRoleClaimKey.DefaultValue.Text;
     /// <summary><see cref="JwtRoleClaimKey"/> parsed (JSON Path, or the deprecated JSPath); evaluate it on the claims.</summary>

@@ -97,6 +97,21 @@ internal static class ConfigLoader
     {
         var dbUri = config.DbUri;
         if (dbUri.StartsWith('@')) dbUri = ReadOptionFile("db-uri", dbUri[1..]).Trim();
+        var listenerUri = config.DbListenerUri;
+        if (listenerUri is not null && listenerUri.StartsWith('@')) listenerUri = ReadOptionFile("db-listener-uri", listenerUri[1..]).Trim();
+        if (listenerUri is not null)
+        {
+            // Checked here rather than when the listener first connects: a typo would otherwise show only as a
+            // listener retrying forever while requests succeed through the pooler.
+            try
+            {
+                Execution.DbUri.Parse(listenerUri);
+            }
+            catch (ArgumentException e)
+            {
+                throw Invalid("db-listener-uri", "Invalid db-listener-uri: " + e.Message);
+            }
+        }
         var jwtSecret = config.JwtSecret;
         byte[]? secretBytes = null;
         if (jwtSecret is not null)
@@ -121,6 +136,7 @@ internal static class ConfigLoader
         return config with
         {
             DbUri = dbUri,
+            DbListenerUri = listenerUri,
             JwtSecret = jwtSecret,
             JwtSecretBytes = secretBytes is null ? [] : ImmutableArray.Create(secretBytes),
         };

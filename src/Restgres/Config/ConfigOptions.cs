@@ -265,6 +265,22 @@ internal static class ConfigOptions
         Reloadable = false,
     };
 
+    /// <summary>
+    /// Where the connections that need a session go (Execution/DataSources.cs ListenerConnectionString): the
+    /// db-channel LISTEN, the scheduler's advisory-lock leadership, the jobs workers' LISTEN. Behind a transaction
+    /// pooler (PgBouncer pool_mode=transaction) db-uri names the pooler and this names PostgreSQL itself, as
+    /// PostgREST's docs tell its users to do with a second instance (docs/scale-out.md). An <c>@file</c> value is read
+    /// after all options, as db-uri's.
+    /// </summary>
+    public static readonly ConfigOption<string?> DbListenerUri = new("db-listener-uri", OptionalText,
+        c => c.DbListenerUri, (c, v) => c with { DbListenerUri = v })
+    {
+        Doc = "Connection string for what needs a session (the `db-channel` LISTEN, schedule leadership, jobs "
+            + "workers); unset uses `db-uri`. Set it to PostgreSQL itself when `db-uri` is a transaction pooler.",
+        Reloadable = false,
+        RestgresOnly = true,
+    };
+
     public static readonly ConfigOption<string?> JwtAud = new("jwt-aud",
         Checked(s => !s.Contains(':', StringComparison.Ordinal) || Uris.IsUri(s), _ => "jwt-aud should be a string or a valid URI"),
         c => c.JwtAud, (c, v) => c with { JwtAud = v })
@@ -792,7 +808,7 @@ internal static class ConfigOptions
         ClientErrorVerbosity, DbAggregatesEnabled, DbAnonRole, DbChannel, DbChannelEnabled, DbExtraSearchPath,
         DbHoistedTxSettings, DbMaxRows, DbPlanEnabled, DbPool, DbPoolAcquisitionTimeout, DbPoolMaxLifetime,
         DbPoolMaxIdletime, DbPoolAutomaticRecovery, DbPreRequest, DbGroupCommit, DbGroupCommitWindow, DbGroupCommitMaxRequests, DbGroupCommitMaxInflight, DbReadReplicas, DbReadReplicaMaxLag, DbPreparedStatements, DbRootSpec, DbSchemas, DbConfig,
-        DbPreConfig, DbTxEnd, DbUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
+        DbPreConfig, DbTxEnd, DbUri, DbListenerUri, JwtAud, JwtRoleClaimKey, JwtSecret, JwtSecretIsBase64, JwtCacheMaxEntries, LogLevel,
         LogQuery, OpenApiMode, OpenApiSecurityActive, OpenApiServerProxyUri, ServerCorsAllowedOrigins, ServerHost,
         ServerPort, ServerReusePort, ServerTraceHeader, ServerTimingEnabled, ServerUnixSocket, ServerUnixSocketMode,
         UrlUseLegacyTargetNames, AdminServerHost, AdminServerPort, AdminServerUnixSocket, AdminServerUnixSocketMode,

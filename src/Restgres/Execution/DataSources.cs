@@ -22,15 +22,20 @@ internal static class DataSources
     }
 
     /// <summary>
-    /// The db-channel listener's connection: outside the pool (it is held for the server's life) and kept alive by
-    /// TCP keepalives, so a dead database is noticed.
+    /// The connections that need a session of their own, all of them: the db-channel listener (LISTEN), the
+    /// scheduler's leader (a session advisory lock) and the jobs workers' LISTEN. They go to db-listener-uri when it
+    /// is set (PostgreSQL itself, when db-uri is a transaction pooler that hands each transaction another backend),
+    /// otherwise to db-uri. Outside the pool (each is held for the server's life) and kept alive by TCP keepalives, so
+    /// a dead database is noticed.
     /// </summary>
     public static string ListenerConnectionString(AppConfig config) =>
-        new NpgsqlConnectionStringBuilder(PoolConnectionString(config)) { Pooling = false, KeepAlive = 30 }.ConnectionString;
+        new NpgsqlConnectionStringBuilder(PoolConnectionString(config, config.DbListenerUri ?? config.DbUri)) { Pooling = false, KeepAlive = 30 }.ConnectionString;
 
-    private static string PoolConnectionString(AppConfig config)
+    private static string PoolConnectionString(AppConfig config) => PoolConnectionString(config, config.DbUri);
+
+    private static string PoolConnectionString(AppConfig config, string uri)
     {
-        var csb = DbUri.Parse(config.DbUri);
+        var csb = DbUri.Parse(uri);
         csb.MaxPoolSize = Math.Max(1, config.DbPool);
         csb.MinPoolSize = 0;
         csb.Timeout = Math.Max(1, config.DbPoolAcquisitionTimeout);

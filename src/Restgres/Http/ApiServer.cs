@@ -118,7 +118,7 @@ internal sealed class ApiServer : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         var listener = new Listener(config.ServerHost, config.ServerPort, config.ServerUnixSocket, config.ServerUnixSocketMode, config.ServerReusePort);
-        listener.ConfigureTransport(builder.WebHost);
+        listener.ConfigureTransport(builder.WebHost, state.ListenSockets.Add);
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -145,6 +145,7 @@ internal sealed class ApiServer : IAsyncDisposable
         app.Run(ctx =>
         {
             ctx.Response.Headers.Server = ServerHeader;
+            if (state.Draining) ctx.Response.Headers.Connection = "close";
             ctx.Response.OnStarting(retryHint.Callback, ctx);
             var prefix = PrefixOf(ctx.Request.Path.Value ?? "", prefixes);
             if (staticFiles is not null && prefix is null && !IsRouted(ctx, state.Config) && staticFiles.TryServe(ctx) is { } served)
@@ -324,6 +325,10 @@ internal sealed class ApiServer : IAsyncDisposable
             // Without db-pool-automatic-recovery a lost database stops the server (exit 1), as in PostgREST.
             if (await Task.WhenAny(Task.Delay(Timeout.Infinite, cts.Token), server._state.Recovery.Fatal) == server._state.Recovery.Fatal)
                 exitCode = 1;
+            // With server-reuseport, while another instance shares the port (a rolling restart), clients can move there.
+            else if (config.ServerReusePort
+                     && new Listener(config.ServerHost, server.BaseAddress.Port, config.ServerUnixSocket, config.ServerUnixSocketMode, true).OthersListening())
+                await server.DrainAsync();
         }
         // Lines logged during the shutdown must reach the terminal before the process exits.
         await Observability.LogSink.Console.FlushAsync(TimeSpan.FromSeconds(2));
@@ -343,6 +348,30 @@ internal sealed class ApiServer : IAsyncDisposable
                 response.Headers.RetryAfter = state.Recovery.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         };
+    }
+
+    /// <summary>
+    /// How long an instance sharing its port (server-reuseport) keeps serving after SIGTERM before it stops: long enough
+    /// for every busy keep-alive client to send one more request, short enough for PostgREST's handover test
+    /// (test_zero_downtime.py), which expects the old process gone within 2 s.
+    /// </summary>
+    internal static readonly TimeSpan ReusePortDrain = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// A rolling restart with server-reuseport (docs/scale-out.md): closing the listener at once would also close the
+    /// idle keep-alive connections, and a client that sent its next request on one just then gets no answer (HTTP/1.1's
+    /// close race; bench/rolling-restart.sh counted 6 in 53,000 requests). Instead the instance first closes its
+    /// listening socket — it leaves the port's reuseport group, so new connections go to the instances still listening
+    /// (kept open, connections arriving meanwhile would be reset with its accept queue when it closed) — and for a moment
+    /// answers every request on its open connections with <c>Connection: close</c>: busy clients move to new
+    /// connections before the graceful stop closes what is left.
+    /// </summary>
+    internal async Task DrainAsync()
+    {
+        _state.Draining = true;
+        // Kestrel's accept loop ends quietly on a closed socket (as when it unbinds itself).
+        foreach (var socket in _state.ListenSockets.ToArray()) socket.Dispose();
+        await Task.Delay(ReusePortDrain);
     }
 
     public async ValueTask DisposeAsync()

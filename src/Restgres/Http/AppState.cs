@@ -18,6 +18,7 @@ internal sealed class AppState : IAsyncDisposable
     private volatile PlanCache? _planCache;
     private volatile ResponseCache? _responseCache;
     private bool _listenerOn;
+    private bool _draining;
 
     public AppState(AppConfig config, Action<string> log)
     {
@@ -119,6 +120,19 @@ internal sealed class AppState : IAsyncDisposable
     /// a NOTIFY on db-channel).
     /// </summary>
     public void InvalidateResponses(IEnumerable<Catalog.QualifiedIdentifier> relations) => _responseCache?.Invalidate(relations);
+
+    /// <summary>The API's listening sockets when server-reuseport made them (Listener.ConfigureTransport).</summary>
+    public System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.Socket> ListenSockets { get; } = [];
+
+    /// <summary>
+    /// Shutting down with server-reuseport: every response says <c>Connection: close</c>, so that each client's next
+    /// request opens a new connection, which the kernel gives to an instance that stays (ApiServer.DrainAsync).
+    /// </summary>
+    public bool Draining
+    {
+        get => Volatile.Read(ref _draining);
+        set => Volatile.Write(ref _draining, value);
+    }
 
     /// <summary>Whether the db-channel listener is connected and listening (PostgREST's isListenerOn).</summary>
     public bool ListenerOn

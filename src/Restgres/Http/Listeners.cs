@@ -32,7 +32,9 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
     /// server-reuseport: SO_REUSEPORT on the listening sockets, so several processes can share one port (the kernel
     /// spreads connections over them) and a new process can bind before the old one lets go.
     /// </summary>
-    public void ConfigureTransport(IWebHostBuilder web)
+    /// <param name="bound">Told each listening socket made here, so that a draining instance can close it early
+    /// (ApiServer.DrainAsync).</param>
+    public void ConfigureTransport(IWebHostBuilder web, Action<Socket> bound)
     {
         ArgumentNullException.ThrowIfNull(web);
         if (!ReusePort || UnixSocket is not null) return;
@@ -46,6 +48,7 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
                 const int solSocket = 1, soReusePort = 15; // Linux <asm-generic/socket.h>
                 socket.SetRawSocketOption(solSocket, soReusePort, BitConverter.GetBytes(1));
                 socket.Bind(ip);
+                bound(socket);
                 return socket;
             }
             catch
@@ -54,6 +57,50 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
                 throw;
             }
         });
+    }
+
+    /// <summary>
+    /// server-reuseport: whether another process (another instance) listens on this port too, read from Linux's
+    /// /proc/net/tcp and tcp6 (LISTEN sockets on the port whose inode is not one of this process's descriptors). Only
+    /// then is there anywhere for clients to move to during a shutdown drain (ApiServer.DrainAsync); the last
+    /// instance stops at once, as PostgREST does. False when it cannot be told (no /proc).
+    /// </summary>
+    public bool OthersListening()
+    {
+        if (!ReusePort || UnixSocket is not null) return false;
+        try
+        {
+            var ours = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var fd in Directory.EnumerateFiles("/proc/self/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                        ours.Add(target["socket:[".Length..^1]);
+                }
+                catch (IOException)
+                {
+                    // closed meanwhile
+                }
+            }
+            var port = Port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var table in (ReadOnlySpan<string>)["/proc/net/tcp", "/proc/net/tcp6"])
+            {
+                if (!File.Exists(table)) continue;
+                foreach (var line in File.ReadLines(table).Skip(1))
+                {
+                    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+                    var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (f.Length > 9 && f[3] == "0A" && f[1].EndsWith(":" + port, StringComparison.Ordinal) && !ours.Contains(f[9]))
+                        return true;
+                }
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>After binding: the socket file's mode (PostgREST sets it once the socket exists), and the address to log.</summary>

@@ -132,6 +132,7 @@ public sealed class ConfigLoaderTests
         db-pre-config = "postgrest.pre_config"
         db-tx-end = "rollback-allow-override"
         db-uri = "postgres://app@localhost/app"
+        db-listener-uri = "postgres://app@direct/app"
         jwt-aud = "https://example.com/aud"
         jwt-role-claim-key = "$$.postgrest.roles[0]"
         jwt-secret = "cmVhbGx5cmVhbGx5cmVhbGx5cmVhbGx5dmVyeXNhZmU="
@@ -544,6 +545,33 @@ public sealed class ConfigLoaderTests
             File.Delete(file);
         }
     }
+    [Fact]
+    public void The_session_connections_go_to_db_listener_uri_when_set_and_to_db_uri_otherwise()
+    {
+        var pooled = Load("db-uri = \"postgres://app@pooler:6432/app\"").Config;
+        Assert.Equal("pooler", new Npgsql.NpgsqlConnectionStringBuilder(Restgres.Execution.DataSources.ListenerConnectionString(pooled)).Host);
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "postgres://app@direct:5432/app\n");
+            var split = Load($"db-uri = \"postgres://app@pooler:6432/app\"\ndb-listener-uri = \"@{file}\"").Config;
+            var listener = new Npgsql.NpgsqlConnectionStringBuilder(Restgres.Execution.DataSources.ListenerConnectionString(split));
+            Assert.Equal(("direct", 5432, false), (listener.Host, listener.Port, listener.Pooling));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void A_malformed_db_listener_uri_is_a_config_error_naming_the_option()
+    {
+        var e = LoadFails("db-listener-uri = \"postgres://app@direct:notaport/app\"");
+        Assert.Equal("db-listener-uri", e.Option);
+        Assert.StartsWith("Invalid db-listener-uri: ", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_at_file_is_a_config_error_naming_the_option()
     {

@@ -114,4 +114,50 @@ public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClass
         Assert.Equal("""[{"id":1}]""", await http.GetStringAsync("/books?select=id&id=eq.1"));
         await Assert.ThrowsAnyAsync<IOException>(() => ApiServer.StartAsync(config with { ServerReusePort = false }, CancellationToken.None, _ => { }));
     }
+
+    [Fact]
+    public async Task A_draining_instance_sharing_its_port_answers_with_Connection_close_so_clients_move_to_the_others()
+    {
+        await api.DefaultAsync(pg);
+        var port = Restgres.Dev.PostgresCluster.FreePort();
+        var config = api.BaseConfig with { ServerHost = "127.0.0.1", ServerPort = port, ServerReusePort = true };
+        await using var old = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var before = await http.GetAsync("/books?select=id&id=eq.1");
+        Assert.False(before.Headers.ConnectionClose ?? false);
+        // SIGTERM's first step (ApiServer.RunAsync): still serving, every answer closes its connection.
+        var drain = old.DrainAsync();
+        var during = await http.GetAsync("/books?select=id&id=eq.1");
+        Assert.Equal("""[{"id":1}]""", await during.Content.ReadAsStringAsync());
+        Assert.True(during.Headers.ConnectionClose);
+        await drain;
+    }
+
+    [Fact]
+    public async Task Only_while_another_process_shares_the_port_is_there_anywhere_to_drain_to()
+    {
+        await api.DefaultAsync(pg);
+        var port = Restgres.Dev.PostgresCluster.FreePort();
+        var config = api.BaseConfig with { ServerHost = "127.0.0.1", ServerPort = port, ServerReusePort = true };
+        await using var server = await ApiServer.StartAsync(config, CancellationToken.None, _ => { });
+        var spec = new Listener("127.0.0.1", port, null, 0, ReusePort: true);
+        // This process's own socket does not count: the last instance stops at once, as PostgREST does.
+        Assert.False(spec.OthersListening());
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1); "
+            + $"s.bind(('127.0.0.1', {port})); s.listen(); print('listening', flush=True); sys.stdin.read()");
+        using var other = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            Assert.Equal("listening", await other.StandardOutput.ReadLineAsync());
+            Assert.True(spec.OthersListening());
+        }
+        finally
+        {
+            other.Kill();
+            await other.WaitForExitAsync();
+        }
+        Assert.False(spec.OthersListening());
+    }
 }

@@ -26,4 +26,13 @@ public sealed class CommandDatabaseTests : IDisposable
         Assert.Equal("postgresql://arg@h/db", CommandDatabase.LoadConfig(_file, "postgresql://arg@h/db", _ => { }, env).DbUri);
         Assert.Equal("postgresql://arg@h/db", CommandDatabase.LoadConfig(null, "postgresql://arg@h/db", _ => { }, env).DbUri);
     }
+
+    [Fact]
+    public void A_db_listener_uri_is_the_session_the_tools_use_and_db_uri_overrides_it_too()
+    {
+        // Behind a transaction pooler: migrate's session advisory lock must not land on a pooled backend.
+        var env = new Dictionary<string, string> { ["PGRST_DB_LISTENER_URI"] = "postgresql://direct@h/db" };
+        Assert.Equal("postgresql://direct@h/db", CommandDatabase.LoadConfig(_file, null, _ => { }, env).DbListenerUri);
+        Assert.Equal("postgresql://arg@h/db", CommandDatabase.LoadConfig(_file, "postgresql://arg@h/db", _ => { }, env).DbListenerUri);
+    }
 }
