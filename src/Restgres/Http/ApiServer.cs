@@ -72,7 +72,8 @@ internal sealed class ApiServer : IAsyncDisposable
         // ready sooner (PostgREST's io tests give it a second); the API socket still waits for the load's outcome.
         var loading = state.Schemas.ReloadAsync(ct);
         var stop = new CancellationTokenSource();
-        var listening = ListenAsync(state, loading, stop.Token);
+        // On the thread pool (as the scheduler): never tied to a caller's synchronization context (tests have one).
+        var listening = Task.Run(() => ListenAsync(state, loading, stop.Token));
         Admin.AdminServer? admin = null;
         WebApplication? app = null;
         try

@@ -131,12 +131,16 @@ public sealed class SchedulerTests(PgClusterFixture pg) : IDisposable
               sql insert into api.ticks default values
               role adm_anon
             """;
-        var first = await AdminKit.StartAsync(Config(db, Schedules));
-        await using var second = await AdminKit.StartAsync(Config(db, Schedules));
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var first = await AdminKit.StartAsync(Config(db, Schedules), l => log.Enqueue("1: " + l));
+        await using var second = await AdminKit.StartAsync(Config(db, Schedules), l => log.Enqueue("2: " + l));
         var one = first.State.Observer.Metrics.Schedules;
         var two = second.State.Observer.Metrics.Schedules;
-        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(one.IsLeader || two.IsLeader)));
-        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= 3));
+        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(one.IsLeader || two.IsLeader), TimeSpan.FromSeconds(60)));
+        // Generous, and it says why when it fails: in the full suite on a loaded machine three runs once took over 20 s.
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= 3, TimeSpan.FromSeconds(60)),
+            "fewer than 3 runs within 60 s; runs: " + await db.ScalarAsync("select string_agg(status || coalesce(': ' || error, ''), '; ') from restgres.schedule_runs")
+            + $"; leaders: {one.IsLeader} {two.IsLeader}; log:\n" + string.Join('\n', log));
 
         Assert.NotEqual(one.IsLeader, two.IsLeader);
         Assert.Equal(1L, await db.ScalarAsync("select count(distinct runner) from restgres.schedule_runs"));
