@@ -231,10 +231,12 @@ public sealed class GroupCommitTests(PgClusterFixture pg, GroupCommitApi api) : 
         var s = await BatchingAsync();
         var id = Random.Shared.Next(1_000_000, 9_000_000);
         var bad = $$"""{"id":{{id}},"parent":-1}""";
+        // c's parent exists beforehand: the requests arrive in any order, and alone c must not depend on b.
+        await api.Database.ExecuteSqlAsync($"insert into api.linked (id) values ({id + 4})");
         var replies = await Task.WhenAll(
             Post(s, "/linked", bad, "a"),
             Post(s, "/linked", $$"""{"id":{{id + 1}}}""", "b"),
-            Post(s, "/linked", $$"""{"id":{{id + 2}},"parent":{{id + 1}}}""", "c"),
+            Post(s, "/linked", $$"""{"id":{{id + 2}},"parent":{{id + 4}}}""", "c"),
             Post(s, "/linked", $$"""{"id":{{id + 3}}}""", "d"));
         var lone = await Post(await LoneAsync(), "/linked", bad, "a");
 
