@@ -179,7 +179,8 @@ public sealed class SchedulerTests(PgClusterFixture pg) : IDisposable
         for (var i = 0; i < 3; i++)
             Assert.True(await server.State.Reloader.ReloadAsync(explicitRequest: true, beforeSchemaLoad: i % 2 == 0, CancellationToken.None));
         var before = await RunsAsync(db, "tick", "ok");
-        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= before + 2));
+        Assert.True(await AdminKit.EventuallyAsync(async () => await RunsAsync(db, "tick", "ok") >= before + 2, TimeSpan.FromSeconds(60)),
+            "log:\n" + string.Join('\n', log));
 
         Assert.Single(log, l => l.StartsWith("Schedules: leading", StringComparison.Ordinal));
         Assert.True(server.State.Observer.Metrics.Schedules.IsLeader);
