@@ -312,7 +312,7 @@ public sealed class ReadReplicaTests(ReplicaClusters pg) : IClassFixture<Replica
     public async Task An_unreachable_replica_at_startup_does_not_stop_the_server_and_is_reported_down()
     {
         var log = new ConcurrentQueue<string>();
-        var port = FreePort();
+        var port = Restgres.Dev.PostgresCluster.FreePort();
         var s = await pg.ServerAsync([$"postgresql://{ReplicaClusters.Authenticator}@127.0.0.1:{port}/app"], log: log);
         Assert.Equal("primary", await Served(s));
         await UntilHealth(s, ReplicaHealth.Down);
@@ -328,14 +328,5 @@ public sealed class ReadReplicaTests(ReplicaClusters pg) : IClassFixture<Replica
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand("select count(*) from pg_stat_replication where state = 'streaming'", conn);
         Assert.True((long)(await cmd.ExecuteScalarAsync())! >= 2);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
