@@ -69,14 +69,22 @@ if [ "$run_unit" = 1 ]; then
     failures+=("dotnet test")
   fi
   # Count from the TRX files rather than scraping console text, which changes between SDKs.
+  # The names of failing tests go to test-results/unit/failed.txt so the summary at the end (all CI shows) names them.
   read -r unit_passed unit_failed < <(python3 - test-results/unit <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = 0
+names = []
 for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     for el in ET.parse(f).getroot().iter():
-        if el.tag.endswith("}Counters") or el.tag == "Counters":
+        tag = el.tag.split("}")[-1]
+        if tag == "Counters":
             passed += int(el.get("passed", 0))
             failed += int(el.get("failed", 0)) + int(el.get("error", 0)) + int(el.get("timeout", 0)) + int(el.get("aborted", 0))
+        elif tag == "UnitTestResult" and el.get("outcome") not in ("Passed", "NotExecuted", None):
+            msg = next((m.text or "" for m in el.iter() if m.tag.split("}")[-1] == "Message"), "")
+            names.append("%s: %s" % (el.get("testName"), " ".join(msg.split())[:300]))
+with open(sys.argv[1] + "/failed.txt", "w") as out:
+    out.writelines(n + "\n" for n in names)
 print(passed, failed)
 PY
   )
@@ -227,6 +235,7 @@ fi
 stage "done"
 echo
 echo "unit: $unit_passed passed, $unit_failed failed"
+if [ "$run_unit" = 1 ] && [ -s test-results/unit/failed.txt ]; then sed 's/^/  FAILED unit: /' test-results/unit/failed.txt; fi
 echo "pgTAP: $pgtap_passed passed, $pgtap_failed failed"
 echo "e2e: $e2e_passed passed, $e2e_failed failed"
 echo "conformance: $conf_passed passed, $conf_failed failed"

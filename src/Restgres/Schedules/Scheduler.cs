@@ -143,6 +143,13 @@ internal sealed class Scheduler : IAsyncDisposable
                     _state.Log($"Schedules: job {stalled.Name} did not start when due; restarting the jobs");
                     return;
                 }
+                // A job's loop ends only when the jobs are cancelled or its schedule has no next time; one that ended
+                // otherwise (a fault) is said and the jobs restart, never a job silently gone while this instance leads.
+                if (running.FindIndex(t => t.IsFaulted) is var faulted and >= 0)
+                {
+                    _state.Log($"Schedules: job {own[faulted].Name} stopped: {running[faulted].Exception?.GetBaseException().Message}; restarting the jobs");
+                    return;
+                }
             }
         }
         finally
@@ -212,22 +219,29 @@ internal sealed class Scheduler : IAsyncDisposable
         while (due is { } at && !ct.IsCancellationRequested)
         {
             _progress[job.Name] = DateTime.UtcNow;
-            var wait = at - DateTime.UtcNow;
-            if (wait > TimeSpan.Zero)
+            // A timer counts whole milliseconds of a coarse monotonic clock and may end a little before the wall clock
+            // reaches the due time: wait again rather than run early (an early run once computed its missed due times
+            // from a range that ended before it began, which throws, and the job's loop ended).
+            while (at - DateTime.UtcNow is var wait && wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Task.Delay(wait + TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 if (ct.IsCancellationRequested) return;
             }
             if (DateTime.UtcNow - at > LateAfter) Metrics.Late(job.Name);
             _progress.TryRemove(job.Name, out _);
             await RunOnceAsync(job, at, ct);
-            var now = DateTime.UtcNow;
-            // Due times that passed while the job ran are skipped, not run in a burst; they are counted.
-            var missed = job.Cron.GetOccurrences(at, now, fromInclusive: false, toInclusive: true).Take(10_000).Count();
+            (var missed, due) = AfterRun(job.Cron, at, DateTime.UtcNow);
             if (missed > 0) Metrics.Missed(job.Name, missed);
-            due = job.Cron.GetNextOccurrence(now);
         }
     }
+
+    /// <summary>After a run due at <paramref name="at"/> ends at <paramref name="now"/>: how many due times passed
+    /// meanwhile (skipped, not run in a burst; counted) and the next one. <paramref name="now"/> may be a little before
+    /// <paramref name="at"/> (clocks); the next due time is then the one after <paramref name="at"/>.</summary>
+    internal static (int Missed, DateTime? Next) AfterRun(Cronos.CronExpression cron, DateTime at, DateTime now) =>
+        now > at
+            ? (cron.GetOccurrences(at, now, fromInclusive: false, toInclusive: true).Take(10_000).Count(), cron.GetNextOccurrence(now))
+            : (0, cron.GetNextOccurrence(at));
 
     /// <summary>One run, logged in restgres.schedule_runs and counted; a failure is logged, never thrown.</summary>
     internal async Task RunOnceAsync(ScheduledJob job, DateTime scheduledFor, CancellationToken ct)
