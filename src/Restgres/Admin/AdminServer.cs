@@ -91,7 +91,7 @@ internal sealed class AdminServer : IAsyncDisposable
         }
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
         log($"Admin server listening on {Listener.Display(uri)}");
-        return new AdminServer(app, uri);
+        return new AdminServer(app, Listener.Connectable(uri));
     }
 
     public async ValueTask DisposeAsync()

@@ -96,7 +96,7 @@ internal sealed class ApiServer : IAsyncDisposable
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
             // Always started: a config reload may add a schedules file; without one it only waits.
-            return new ApiServer(app, state, uri, admin, listening, stop, jobs, Schedules.Scheduler.Start(state));
+            return new ApiServer(app, state, Listener.Connectable(uri), admin, listening, stop, jobs, Schedules.Scheduler.Start(state));
         }
         catch
         {

@@ -112,8 +112,18 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)UnixSocketMode);
             return new Uri("unix:" + path);
         }
-        var addr = server.Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(addr.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        // The address bound, wildcards included ("0.0.0.0:3000", "[::]:3000"), as PostgREST logs its socket's name;
+        // ReachableAt turns a wildcard into loopback for this process's own requests.
+        return new Uri(server.Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    /// <summary>The started server's address with a wildcard host replaced by loopback: where a client on this
+    /// machine sends requests (an HTTP client refuses 0.0.0.0 as a target).</summary>
+    public static Uri Connectable(Uri started)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        return started.Scheme == "unix" ? started : new Uri(started.OriginalString
+            .Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
     }
 
     /// <summary>An address a client on this machine reaches the started server at (the wildcard addresses are

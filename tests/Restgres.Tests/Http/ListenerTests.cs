@@ -44,9 +44,23 @@ public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClass
     [InlineData("http://[::1]:3000/", "[::1]:3000")]
     [InlineData("http://127.0.0.1:80/", "127.0.0.1:80")]
     [InlineData("unix:/tmp/api.sock", "unix:/tmp/api.sock")]
+    // A wildcard host is logged as bound (it once said 127.0.0.1 for a server listening on every address).
+    [InlineData("http://0.0.0.0:3000", "0.0.0.0:3000")]
+    [InlineData("http://[::]:3000", "[::]:3000")]
     public void The_listening_address_is_logged_as_PostgREST_writes_it(string started, string shown)
     {
         Assert.Equal(shown, Listener.Display(new Uri(started)));
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:3000", "http://127.0.0.1:3000/")]
+    [InlineData("http://[::]:3000", "http://127.0.0.1:3000/")]
+    [InlineData("http://[::1]:3000", "http://[::1]:3000/")]
+    [InlineData("http://127.0.0.1:3000", "http://127.0.0.1:3000/")]
+    [InlineData("unix:/tmp/api.sock", "unix:/tmp/api.sock")]
+    public void A_server_on_a_wildcard_address_is_reached_over_loopback(string started, string reached)
+    {
+        Assert.Equal(reached, Listener.Connectable(new Uri(started)).ToString());
     }
 
     [Fact]
