@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Durability of the click stream under crashes (issue 14 §3): a throw-away cluster (fsync and synchronous_commit on),
-# the published restgres serving the app (group commit on /track and /track/batch), and ingest_client.py sending
+# the published restgres serving the app (group commit on /track), and ingest_client.py sending
 # clicks with client-generated event ids over keep-alive connections, logging every acknowledged id. Under that load:
 # `kill -9` of Restgres and a restart; separately `pg_ctl stop -m immediate` of PostgreSQL and a start, alternating,
 # CRASHES times each. The client sends every unacknowledged request again with the same event ids (the app skips

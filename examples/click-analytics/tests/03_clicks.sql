@@ -1,6 +1,6 @@
--- Tracking (RLS, idempotent event ids), the rollup trigger, analytics and the seed.
+-- Tracking (RLS, idempotent event ids), the rollup's fold, analytics and the seed.
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 
 SELECT is((SELECT count(*)::int FROM api.profiles), 55, 'the seed has 55 users');
 SELECT is((SELECT count(*)::int FROM api.feature_clicks), 500, 'and 500 clicks');
@@ -11,7 +11,10 @@ SELECT is((SELECT count(DISTINCT gender)::int FROM api.profiles), 3, 'of every g
 SELECT is(analytics.seed_users(55), 0, 'seeding again adds nobody');
 SELECT is(analytics.age_group(17) || analytics.age_group(18) || analytics.age_group(40) || analytics.age_group(41), '<1818-4018-40>40',
   'age groups: <18 = 0–17, 18-40, >40 = 41+');
-SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), 500, 'the rollup counts every seeded click');
+SELECT is((SELECT sum(clicks)::int FROM analytics.unfolded_counts()), 500, 'the seeded clicks wait for the fold, counted');
+SELECT is(analytics.fold_clicks(), 500::bigint, 'a fold adds every seeded click');
+SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), 500, 'the rollup counts them');
+SELECT is(analytics.fold_clicks(), 0::bigint, 'a second fold finds nothing new');
 
 -- What the raw clicks say (profiles are private to their users, so counted before switching to a user's role).
 CREATE TEMP TABLE young_women AS
@@ -38,7 +41,9 @@ SELECT throws_ok($$INSERT INTO api.feature_clicks (user_id, feature_name) VALUES
 SELECT lives_ok($$INSERT INTO api.feature_clicks (user_id, feature_name) VALUES (1, 'chart_bar')$$, 'RLS: one''s own click is not');
 RESET ROLE;
 SET LOCAL ROLE authenticated;
-SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), 503, 'the rollup follows the inserts (the retry not counted)');
+SELECT is((SELECT sum(clicks)::int FROM analytics.unfolded_counts()), 3, 'this transaction''s clicks wait for the fold (the retry not counted)');
+SELECT is(analytics.fold_clicks(), 0::bigint, 'a fold leaves the clicks of a transaction still running');
+SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), 500, 'the rollup is unchanged');
 
 SELECT is(json_array_length(api.analytics() -> 'feature_counts'), 6, 'analytics: the six features');
 SELECT is((api.analytics(age_group => '>40', gender => 'Male', feature_name => 'nothing') -> 'daily_counts')::jsonb, '[]'::jsonb,
@@ -65,21 +70,11 @@ SET LOCAL ROLE anon;
 SELECT is(api.health()::jsonb, '{"status": "healthy"}'::jsonb, 'health');
 SELECT is(api.service_info() ->> 'status', 'running', 'service info');
 RESET ROLE;
--- A statement whose transaction finds the rollup's lock taken appends its counts to analytics.rollup_pending (the
--- durability test's concurrent batches go that way); /analytics counts them, and the next transaction holding the lock
--- folds them in, once. This transaction holds the lock since its first click and has folded: the flag is cleared to
--- fold again, as a new transaction would.
-INSERT INTO analytics.rollup_pending VALUES ((now() AT TIME ZONE 'UTC')::date, 'chart_bar', '>40', 'Male', 7);
 SELECT is((SELECT sum((d ->> 'count')::int)::int FROM json_array_elements(api.analytics() -> 'feature_counts') d),
-  (SELECT count(*)::int + 7 FROM api.feature_clicks), 'analytics counts the clicks waiting to be rolled up');
-SELECT set_config('analytics.pending_folded', '', true);
-INSERT INTO api.feature_clicks (user_id, feature_name) VALUES (1, 'chart_bar');
-SELECT is((SELECT count(*)::int FROM analytics.rollup_pending), 0, 'the next insert holding the lock folds them in');
-SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup), (SELECT count(*)::int + 7 FROM api.feature_clicks),
-  'into the rollup, with its own click');
+  (SELECT count(*)::int FROM api.feature_clicks), 'analytics counts the folded clicks and the ones waiting, each once');
 SELECT is(analytics.generate_clicks(1000, 7, 0.1, '2026-01-01'), 1000::bigint, 'the generator writes the clicks asked for');
-SELECT is((SELECT sum(clicks)::int FROM api.feature_rollup WHERE day BETWEEN '2025-12-25' AND '2025-12-31'), 1000,
-  'in the days asked for, rolled up in one statement');
+SELECT is((SELECT sum(clicks)::int FROM analytics.unfolded_counts() WHERE day BETWEEN '2025-12-25' AND '2025-12-31'), 1000,
+  'in the days asked for, counted until the next fold');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -22,6 +22,7 @@ export type Database = {
           feature_name: string
           id: number
           timestamp: string
+          tx: number | null
           user_id: number
         }
         Insert: {
@@ -29,6 +30,7 @@ export type Database = {
           feature_name: string
           id?: number
           timestamp?: string
+          tx?: number | null
           user_id?: number
         }
         Update: {
@@ -36,6 +38,7 @@ export type Database = {
           feature_name?: string
           id?: number
           timestamp?: string
+          tx?: number | null
           user_id?: number
         }
         Relationships: [
