@@ -102,6 +102,8 @@ internal sealed class AdminServer : IAsyncDisposable
 
     private sealed class AdminEndpoints(AppState state, IHostApplicationLifetime main)
     {
+        private static readonly TimeSpan ReadyWaitsForApi = TimeSpan.FromMilliseconds(250);
+
         private bool MainIsLive =>
             main.ApplicationStarted.IsCancellationRequested && !main.ApplicationStopping.IsCancellationRequested;
 
@@ -158,6 +160,12 @@ internal sealed class AdminServer : IAsyncDisposable
         /// </summary>
         private async Task ReadyAsync(HttpResponse response, CancellationToken ct)
         {
+            // During startup the API socket is bound right after the first schema cache load, failed or not. A /ready
+            // asked meanwhile waits a moment for that, so that a client told 503 finds the API socket there (PostgREST
+            // binds within a few ms of the load; here the load's failure came ~50 ms after the admin server was up,
+            // and PostgREST's io tests request the API the moment /ready says 503). A slow load still answers 503 soon.
+            if (!state.ApiListening.Task.IsCompleted)
+                await Task.WhenAny(state.ApiListening.Task, Task.Delay(ReadyWaitsForApi, ct));
             if (state.SchemaCache is null || !state.Recovery.IsConnected) response.StatusCode = 503;
             else response.StatusCode = await MainIsLiveAsync(ct) ? 200 : 500;
         }

@@ -92,6 +92,7 @@ internal sealed class ApiServer : IAsyncDisposable
             await app.StartAsync(ct);
             var uri = listener.Started(app.Services.GetRequiredService<IServer>());
             state.MainEndPoint = listener.ReachableAt(uri);
+            state.ApiListening.TrySetResult();
             log($"API server listening on {Listener.Display(uri)}");
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
@@ -229,8 +230,13 @@ internal sealed class ApiServer : IAsyncDisposable
                     await cmd.ExecuteNonQueryAsync(ct);
                 state.ListenerOn = true;
                 state.Log($"Listener connected to {version} on \"{target.Host}:{target.Port}\" and listening for database notifications on the {channel} channel");
+                // A reconnection reloads (notifications were missed meanwhile). The first connection reloads only when
+                // the startup load had already failed before it came (the database is back); a load failing while
+                // this connection waited for it is retried by the recovery loop after its delay, as PostgREST does,
+                // not at once here.
+                var reload = !first || (initialLoad.IsCompleted && state.SchemaCache is null);
                 if (first) await initialLoad;
-                if (!first || state.SchemaCache is null) state.Schemas.RequestReload(ct);
+                if (reload) state.Schemas.RequestReload(ct);
                 first = false;
                 delay = 1;
                 // One wait at a time on the connection (a notification ends it); a config change meanwhile is checked

@@ -151,6 +151,9 @@ internal sealed class AppState : IAsyncDisposable
 
     private System.Net.EndPoint? _mainEndPoint;
 
+    /// <summary>Completes when the API socket is bound at startup, whether the first schema cache load succeeded or not.</summary>
+    public TaskCompletionSource ApiListening { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public async ValueTask DisposeAsync()
     {
         Recovery.Stop();

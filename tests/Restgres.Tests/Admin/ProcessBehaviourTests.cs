@@ -62,6 +62,27 @@ public sealed class ProcessBehaviourTests(PgClusterFixture pg)
     }
 
     [Fact]
+    public async Task A_failed_startup_load_is_retried_after_the_recovery_delay_and_ready_answers_once_the_api_listens()
+    {
+        var db = await pg.CreateDatabaseAsync(Schema);
+        var log = new ConcurrentQueue<(DateTime At, string Line)>();
+        await using var server = await AdminKit.StartAsync(
+            AdminKit.Config(db) with { DbSchemas = ["no_such_schema"], AdminServerPort = 0 }, l => log.Enqueue((DateTime.UtcNow, l)));
+
+        // The API socket is bound after the failed load (503 PGRST002), and /ready says 503 with it there.
+        var (ready, _, _) = await AdminKit.GetAsync(server.AdminAddress!, "/ready");
+        Assert.Equal(503, ready);
+        Assert.Equal(503, (await AdminKit.GetAsync(server.BaseAddress, "/items")).Status);
+
+        // PostgREST's recovery: "Attempting to reconnect to the database in 1 seconds..." and only then the next load;
+        // the listener's first connection no longer repeats the failed load at once.
+        Assert.True(await AdminKit.EventuallyAsync(() => Task.FromResult(log.Count(l => l.Line.StartsWith("Failed to load the schema cache", StringComparison.Ordinal)) >= 2)));
+        var failures = log.Where(l => l.Line.StartsWith("Failed to load the schema cache", StringComparison.Ordinal)).Select(l => l.At).ToList();
+        Assert.True(failures[1] - failures[0] >= TimeSpan.FromMilliseconds(900), $"second load {(failures[1] - failures[0]).TotalMilliseconds:0} ms after the first:\n"
+            + string.Join('\n', log.Select(l => $"{l.At:HH:mm:ss.fff} {l.Line}")));
+    }
+
+    [Fact]
     public async Task With_one_pool_connection_the_in_database_config_and_the_schema_cache_load_one_after_the_other()
     {
         // Each startup step borrows the pool's one connection and gives it back; holding it while the in-database
