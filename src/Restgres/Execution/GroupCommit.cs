@@ -22,9 +22,18 @@ namespace Restgres.Execution;
 internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
 {
     // The response GUCs and the upsert counter are read by each insert's own statement: cleared before every request but
-    // the first, so that a request never sees what an earlier one of its batch (or its trigger) set.
-    private const string ResetSql =
+    // the first, so that a request never sees what an earlier one of its batch (or its trigger) set. Cleared in the same
+    // statement as the request's own settings (its prelude, a select of set_config calls): one statement less per
+    // request, and none of these settings is one the prelude sets.
+    private const string ResetSelect =
         "select set_config('response.headers', '', true), set_config('response.status', '', true), set_config('pgrst.inserted', '', true)";
+
+    /// <summary>A later request's prelude with the reset in front, or the reset alone (a prelude that is not a plain
+    /// select list, never built today) followed by the prelude.</summary>
+    internal static IEnumerable<Statement> ResetAndPrelude(Statement prelude) =>
+        prelude.Sql.StartsWith("select ", StringComparison.Ordinal)
+            ? [prelude with { Sql = ResetSelect + ", " + prelude.Sql["select ".Length..] }]
+            : [new Statement(ResetSelect, []), prelude];
 
     private readonly ConcurrentDictionary<Key, Group> _groups = new();
 
@@ -233,12 +242,7 @@ internal sealed class GroupCommit(Observability.GroupCommitMetrics metrics)
         for (var i = 0; i < group.Count; i++)
         {
             var e = group[i];
-            if (i > 0)
-            {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(ResetSql));
-                owner.Add(i);
-            }
-            Add(e.Tx.Prelude, i);
+            foreach (var st in i > 0 ? ResetAndPrelude(e.Tx.Prelude) : [e.Tx.Prelude]) Add(st, i);
             if (e.Tx.PreRequest is { } pre) Add(pre, i);
             Add(e.Main, i);
             if (e.After is { } after) Add(after, i);
