@@ -28,13 +28,6 @@ internal sealed class Scheduler : IAsyncDisposable
 
     private static readonly TimeSpan LateAfter = TimeSpan.FromSeconds(1);
 
-    /// <summary>A job whose loop has not moved this long past its due time is restarted with the others.</summary>
-    private static readonly TimeSpan StalledAfter = TimeSpan.FromSeconds(30);
-
-    /// <summary>When each job's loop started waiting for its next due time; removed while a run is under way (a long
-    /// run is the job's own business).</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _progress = new(StringComparer.Ordinal);
-
     private readonly AppState _state;
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient _http;
@@ -136,13 +129,6 @@ internal sealed class Scheduler : IAsyncDisposable
                 await Task.Delay(CheckInterval, ct);
                 await using var ping = new NpgsqlCommand("select 1", conn);
                 await ping.ExecuteScalarAsync(ct);
-                // A job loop whose wait for its due time never ended (seen in the full test suite; cause not found yet)
-                // is restarted with the others, instead of the job silently never running again.
-                if (own.Find(Stalled) is { } stalled)
-                {
-                    _state.Log($"Schedules: job {stalled.Name} did not start when due; restarting the jobs");
-                    return;
-                }
                 // A job's loop ends only when the jobs are cancelled or its schedule has no next time; one that ended
                 // otherwise (a fault) is said and the jobs restart, never a job silently gone while this instance leads.
                 if (running.FindIndex(t => t.IsFaulted) is var faulted and >= 0)
@@ -158,10 +144,6 @@ internal sealed class Scheduler : IAsyncDisposable
             await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
-
-    private bool Stalled(ScheduledJob job) =>
-        _progress.TryGetValue(job.Name, out var moved) && job.Cron.GetNextOccurrence(moved) is { } due
-        && DateTime.UtcNow - due > StalledAfter;
 
     private static async Task<bool> TryLockAsync(NpgsqlConnection conn, CancellationToken ct)
     {
@@ -218,7 +200,6 @@ internal sealed class Scheduler : IAsyncDisposable
         var due = job.Cron.GetNextOccurrence(DateTime.UtcNow);
         while (due is { } at && !ct.IsCancellationRequested)
         {
-            _progress[job.Name] = DateTime.UtcNow;
             // A timer counts whole milliseconds of a coarse monotonic clock and may end a little before the wall clock
             // reaches the due time: wait again rather than run early (an early run once computed its missed due times
             // from a range that ended before it began, which throws, and the job's loop ended).
@@ -228,7 +209,6 @@ internal sealed class Scheduler : IAsyncDisposable
                 if (ct.IsCancellationRequested) return;
             }
             if (DateTime.UtcNow - at > LateAfter) Metrics.Late(job.Name);
-            _progress.TryRemove(job.Name, out _);
             await RunOnceAsync(job, at, ct);
             (var missed, due) = AfterRun(job.Cron, at, DateTime.UtcNow);
             if (missed > 0) Metrics.Missed(job.Name, missed);
