@@ -91,7 +91,7 @@ internal sealed class AdminServer : IAsyncDisposable
         }
         var uri = listener.Started(app.Services.GetRequiredService<IServer>());
         log($"Admin server listening on {Listener.Display(uri)}");
-        return new AdminServer(app, Listener.Connectable(uri));
+        return new AdminServer(app, listener.Connectable(uri));
     }
 
     public async ValueTask DisposeAsync()
@@ -164,8 +164,8 @@ internal sealed class AdminServer : IAsyncDisposable
             // asked meanwhile waits a moment for that, so that a client told 503 finds the API socket there (PostgREST
             // binds within a few ms of the load; here the load's failure came ~50 ms after the admin server was up,
             // and PostgREST's io tests request the API the moment /ready says 503). A slow load still answers 503 soon.
-            if (!state.ApiListening.Task.IsCompleted)
-                await Task.WhenAny(state.ApiListening.Task, Task.Delay(ReadyWaitsForApi, ct));
+            if (!state.ApiListening.IsCompleted)
+                await Task.WhenAny(state.ApiListening, Task.Delay(ReadyWaitsForApi, ct));
             if (state.SchemaCache is null || !state.Recovery.IsConnected) response.StatusCode = 503;
             else response.StatusCode = await MainIsLiveAsync(ct) ? 200 : 500;
         }

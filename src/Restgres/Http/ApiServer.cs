@@ -92,12 +92,11 @@ internal sealed class ApiServer : IAsyncDisposable
             await app.StartAsync(ct);
             var uri = listener.Started(app.Services.GetRequiredService<IServer>());
             state.MainEndPoint = listener.ReachableAt(uri);
-            state.ApiListening.TrySetResult();
             log($"API server listening on {Listener.Display(uri)}");
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
             // Always started: a config reload may add a schedules file; without one it only waits.
-            return new ApiServer(app, state, Listener.Connectable(uri), admin, listening, stop, jobs, Schedules.Scheduler.Start(state));
+            return new ApiServer(app, state, listener.Connectable(uri), admin, listening, stop, jobs, Schedules.Scheduler.Start(state));
         }
         catch
         {

@@ -146,13 +146,19 @@ internal sealed class AppState : IAsyncDisposable
     public System.Net.EndPoint? MainEndPoint
     {
         get => Volatile.Read(ref _mainEndPoint);
-        set => Volatile.Write(ref _mainEndPoint, value);
+        set
+        {
+            Volatile.Write(ref _mainEndPoint, value);
+            if (value is not null) _apiListening.TrySetResult();
+        }
     }
 
     private System.Net.EndPoint? _mainEndPoint;
+    private readonly TaskCompletionSource _apiListening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when the API socket is bound at startup, whether the first schema cache load succeeded or not.</summary>
-    public TaskCompletionSource ApiListening { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completes when the API socket is bound at startup (<see cref="MainEndPoint"/> is set), whether the
+    /// first schema cache load succeeded or not.</summary>
+    public Task ApiListening => _apiListening.Task;
 
     public async ValueTask DisposeAsync()
     {

@@ -117,13 +117,14 @@ internal sealed record Listener(string Host, int Port, string? UnixSocket, int U
         return new Uri(server.Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 
-    /// <summary>The started server's address with a wildcard host replaced by loopback: where a client on this
-    /// machine sends requests (an HTTP client refuses 0.0.0.0 as a target).</summary>
-    public static Uri Connectable(Uri started)
+    /// <summary>The started server's address as a client on this machine sends requests to it: a wildcard host
+    /// replaced by loopback as <see cref="ReachableAt"/> does (an HTTP client refuses 0.0.0.0 as a target).</summary>
+    public Uri Connectable(Uri started)
     {
         ArgumentNullException.ThrowIfNull(started);
-        return started.Scheme == "unix" ? started : new Uri(started.OriginalString
-            .Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return started.Scheme == "unix" || ReachableAt(started) is not IPEndPoint ip
+            ? started
+            : new UriBuilder(started) { Host = ip.Address.ToString() }.Uri;
     }
 
     /// <summary>An address a client on this machine reaches the started server at (the wildcard addresses are

@@ -54,13 +54,14 @@ public sealed class ListenerTests(PgClusterFixture pg, ReadPathApi api) : IClass
 
     [Theory]
     [InlineData("http://0.0.0.0:3000", "http://127.0.0.1:3000/")]
-    [InlineData("http://[::]:3000", "http://127.0.0.1:3000/")]
+    // Over IPv6 loopback, as the server's own requests (ReachableAt): an IPv6-only socket has no 127.0.0.1.
+    [InlineData("http://[::]:3000", "http://[::1]:3000/")]
     [InlineData("http://[::1]:3000", "http://[::1]:3000/")]
     [InlineData("http://127.0.0.1:3000", "http://127.0.0.1:3000/")]
     [InlineData("unix:/tmp/api.sock", "unix:/tmp/api.sock")]
     public void A_server_on_a_wildcard_address_is_reached_over_loopback(string started, string reached)
     {
-        Assert.Equal(reached, Listener.Connectable(new Uri(started)).ToString());
+        Assert.Equal(reached, new Listener("*", 3000, null, 0, false).Connectable(new Uri(started)).ToString());
     }
 
     [Fact]
