@@ -2,7 +2,7 @@
 # What the click analytics app's ingest benchmarks and durability test share: a throw-away cluster with
 # synchronous_commit ON and fsync ON (an acknowledged click must survive a crash, and the figures must pay for the
 # WAL flush they claim to save), the app's database with its 55 seed users, and the published restgres serving the
-# app's own restgres.conf (routes, group commit on /track and /track/batch). Source it from a script in this folder.
+# app's own restgres.conf (routes, group commit on /track). Source it from a script in this folder.
 #
 #   setup_click_database NAME          cluster + database; writes $SCRATCH_DIR/users (the seed users' ids)
 #   start_click_server [ENV=VALUE...]  restgres on $CLICK_PORT (PID in $CLICK_SERVER); waits until it answers

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Click ingest figures (issue 14 §3; results in docs/benchmarks.md, "Click ingest"). Not a timed test: it measures.
 # A throw-away cluster with fsync and synchronous_commit ON, the app's database and 55 seed users, the published
-# restgres serving the app's own restgres.conf (group commit on /track and /track/batch), and for each scenario:
+# restgres serving the app's own restgres.conf (group commit on /track), and for each scenario:
 #
 #   single     wrk -t2 -cC (64) POST /track, one event per request, keep-alive: group commit ON and OFF
 #              (PGRST_DB_GROUP_COMMIT unset), each on a fresh server, same run; then GET /feature_clicks?id=eq.N (one
@@ -24,7 +24,7 @@
 #                (300: the issue's 5 minutes; `ingest.sh` with no argument runs everything, ≈ 7 minutes)
 #   --server-env settings for every group-commit server, e.g. "PGRST_DB_GROUP_COMMIT_MAX_INFLIGHT=2"
 #   --setup-sql  run SQL on the database before the scenarios, to see what a part costs, e.g.
-#                "alter table api.feature_clicks disable trigger feature_clicks_rollup"
+#                "drop index api.feature_clicks_tx_brin"
 # Needs scripts/publish.sh first. Prints one line per measurement ("ingest: scenario=... key=value ...", each with the
 # load average then), then one "ingest-summary:" line per figure of the issue (value, its bar, met or not) and, with
 # --out, appends them all to FILE. Measure on a quiet machine: client, server and database share the cores.
@@ -130,44 +130,49 @@ start_server() {
 report "start commit=$(git -C "$root_dir" rev-parse --short HEAD 2>/dev/null || echo unknown) load=$(cpu_load) cores=$(nproc)" \
   "synchronous_commit=$(psql -X -q -At -c 'show synchronous_commit') fsync=$(psql -X -q -At -c 'show fsync') server_env=\"$server_env\""
 
+# interleaved FUNC: FUNC on, then off (or off, then on: flipped each round, as a shared machine's load drifts),
+# --rounds times.
+interleaved() {
+  local round gc order
+  for round in $(seq 1 "$rounds"); do
+    order="on off"
+    [ $((round % 2)) = 1 ] || order="off on"
+    for gc in $order; do "$1" "$gc"; done
+  done
+}
+
+# /track with group commit (then GET by id on that server) or without.
+single_round() {
+  start_server "$1"
+  if [ "$1" = on ]; then
+    measure_ingest track-group-commit track "$connections" 1
+    read -r _ rps p50 p99 errors _ < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
+    report "scenario=get-by-id connections=$connections req_per_s=$rps p50_ms=$p50 p99_ms=$p99 errors=$errors load=$(cpu_load)" \
+      "(GET /feature_clicks?id=eq.N on the group-commit server, after its track run)"
+    echo "get-by-id $rps $p50 $p99 $errors" >>"$SCRATCH_DIR/results"
+  else
+    measure_ingest track-no-group-commit track "$connections" 1
+  fi
+  stop_click_server
+}
+
+# /track/batch with feature_clicks added to db-group-commit ("on"), or with the app's config (batches not grouped).
+batch_round() {
+  if [ "$1" = on ]; then
+    # shellcheck disable=SC2086
+    start_click_server $server_env "PGRST_DB_GROUP_COMMIT=rpc/track, feature_clicks"
+    measure_ingest track-batch-group-commit "batch" "$batch_connections" "$batch_size"
+  else
+    start_server on
+    measure_ingest track-batch "batch" "$batch_connections" "$batch_size"
+  fi
+  stop_click_server
+}
+
 for scenario in $scenarios; do
   case "$scenario" in
-    single)
-      for round in $(seq 1 "$rounds"); do
-        order="on off"
-        [ $((round % 2)) = 1 ] || order="off on"
-        for gc in $order; do
-          start_server "$gc"
-          if [ "$gc" = on ]; then
-            measure_ingest track-group-commit track "$connections" 1
-            read -r _ rps p50 p99 errors _ < <(run_wrk get "$connections" "$(psql -X -q -At -c 'select max(id) from api.feature_clicks')")
-            report "scenario=get-by-id connections=$connections req_per_s=$rps p50_ms=$p50 p99_ms=$p99 errors=$errors load=$(cpu_load)" \
-              "(GET /feature_clicks?id=eq.N on the group-commit server, after its track run)"
-            echo "get-by-id $rps $p50 $p99 $errors" >>"$SCRATCH_DIR/results"
-          else
-            measure_ingest track-no-group-commit track "$connections" 1
-          fi
-          stop_click_server
-        done
-      done
-      ;;
-    batch)
-      for round in $(seq 1 "$rounds"); do
-        order="on off"
-        [ $((round % 2)) = 1 ] || order="off on"
-        for gc in $order; do
-          if [ "$gc" = on ]; then
-            # shellcheck disable=SC2086
-            start_click_server $server_env "PGRST_DB_GROUP_COMMIT=rpc/track, feature_clicks"
-            measure_ingest track-batch-group-commit "batch" "$batch_connections" "$batch_size"
-          else
-            start_server on
-            measure_ingest track-batch "batch" "$batch_connections" "$batch_size"
-          fi
-          stop_click_server
-        done
-      done
-      ;;
+    single) interleaved single_round ;;
+    batch) interleaved batch_round ;;
     sustained)
       start_server on
       mode=batch

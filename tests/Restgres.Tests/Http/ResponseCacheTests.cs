@@ -149,17 +149,6 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
 
     private static void AssertHit(Reply r) => Assert.True(r.Header("Cache-Status")?.StartsWith(Hit, StringComparison.Ordinal) == true, r.ToString());
 
-    private static async Task<Reply> Until(Func<Task<Reply>> get, Func<Reply, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var r = await get();
-            if (done(r) || DateTime.UtcNow > deadline) return r;
-            await Task.Delay(50);
-        }
-    }
-
     [Fact]
     public async Task A_miss_is_stored_and_the_repeat_is_a_hit_from_memory_with_Age_and_Cache_Status()
     {
@@ -318,7 +307,7 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
     public async Task A_NOTIFY_from_the_database_drops_entries_by_relation_name()
     {
         var s = await api.ServerAsync(pg, "listening", c => c with { DbChannelEnabled = true, DbChannel = "rc_notify" });
-        await Until(() => s.GetAsync("/item_stats"), r => r.Status == 200);
+        await Reply.UntilAsync(() => s.GetAsync("/item_stats"), r => r.Status == 200);
         const string url = "/item_stats";
         await s.GetAsync(url);
         var cached = await s.GetAsync(url);
@@ -329,7 +318,7 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
             // Refreshed but not announced: still the cached body.
             Assert.Equal(cached.Body, (await s.GetAsync(url)).Body);
             await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.item_stats'");
-            var fresh = await Until(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+            var fresh = await Reply.UntilAsync(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
             Assert.StartsWith("restgres; fwd=miss", fresh.Header("Cache-Status"), StringComparison.Ordinal);
             Assert.NotEqual(cached.Body, fresh.Body);
         }
@@ -346,18 +335,18 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
         // What a function reads is unknown: its entries live by their TTL unless the database names the function.
         var s = await api.ServerAsync(pg, "listening", c => c with { DbChannelEnabled = true, DbChannel = "rc_notify" });
         const string url = "/rpc/tick";
-        await Until(() => s.GetAsync(url), r => r.Status == 200);
+        await Reply.UntilAsync(() => s.GetAsync(url), r => r.Status == 200);
         var cached = await s.GetAsync(url);
         AssertHit(cached);
-        AssertHit(await Until(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.Contains("; hit", StringComparison.Ordinal) == true));
+        AssertHit(await Reply.UntilAsync(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.Contains("; hit", StringComparison.Ordinal) == true));
         await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.items'");
         // Once the table's entry is dropped (the notification has arrived), the function's is still there...
-        var dropped = await Until(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+        var dropped = await Reply.UntilAsync(() => s.GetAsync("/items?select=id&limit=1"), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
         Assert.StartsWith("restgres; fwd=miss", dropped.Header("Cache-Status"), StringComparison.Ordinal);
         AssertHit(await s.GetAsync(url));
         // ...its own name does.
         await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.tick'");
-        var fresh = await Until(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+        var fresh = await Reply.UntilAsync(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
         Assert.StartsWith("restgres; fwd=miss", fresh.Header("Cache-Status"), StringComparison.Ordinal);
         Assert.NotEqual(cached.Body, fresh.Body);
     }
@@ -367,13 +356,13 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
     {
         var s = await api.ServerAsync(pg, "listening", c => c with { DbChannelEnabled = true, DbChannel = "rc_notify" });
         const string url = "/hidden_names?select=name&order=id";
-        await Until(() => s.GetAsync(url), r => r.Status == 200);
+        await Reply.UntilAsync(() => s.GetAsync(url), r => r.Status == 200);
         AssertHit(await s.GetAsync(url));
         // Another view (and an unrelated payload on the channel) keep their entries.
         await s.GetAsync("/item_names?select=id&order=id");
         await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate api.notes'");
         await api.Database.ExecuteSqlAsync("notify rc_notify, 'restgres-cache-invalidate private.items'");
-        var fresh = await Until(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
+        var fresh = await Reply.UntilAsync(() => s.GetAsync(url), r => r.Header("Cache-Status")?.StartsWith("restgres; fwd=miss", StringComparison.Ordinal) == true);
         Assert.StartsWith("restgres; fwd=miss", fresh.Header("Cache-Status"), StringComparison.Ordinal);
         AssertHit(await s.GetAsync("/item_names?select=id&order=id"));
     }
@@ -385,13 +374,13 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
         var a = await api.ServerAsync(pg, "pair-a", Listening);
         var b = await api.ServerAsync(pg, "pair-b", Listening);
         const string url = "/item_names?select=name&order=id.desc&limit=1";
-        await Until(() => b.GetAsync(url), r => r.Status == 200);
+        await Reply.UntilAsync(() => b.GetAsync(url), r => r.Status == 200);
         AssertHit(await b.GetAsync(url));
         var id = Random.Shared.Next(2_000_000, 3_000_000);
         Assert.Equal(201, (await a.SendAsync(HttpMethod.Post, "/items", $$"""{"id":{{id}},"name":"from a"}""", ("Content-Type", "application/json"))).Status);
         try
         {
-            var fresh = await Until(() => b.GetAsync(url), r => r.Body.Contains("FROM A", StringComparison.Ordinal));
+            var fresh = await Reply.UntilAsync(() => b.GetAsync(url), r => r.Body.Contains("FROM A", StringComparison.Ordinal));
             Assert.Equal("""[{"name":"FROM A"}]""", fresh.Body);
         }
         finally
@@ -399,7 +388,7 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
             await a.SendAsync(HttpMethod.Delete, $"/items?id=eq.{id}");
         }
         // The delete through a reaches b too.
-        var back = await Until(() => b.GetAsync(url), r => !r.Body.Contains("FROM A", StringComparison.Ordinal));
+        var back = await Reply.UntilAsync(() => b.GetAsync(url), r => !r.Body.Contains("FROM A", StringComparison.Ordinal));
         Assert.DoesNotContain("FROM A", back.Body, StringComparison.Ordinal);
     }
 
@@ -517,7 +506,7 @@ public sealed class ResponseCacheTests(PgClusterFixture pg, ResponseCacheApi api
         AssertHit(await s.GetAsync(url));
         var loads = s.Server.State.Observer.Metrics.SchemaCacheLoads;
         s.Server.State.Schemas.RequestReload(CancellationToken.None);
-        await Until(() => s.GetAsync("/rpc/accepted"), _ => s.Server.State.Observer.Metrics.SchemaCacheLoads > loads);
+        await Reply.UntilAsync(() => s.GetAsync("/rpc/accepted"), _ => s.Server.State.Observer.Metrics.SchemaCacheLoads > loads);
         Assert.Equal(MissStored, (await s.GetAsync(url)).Header("Cache-Status"));
     }
 }

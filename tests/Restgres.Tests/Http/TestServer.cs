@@ -14,6 +14,19 @@ public sealed record Reply(int Status, IReadOnlyDictionary<string, string> Heade
 
     public override string ToString() =>
         $"{Status}\n{string.Join("\n", Headers.Select(h => h.Key + ": " + h.Value))}\n\n{Body}";
+
+    /// <summary>Sends <paramref name="get"/> every 50 ms until its reply is <paramref name="done"/> or
+    /// <paramref name="seconds"/> have passed; returns the last reply (the caller asserts on it).</summary>
+    public static async Task<Reply> UntilAsync(Func<Task<Reply>> get, Func<Reply, bool> done, int seconds = 10)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var r = await get();
+            if (done(r) || DateTime.UtcNow > deadline) return r;
+            await Task.Delay(50);
+        }
+    }
 }
 
 /// <summary>

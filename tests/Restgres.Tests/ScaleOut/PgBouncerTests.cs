@@ -5,6 +5,7 @@ using System.Text;
 using Restgres.Config;
 using Restgres.RateLimiting;
 using Restgres.Response;
+using Restgres.Tests.Admin;
 using Restgres.Tests.Auth;
 using Restgres.Tests.Http;
 using Restgres.Tests.Infrastructure;
@@ -81,17 +82,6 @@ public sealed class PgBouncerApi : ServersOnOneDatabase
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PgBouncerTests(PgClusterFixture pg, PgBouncerApi api, ITestOutputHelper output) : IClassFixture<PgBouncerApi>
 {
-    private static async Task<Reply> Until(Func<Task<Reply>> get, Func<Reply, bool> done, int seconds = 10)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var r = await get();
-            if (done(r) || DateTime.UtcNow > deadline) return r;
-            await Task.Delay(50);
-        }
-    }
-
     [Fact]
     public async Task Reads_writes_and_calls_pass_through_the_transaction_pooler_without_prepared_statements()
     {
@@ -119,7 +109,7 @@ public sealed class PgBouncerTests(PgClusterFixture pg, PgBouncerApi api, ITestO
         Assert.Equal(404, (await s.GetAsync("/" + table)).Status);
         Assert.True(s.Server.State.ListenerOn);
         await api.Database.ExecuteSqlAsync($"notify {PgBouncerApi.Channel}, 'reload schema'");
-        var after = await Until(() => s.GetAsync("/" + table), r => r.Status == 200);
+        var after = await Reply.UntilAsync(() => s.GetAsync("/" + table), r => r.Status == 200);
         Assert.Equal("""[{"id":7}]""", after.Body);
     }
 
@@ -138,7 +128,7 @@ public sealed class PgBouncerTests(PgClusterFixture pg, PgBouncerApi api, ITestO
         Assert.Equal(201, (await a.SendAsync(HttpMethod.Post, "/items", $$"""{"id":{{id}},"name":"from a"}""", ("Content-Type", "application/json"))).Status);
         try
         {
-            var fresh = await Until(() => b.GetAsync(url), r => r.Body.Contains("from a", StringComparison.Ordinal));
+            var fresh = await Reply.UntilAsync(() => b.GetAsync(url), r => r.Body.Contains("from a", StringComparison.Ordinal));
             Assert.Equal("""[{"name":"from a"}]""", fresh.Body);
         }
         finally
@@ -194,7 +184,7 @@ public sealed class PgBouncerTests(PgClusterFixture pg, PgBouncerApi api, ITestO
         var load = Enumerable.Range(0, 4).Select(_ => Task.Run(Load)).ToArray();
         api.Bouncer.Kill();
         // Down: requests fail over to 503 (bounded wait for the first one, not a timing assertion).
-        await Until(() => Task.FromResult(new Reply(statuses.Any(x => x.Status == 503) ? 503 : 0, new Dictionary<string, string>(), "")), r => r.Status == 503, 30);
+        await AdminKit.EventuallyAsync(() => Task.FromResult(statuses.Any(x => x.Status == 503)), TimeSpan.FromSeconds(30));
         var sw = Stopwatch.StartNew();
         await api.Bouncer.StartAsync();
         Volatile.Write(ref restarted, 1);
