@@ -91,8 +91,10 @@ internal sealed class ApiServer : IAsyncDisposable
             }
             await app.StartAsync(ct);
             var uri = listener.Started(app.Services.GetRequiredService<IServer>());
-            state.MainEndPoint = listener.ReachableAt(uri);
+            // Logged before the admin server can call the API live or ready (MainEndPoint): a client that waited for
+            // /ready reads this line before the lines of its own requests (PostgREST's io tests do).
             log($"API server listening on {Listener.Display(uri)}");
+            state.MainEndPoint = listener.ReachableAt(uri);
             // jobs-enabled: durable-job workers beside the API, on connections of their own (docs/jobs.md).
             var jobs = config.JobsEnabled ? Jobs.JobWorkers.Start(config, log, state.Observer.Metrics.Jobs) : null;
             // Always started: a config reload may add a schedules file; without one it only waits.
